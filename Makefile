@@ -1,0 +1,33 @@
+# Two commands for a fresh machine: `make demo` and `make test` (README quick start).
+# Both create .venv when missing and install the package into it once (stamp file).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.pgan_tf-installed
+DEMO_DIR ?= demo_out
+# One TensorFlow distribution per environment (they share the tensorflow/ folder): the CPU build
+# where no NVIDIA GPU is visible, the full build otherwise. Override: make TF_PACKAGE=tensorflow ...
+TF_PACKAGE ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo tensorflow || echo tensorflow-cpu)
+# Quiet TensorFlow's C++ start-up chatter (CUDA probes on CPU machines).
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED := 1
+
+.PHONY: demo test soak install clean
+
+install: $(STAMP)
+
+$(STAMP): setup.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	PGAN_TF_PACKAGE=$(TF_PACKAGE) $(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	bash tools/demo.sh $(DEMO_DIR)
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(DEMO_DIR)

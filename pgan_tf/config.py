@@ -1,0 +1,207 @@
+"""The one frozen training configuration: every field is an absl flag of `pgan_tf.train` (same name).
+
+Defaults are official PGAN's (REFERENCE §2–3) unless the paper overrides them (REFERENCE header:
+TTUR rates, the minibatch table, 8M images at 256x256); the flagfiles under `flags/` set the paper's
+runs. The binary builds a `TrainConfig` by keyword from parsed flags, `validate()` runs in
+`__post_init__`, and the config is saved as `run_dir/config.json` (keys = flag names).
+
+Imports nothing heavy: flags are validated before TensorFlow is loaded.
+"""
+import dataclasses
+import json
+from typing import Mapping
+
+from pgan_tf.errors import UserError
+
+# Paper §3.5: minibatch per resolution (REFERENCE header: the paper wins over official presets).
+PAPER_MINIBATCH = {4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+ATTENTION_TYPES = ("snl", "sagan")
+LABEL_SAMPLING = ("dataset", "uniform")
+STRATEGIES = ("default", "mirrored", "multi_worker")
+# Fields given on the command line as 'res:value,...'.
+DICT_FIELDS = ("minibatch_dict", "max_minibatch_per_replica", "g_lr_dict", "d_lr_dict")
+# Fields that define the networks or the data contract: a resume must not change them (issue 6).
+ARCHITECTURE_FIELDS = (
+    "resolution", "num_classes", "latent_size", "fmap_base", "fmap_max", "fmap_decay",
+    "attention_stages", "attention_type", "mbstd_group_size", "fused_scale", "num_channels",
+)
+
+
+def _field(default, help_text, **meta):
+    """A config field with its flag help text (and optional enum/bounds) in the metadata."""
+    if isinstance(default, (dict, list)):
+        return dataclasses.field(default_factory=lambda: type(default)(default),
+                                 metadata={"help": help_text, **meta})
+    return dataclasses.field(default=default, metadata={"help": help_text, **meta})
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Resolved training configuration; construct by keyword only."""
+
+    # --- data ---
+    data_dir: str = _field("", "Prepared dataset (output of tools/prepare_dataset.py) or its train/ folder.")
+    run_dir: str = _field("", "Run directory: config, log, checkpoints, grids, TensorBoard events.")
+    num_classes: int = _field(7, "Class count when data_dir has no dataset.json (ISIC 2018: 7).", lo=0)
+    num_channels: int = _field(3, "Image channels (RGB).", lo=1)
+    mirror_augment: bool = _field(False, "Random horizontal flips of reals (official default off).")
+    label_sampling: str = _field("dataset", "G labels: rows of the dataset's labels (official) or uniform "
+                                 "over classes.", enum=LABEL_SAMPLING)
+    # --- model (REFERENCE §1) ---
+    resolution: int = _field(256, "Final resolution R (power of two; paper: 256).")
+    latent_size: int = _field(512, "Latent size (official nf(0) = 512).", lo=1)
+    fmap_base: int = _field(8192, "Feature maps: min(fmap_base / 2^stage, fmap_max) (official 8192).", lo=1)
+    fmap_max: int = _field(512, "Feature-map cap (official 512).", lo=1)
+    fmap_decay: float = _field(1.0, "Feature-map decay exponent (official 1.0).", lo=0.0)
+    attention_stages: tuple = _field((), "Resolutions whose G/D blocks get attention, e.g. 64 or 32,64 "
+                                     "(paper Table 1; empty = plain PGAN).")
+    attention_type: str = _field("snl", "Attention block: snl (paper Eq. 3) or sagan (ablation).",
+                                 enum=ATTENTION_TYPES)
+    mbstd_group_size: int = _field(4, "Minibatch-stddev group size (official 4; 0/1 disables).", lo=0)
+    fused_scale: bool = _field(True, "Fused upscale/downscale convolutions (official default).")
+    # --- schedule (REFERENCE §3.1, §3.4; paper §3.5) ---
+    total_kimg: float = _field(8000.0, "Length of training in thousands of real images (paper: 8000).", lo=0.0)
+    lod_initial_resolution: int = _field(4, "First resolution (official 4).")
+    lod_training_kimg: float = _field(600.0, "kimg of each stabilise phase (official 600).", lo=0.0)
+    lod_transition_kimg: float = _field(600.0, "kimg of each fade-in phase (official 600).", lo=0.0)
+    minibatch_base: int = _field(16, "Minibatch for resolutions missing from minibatch_dict.", lo=1)
+    minibatch_dict: dict = _field(dict(PAPER_MINIBATCH), "Minibatch per resolution, 'res:n,...' "
+                                  "(paper §3.5 table).")
+    max_minibatch_per_replica: dict = _field({}, "Per-replica minibatch cap per resolution, 'res:n,...'.")
+    g_lr: float = _field(0.001, "Generator Adam learning rate (official 0.001; paper TTUR G 0.001).", lo=0.0)
+    d_lr: float = _field(0.001, "Discriminator Adam learning rate (paper TTUR D 0.004).", lo=0.0)
+    g_lr_dict: dict = _field({}, "Per-resolution G learning rates overriding g_lr, 'res:lr,...'.")
+    d_lr_dict: dict = _field({}, "Per-resolution D learning rates overriding d_lr, 'res:lr,...'.")
+    tick_kimg: float = _field(0.0, "kimg per tick; 0 = official per-resolution table "
+                              "{4:160 ... 256:40}.", lo=0.0)
+    snapshot_ticks: int = _field(10, "Checkpoint every N ticks (official network_snapshot_ticks 10).", lo=1)
+    image_snapshot_ticks: int = _field(1, "Fake grid every N ticks (official 1).", lo=1)
+    keep_checkpoints: int = _field(3, "Most recent checkpoints kept (at least 3).", lo=3)
+    keep_checkpoint_every_kimg: float = _field(1000.0, "Also keep one checkpoint every K kimg for good "
+                                               "(0 = none).", lo=0.0)
+    # --- losses (REFERENCE §2) ---
+    wgan_lambda: float = _field(10.0, "Gradient-penalty weight (official 10).", lo=0.0)
+    wgan_target: float = _field(1.0, "Gradient-penalty target norm (official 1).", lo=1e-12)
+    wgan_epsilon: float = _field(0.001, "Drift weight on D(real)^2 (official 0.001).", lo=0.0)
+    cond_weight: float = _field(1.0, "AC-GAN cross-entropy weight (official 1).", lo=0.0)
+    # --- optimisation (REFERENCE §3.2, §3.7) ---
+    adam_beta1: float = _field(0.0, "Adam beta1 (official 0).", lo=0.0, hi=1.0)
+    adam_beta2: float = _field(0.99, "Adam beta2 (official 0.99).", lo=0.0, hi=1.0)
+    adam_epsilon: float = _field(1e-8, "Adam epsilon (official 1e-8).", lo=0.0)
+    g_smoothing: float = _field(0.999, "Generator EMA beta per step (official G_smoothing 0.999).",
+                                lo=0.0, hi=1.0)
+    reset_opt_for_new_lod: bool = _field(True, "Reset Adam moments at each lod boundary (official).")
+    max_nonfinite_steps: int = _field(100, "Stop after this many consecutive NaN/Inf steps.", lo=1)
+    # --- execution ---
+    seed: int = _field(1000, "Random seed (official random_seed 1000): data order and all draws.")
+    jit_compile: bool = _field(False, "XLA-compile the training step.")
+    precision: str = _field("float32", "float32, mixed_float16 (GPU) or mixed_bfloat16.", enum=PRECISIONS)
+    strategy: str = _field("default", "Distribution: default, mirrored (GPUs of one machine) or "
+                           "multi_worker (TF_CONFIG).", enum=STRATEGIES)
+    deterministic: bool = _field(False, "Deterministic TF ops (identical runs for a seed; slower).")
+
+    def __post_init__(self):
+        validate(self)
+
+    def to_dict(self):
+        """JSON-ready dict; keys are the flag names."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Mapping):
+                value = {str(k): v for k, v in sorted(value.items())}
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data):
+        """Inverse of `to_dict` (unknown keys are an error: they mean another version's config)."""
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise UserError(f"config has unknown fields {unknown}")
+        kwargs = {}
+        for key, value in data.items():
+            if key in DICT_FIELDS:
+                value = {int(k): v for k, v in value.items()}
+            elif key == "attention_stages":
+                value = tuple(int(v) for v in value)
+            kwargs[key] = value
+        return cls(**kwargs)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+def is_power_of_two(n):
+    return isinstance(n, int) and n >= 1 and (n & (n - 1)) == 0
+
+
+def validate(cfg):
+    """Raise UserError naming the flag for any out-of-range field."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        meta = f.metadata
+        if "enum" in meta and value not in meta["enum"]:
+            raise UserError(f"--{f.name}={value!r}: must be one of {', '.join(meta['enum'])}")
+        if "lo" in meta and value < meta["lo"]:
+            raise UserError(f"--{f.name}={value}: must be >= {meta['lo']}")
+        if "hi" in meta and value > meta["hi"]:
+            raise UserError(f"--{f.name}={value}: must be <= {meta['hi']}")
+    for name in ("resolution", "lod_initial_resolution"):
+        if not is_power_of_two(getattr(cfg, name)) or getattr(cfg, name) < 4:
+            raise UserError(f"--{name}={getattr(cfg, name)}: must be a power of two >= 4")
+    if cfg.lod_initial_resolution > cfg.resolution:
+        raise UserError(f"--lod_initial_resolution={cfg.lod_initial_resolution} is above "
+                        f"--resolution={cfg.resolution}")
+    for stage in cfg.attention_stages:
+        if not is_power_of_two(stage) or stage < 8 or stage > cfg.resolution:
+            raise UserError(f"--attention_stages: {stage} is not a resolution of a G/D block "
+                            f"(powers of two from 8 to --resolution={cfg.resolution})")
+    for name in DICT_FIELDS:
+        for res, value in getattr(cfg, name).items():
+            if not is_power_of_two(res) or res < 4:
+                raise UserError(f"--{name}: key {res} is not a power-of-two resolution >= 4")
+            if value <= 0:
+                raise UserError(f"--{name}: value {value} for resolution {res} must be > 0")
+
+
+def resolve_attention_stages(stages, resolution):
+    """Drop stages above `resolution` (so a small demo can reuse the paper's flagfile).
+
+    Returns (kept stages as a sorted tuple, list of warning strings). A stage that is not a power of
+    two from 8 up stays in and is refused by `validate`.
+    """
+    kept, warnings = [], []
+    for stage in sorted(set(int(s) for s in stages)):
+        if is_power_of_two(stage) and stage > resolution:
+            warnings.append(f"--attention_stages: stage {stage} is above --resolution={resolution}; ignored")
+        else:
+            kept.append(stage)
+    return tuple(kept), warnings
+
+
+def parse_int_dict(text, name, value_type=int):
+    """'4:256,8:128' → {4: 256, 8: 128}; UserError naming the flag on junk."""
+    out = {}
+    for item in filter(None, (t.strip() for t in (text or "").split(","))):
+        key, sep, value = item.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            out[int(key)] = value_type(value)
+        except ValueError:
+            raise UserError(f"--{name}: cannot parse {item!r}; expected 'resolution:value,...'") from None
+    return out
+
+
+def diff_architecture(old, new):
+    """Fields of ARCHITECTURE_FIELDS whose values differ between two config dicts."""
+    return [(k, old.get(k), new.get(k)) for k in ARCHITECTURE_FIELDS if old.get(k) != new.get(k)]
+

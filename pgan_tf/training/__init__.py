@@ -1,0 +1,1 @@
+"""pgan_tf.training"""

@@ -1,0 +1,8 @@
+"""Shared pytest set-up: quiet TensorFlow, import it once with its start-up chatter filtered."""
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)

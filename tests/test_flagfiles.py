@@ -1,0 +1,39 @@
+"""Nested flagfiles resolve relative to the including file, from any working directory."""
+import os
+
+import pytest
+
+from pgan_tf.errors import UserError
+from pgan_tf.flagfiles import expand_flagfiles
+
+FLAGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "flags")
+
+
+def test_nesting_is_relative_to_the_including_file(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "base.cfg").write_text("# comment\n--a=1\n\n--b=2\n")
+    (tmp_path / "sub" / "top.cfg").write_text("--flagfile=../base.cfg\n--b=3\n")
+    monkeypatch.chdir("/")
+    argv = expand_flagfiles(["prog", f"--flagfile={tmp_path}/sub/top.cfg", "--c=4"])
+    assert argv == ["prog", "--a=1", "--b=2", "--b=3", "--c=4"]
+
+
+def test_missing_and_cyclic_flagfiles_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="cannot read"):
+        expand_flagfiles(["prog", f"--flagfile={tmp_path}/nope.cfg"])
+    (tmp_path / "a.cfg").write_text("--flagfile=b.cfg\n")
+    (tmp_path / "b.cfg").write_text("--flagfile=a.cfg\n")
+    with pytest.raises(UserError, match="cycle"):
+        expand_flagfiles(["prog", f"--flagfile={tmp_path}/a.cfg"])
+
+
+def test_paper_flagfiles_nest_to_apgan_ttur(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # not the repo root: nesting must still work
+    argv = expand_flagfiles(["prog", f"--flagfile={FLAGS_DIR}/apgan_ttur.cfg"])
+    last = {}
+    for arg in argv[1:]:
+        name, _, value = arg.partition("=")
+        last[name] = value
+    assert last["--attention_stages"] == "64"
+    assert (last["--g_lr"], last["--d_lr"]) == ("0.001", "0.004")
+    assert (last["--resolution"], last["--total_kimg"]) == ("256", "8000")
