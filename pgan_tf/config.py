@@ -12,9 +12,7 @@ import json
 from typing import Mapping
 
 from pgan_tf.errors import UserError
-
-# Paper §3.5: minibatch per resolution (REFERENCE header: the paper wins over official presets).
-PAPER_MINIBATCH = {4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8}
+from pgan_tf.training.schedule import PAPER_MINIBATCH
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ATTENTION_TYPES = ("snl", "sagan")
 LABEL_SAMPLING = ("dataset", "uniform")
