@@ -46,6 +46,7 @@ setup(
         _tensorflow_requirement(),
         "numpy",
         "scikit-image",
+        "scipy",
         "Augmentor",
         "absl-py",
         "tensorboard",

@@ -1,2 +1,13 @@
 """pgan_tf: APGAN+TTUR (progressive conditional GAN with SNL attention) in TensorFlow 2 / Keras 3."""
 __version__ = "0.1.0"
+
+
+def load_generator(run_dir):
+    """Callable `(latents, labels) -> images` of a run's exported EMA generator (SavedModel).
+
+    Imported lazily so that `import pgan_tf` stays free of TensorFlow; see
+    `pgan_tf.eval.generator.load_generator`.
+    """
+    from pgan_tf.eval.generator import load_generator as _load
+
+    return _load(run_dir)

@@ -16,9 +16,11 @@ def run(main):
 
     `--verbose` (when the binary defines it) keeps the traceback for debugging.
     """
-    from absl import app, flags
+    from absl import app, flags, logging
 
     def _wrapped(argv):
+        if not flags.FLAGS["verbosity"].present:  # TF's INFO lines (checkpoint sharding...) hide ours
+            logging.set_verbosity(logging.WARNING)
         try:
             return main(argv)
         except UserError as err:

@@ -6,3 +6,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+
+
+def pytest_configure(config):
+    # Keras 3.15 with NumPy 2.4 warns from its own internals (model.get_weights): not our code.
+    config.addinivalue_line("filterwarnings", "ignore:.*__array__.*copy keyword:DeprecationWarning")

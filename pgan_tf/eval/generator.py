@@ -1,0 +1,150 @@
+"""The trained EMA generator of a run: restore it from a checkpoint, save/load a SavedModel.
+
+`load_generator(run_dir)` is the public entry point (also `pgan_tf.load_generator`): it returns a
+callable `(latents [N, latent_size], labels [N, K] one-hot) -> images [N, R, R, C]` in [-1, 1] at the
+run's final resolution. A run stopped before reaching it is sampled at its current stage and
+nearest-upsampled to R, as official PGAN's networks always output R x R (REFERENCE §1.5).
+"""
+import dataclasses
+import os
+
+import numpy as np
+
+from pgan_tf import cli
+from pgan_tf.config import TrainConfig
+from pgan_tf.errors import UserError
+
+tf = cli.import_tensorflow()
+
+from pgan_tf.training.checkpoint import CHECKPOINT_DIR, MILESTONE_DIR  # noqa: E402
+from pgan_tf.training.run_dir import read_run_config  # noqa: E402
+from pgan_tf.training.schedule import stage_at  # noqa: E402
+
+EXPORT_DIR = os.path.join("export", "generator")
+
+
+@dataclasses.dataclass
+class RunGenerator:
+    """G_ema of a run at one checkpoint, with what a manifest needs to say about it."""
+
+    model: object
+    config: TrainConfig
+    class_names: list
+    checkpoint: str
+    images_seen: int
+    stage_resolution: int
+    alpha: float
+
+    @property
+    def upsampled(self):
+        return self.stage_resolution < self.config.resolution
+
+    def __call__(self, latents, labels, batch_size=64):
+        """Images in [-1, 1], [N, R, R, C] float32 NumPy, generated in batches."""
+        out = []
+        fading = self.alpha < 1.0
+        for i in range(0, len(latents), batch_size):
+            images = self.model(tf.constant(latents[i:i + batch_size]),
+                                tf.constant(labels[i:i + batch_size], tf.float32),
+                                res=self.stage_resolution, alpha=self.alpha if fading else None,
+                                training=False)
+            factor = self.config.resolution // self.stage_resolution
+            if factor > 1:  # nearest upsampling to R, as official (REFERENCE §1.5)
+                images = tf.repeat(tf.repeat(images, factor, axis=1), factor, axis=2)
+            out.append(np.asarray(images, np.float32))
+        return np.concatenate(out) if out else np.zeros((0,), np.float32)
+
+
+def list_checkpoints(run_dir):
+    """{images_seen: checkpoint prefix} of every checkpoint (rolling and milestones) in a run."""
+    found = {}
+    for folder in (os.path.join(run_dir, CHECKPOINT_DIR),
+                   os.path.join(run_dir, CHECKPOINT_DIR, MILESTONE_DIR)):
+        state = tf.train.get_checkpoint_state(folder)
+        for path in (state.all_model_checkpoint_paths if state else []):
+            path = path if os.path.isabs(path) else os.path.join(folder, path)
+            if os.path.exists(path + ".index"):
+                found[int(path.rsplit("-", 1)[-1])] = path
+    return dict(sorted(found.items()))
+
+
+def restore_run_generator(run_dir, checkpoint="latest"):
+    """G_ema of `run_dir` at `checkpoint` ('latest' or a kimg number); UserError if absent."""
+    saved = read_run_config(run_dir)
+    if saved is None:
+        raise UserError(f"--run_dir={run_dir} is not a pgan_tf run (no config.json)")
+    config = TrainConfig.from_dict(saved["config"])
+    checkpoints = list_checkpoints(run_dir)
+    if not checkpoints:
+        raise UserError(f"--run_dir={run_dir} has no checkpoint yet")
+    if checkpoint == "latest":
+        images_seen = max(checkpoints)
+    else:
+        try:
+            wanted = int(round(float(checkpoint) * 1000))
+        except ValueError:
+            raise UserError(f"--checkpoint={checkpoint}: expected 'latest' or a kimg number") from None
+        matches = [n for n in checkpoints if n // 1000 == wanted // 1000]
+        if not matches:
+            kimgs = ", ".join(f"{n / 1000:g}" for n in checkpoints)
+            raise UserError(f"--checkpoint={checkpoint}: no checkpoint at that kimg (have {kimgs})")
+        images_seen = max(matches)
+    from pgan_tf.training.loop import model_factories, schedule_params
+
+    make_g, _ = model_factories(config)
+    model = make_g(name="generator_ema")
+    tf.train.Checkpoint(G_ema=model).restore(checkpoints[images_seen]).expect_partial()
+    stage = stage_at(max(images_seen - 1, 0), schedule_params(config))
+    return RunGenerator(model=model, config=config, class_names=list(saved.get("classes", [])),
+                        checkpoint=checkpoints[images_seen], images_seen=images_seen,
+                        stage_resolution=stage.resolution, alpha=stage.alpha)
+
+
+def save_generator(run_generator, export_dir):
+    """SavedModel with one signature `(latents, labels) -> images` usable without pgan_tf."""
+    cfg = run_generator.config
+    module = tf.Module()
+    module.model = run_generator.model
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, cfg.latent_size], tf.float32, name="latents"),
+        tf.TensorSpec([None, cfg.num_classes], tf.float32, name="labels")])
+    def generate(latents, labels):
+        fading = run_generator.alpha < 1.0
+        images = run_generator.model(latents, labels, res=run_generator.stage_resolution,
+                                     alpha=run_generator.alpha if fading else None, training=False)
+        factor = cfg.resolution // run_generator.stage_resolution
+        if factor > 1:
+            images = tf.repeat(tf.repeat(images, factor, axis=1), factor, axis=2)
+        return {"images": tf.cast(images, tf.float32)}
+
+    module.generate = generate
+    tmp = export_dir.rstrip("/") + f".tmp{os.getpid()}"
+    tf.saved_model.save(module, tmp, signatures={"serving_default": generate})
+    if os.path.exists(export_dir):
+        import shutil
+
+        shutil.rmtree(export_dir)
+    os.replace(tmp, export_dir)
+    return export_dir
+
+
+def load_generator(run_dir):
+    """Callable `(latents, labels) -> images` from `run_dir/export/generator` (SavedModel).
+
+    Only TensorFlow is needed to use it; other tools can also load the folder directly with
+    `tf.saved_model.load(path).signatures['serving_default']`.
+    """
+    path = os.path.join(run_dir, EXPORT_DIR)
+    if not os.path.isdir(path):
+        raise UserError(f"{path} does not exist; it is written when training ends "
+                        "(or by tools/export_samples.py)")
+    loaded = tf.saved_model.load(path)
+
+    def generate(latents, labels):
+        out = loaded.signatures["serving_default"](
+            latents=tf.constant(latents, tf.float32), labels=tf.constant(labels, tf.float32))
+        return out["images"].numpy()
+
+    generate.saved_model = loaded
+    return generate

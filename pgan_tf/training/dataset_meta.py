@@ -1,0 +1,65 @@
+"""What the training loop needs to know about its dataset, checked against the config.
+
+`--data_dir` is either a prepared dataset (`tools/prepare_dataset.py` output: `dataset.json` plus
+`train/` and `val/` folders) — training reads `train/` — or a folder of official-format TFRecords
+(`dataset_tool.py` output) read as is.
+"""
+import dataclasses
+import hashlib
+import json
+import os
+
+import numpy as np
+
+from pgan_tf.data import pipeline
+from pgan_tf.errors import UserError
+
+# ISIC 2018 Task 3 column order (REFERENCE §11.1), used to name classes of an official-format
+# dataset with 7 label columns; other counts get generic names.
+ISIC_CLASSES = ("MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetMeta:
+    root: str
+    train_dir: str
+    class_names: tuple
+    sha256: str
+    label_rows: np.ndarray  # float32 [M, K]: the rows G's labels are drawn from (REFERENCE §2)
+
+
+def resolve_dataset(config):
+    """Locate the training TFRecords and check resolution and class count against the config."""
+    root = config.data_dir
+    if not os.path.isdir(root):
+        raise UserError(f"--data_dir={root} does not exist; run tools/prepare_dataset.py first")
+    info = pipeline.read_dataset_info(root)
+    train_dir = os.path.join(root, "train") if info is not None else root
+    resolutions = pipeline.list_resolutions(train_dir)
+    if config.resolution not in resolutions:
+        raise UserError(f"--resolution={config.resolution} is not in {train_dir} (it holds "
+                        f"{', '.join(map(str, resolutions))}); prepare the dataset at that "
+                        "resolution or lower --resolution")
+    labels = pipeline.read_labels(train_dir)
+    width = 0 if labels is None else labels.shape[1]
+    if info is not None:
+        class_names = tuple(info["classes"])
+        sha = info.get("splits", {}).get("train", {}).get("sha256") or _file_hash(train_dir)
+    else:
+        class_names = ISIC_CLASSES if width == len(ISIC_CLASSES) else tuple(
+            f"class{i}" for i in range(width))
+        sha = _file_hash(train_dir)
+    if width != config.num_classes or len(class_names) != config.num_classes:
+        raise UserError(f"--num_classes={config.num_classes} but {train_dir} has {width} label "
+                        "columns; set --num_classes to match the dataset")
+    rows = labels.astype(np.float32) if labels is not None else np.zeros((1, 0), np.float32)
+    return DatasetMeta(root=root, train_dir=train_dir, class_names=class_names, sha256=sha,
+                       label_rows=rows)
+
+
+def _file_hash(folder):
+    """sha256 over the names and sizes of the dataset files (cheap; no full read)."""
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        digest.update(json.dumps([name, os.path.getsize(os.path.join(folder, name))]).encode())
+    return digest.hexdigest()

@@ -1,0 +1,291 @@
+"""`run(config)`: the progressive training loop — ticks, stage changes, resets, logging, snapshots.
+
+Counted in images shown to D (kimg), as official PGAN (REFERENCE §3.4, §3.8): the schedule is a
+pure function of `images_seen`, so a resumed run continues at the same stage, alpha and data
+position. Each tick ends with a log line and TensorBoard scalars; every `image_snapshot_ticks` a
+fake grid; every `snapshot_ticks` a checkpoint. The end of the run — and a stop by SIGTERM/Ctrl-C —
+always closes with a final tick: log line, grid, summaries and checkpoint.
+"""
+import dataclasses
+import functools
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+from pgan_tf import cli
+
+tf = cli.import_tensorflow()
+import keras  # noqa: E402  (after the quiet TensorFlow import)
+
+from pgan_tf import sampling  # noqa: E402
+from pgan_tf.data import pipeline  # noqa: E402
+from pgan_tf.errors import UserError  # noqa: E402
+from pgan_tf.model.networks import Discriminator, Generator  # noqa: E402
+from pgan_tf.training import faults  # noqa: E402
+from pgan_tf.training import run_dir as run_dir_lib  # noqa: E402
+from pgan_tf.training.checkpoint import Checkpointer  # noqa: E402
+from pgan_tf.training.dataset_meta import resolve_dataset  # noqa: E402
+from pgan_tf.training.schedule import ScheduleParams, kimg_to_images, stage_at  # noqa: E402
+from pgan_tf.training.step import Trainer  # noqa: E402
+from pgan_tf.training.summaries import Reporter, format_log_line  # noqa: E402
+
+# Official '1080p' grid width: clip(1920 // R, 3, 32) columns (REFERENCE §3.8); one row per class.
+_GRID_WIDTH_PX, _GRID_MIN_COLS, _GRID_MAX_COLS = 1920, 3, 32
+
+
+def schedule_params(config, num_replicas=1):
+    """ScheduleParams from the config (tick_kimg 0 = the official per-resolution table)."""
+    return ScheduleParams(
+        resolution=config.resolution, lod_initial_resolution=config.lod_initial_resolution,
+        lod_training_kimg=config.lod_training_kimg, lod_transition_kimg=config.lod_transition_kimg,
+        minibatch_base=config.minibatch_base, minibatch_dict=config.minibatch_dict,
+        max_minibatch_per_replica=config.max_minibatch_per_replica, num_replicas=num_replicas,
+        g_lr=config.g_lr, d_lr=config.d_lr, g_lr_dict=config.g_lr_dict, d_lr_dict=config.d_lr_dict,
+        tick_kimg=config.tick_kimg or None)
+
+
+def model_factories(config):
+    """(make_generator, make_discriminator) partials taking `name=`."""
+    common = dict(resolution=config.resolution, num_classes=config.num_classes,
+                  fmap_base=config.fmap_base, fmap_max=config.fmap_max, fmap_decay=config.fmap_decay,
+                  attention_stages=config.attention_stages, attention_type=config.attention_type,
+                  num_channels=config.num_channels, fused_scale=config.fused_scale)
+    make_g = functools.partial(Generator, latent_size=config.latent_size, **common)
+    make_d = functools.partial(Discriminator, mbstd_group_size=config.mbstd_group_size, **common)
+    return make_g, make_d
+
+
+def parameter_counts(config):
+    """Trainable parameters of G and D at full resolution (no EMA/optimizer variables)."""
+    make_g, make_d = model_factories(config)
+    count = lambda m: int(sum(np.prod(v.shape) for v in m.trainable_weights))  # noqa: E731
+    return count(make_g(name="generator")), count(make_d(name="discriminator"))
+
+
+def configure_runtime(config):
+    """Seeds, determinism and precision policy; must run before the models are built."""
+    keras.utils.set_random_seed(config.seed)  # weight init (official seeds TF from numpy, §3.1)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if config.precision == "mixed_float16":
+        raise UserError("--precision=mixed_float16 needs loss scaling, which is not implemented "
+                        "yet; use float32 or mixed_bfloat16")
+    if config.strategy != "default":
+        raise UserError(f"--strategy={config.strategy} is not implemented yet; use --strategy=default "
+                        "(one device)")
+    keras.mixed_precision.set_global_policy(config.precision)
+
+
+@dataclasses.dataclass
+class _Tick:
+    """Metrics accumulated over one tick."""
+
+    start_images: int
+    start_time: float
+    sums: dict = dataclasses.field(default_factory=dict)
+    steps: int = 0
+
+    def add(self, metrics):
+        self.steps += 1
+        for key, value in metrics.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+
+    def means(self):
+        return {k: v / max(self.steps, 1) for k, v in self.sums.items()}
+
+
+class _StopRequest:
+    """SIGTERM/SIGINT set a flag; the loop then closes with a final tick and checkpoint."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:  # a second Ctrl-C means now
+            raise KeyboardInterrupt
+        self.requested = True
+        print(f"Received {signal.Signals(signum).name}: finishing the tick and saving a checkpoint",
+              file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
+class _Run:
+    """State of one training invocation (kept small: the loop body lives in `train`)."""
+
+    def __init__(self, config):
+        self.config = config
+        self.params = schedule_params(config)
+        self.meta = resolve_dataset(config)
+        run_dir_lib.prepare_run_dir(config, self.meta.class_names, self.meta.sha256)
+        configure_runtime(config)
+        make_g, make_d = model_factories(config)
+        self.trainer = Trainer(config, make_g, make_d, self.meta.label_rows)
+        self.ckpt = Checkpointer(config.run_dir, self.trainer, config.keep_checkpoints,
+                                 kimg_to_images(config.keep_checkpoint_every_kimg))
+        self.reporter = Reporter(config.run_dir, self.meta.class_names)
+        rows = max(config.num_classes, 1)
+        cols = int(np.clip(_GRID_WIDTH_PX // config.resolution, _GRID_MIN_COLS, _GRID_MAX_COLS))
+        self.grid_shape = (rows, cols)
+        latents, labels = sampling.class_grid_inputs(config.num_classes, cols, config.latent_size,
+                                                     config.seed)
+        self.grid_latents, self.grid_labels = latents, labels[:, :config.num_classes]
+        self.images_seen = self.skipped = self.ticks = self.last_saved = 0
+        self.phase_key = None
+
+    def restore(self):
+        """Resume from the newest good checkpoint; returns True if one was restored."""
+        path = self.ckpt.restore_latest()
+        if path is None:
+            return False
+        self.images_seen = self.last_saved = int(self.ckpt.images_seen.numpy())
+        self.skipped = int(self.ckpt.skipped_steps.numpy())
+        self.ticks = int(self.ckpt.ticks.numpy())
+        key = tuple(int(v) for v in self.ckpt.phase_key.numpy())
+        self.phase_key = None if key == (-1, -1) else key
+        self.reporter.log(f"Resuming from {path} at kimg {self.images_seen / 1000:.3f}")
+        return True
+
+    def generate_grid(self, stage):
+        """G_ema samples for the fixed grid latents at the stage's resolution (and fade)."""
+        alpha = stage.alpha if stage.fading else None
+        return self.trainer.G_ema(self.grid_latents, self.grid_labels, res=stage.resolution,
+                                  alpha=alpha, training=False).numpy()
+
+    def save(self):
+        faults.reached("checkpoint")
+        path = self.ckpt.save(self.images_seen, self.skipped, self.last_saved,
+                              ticks=self.ticks, phase_key=self.phase_key)
+        self.last_saved = self.images_seen
+        return path
+
+
+def run(config):
+    """Train (or resume) the run described by `config` until `total_kimg`; see module docstring."""
+    state = _Run(config)
+    resumed = state.restore()
+    total = kimg_to_images(config.total_kimg)
+    if state.images_seen >= total:
+        state.reporter.log(f"Run already reached total_kimg {config.total_kimg:g} "
+                           f"(kimg {state.images_seen / 1000:.3f}); nothing to do")
+        return state
+    if not resumed:
+        state.reporter.config_text(config.to_dict(), step=0)
+        _write_reals_grid(state)
+        state.reporter.class_grid(state.generate_grid(stage_at(0, state.params)),
+                                  *state.grid_shape, kimg=0, step=0)
+    with _StopRequest() as stop:
+        train(state, total, stop)
+    _export_generator(state)
+    state.reporter.close()
+    return state
+
+
+def _export_generator(state):
+    """`run_dir/export/generator`: G_ema as a SavedModel usable without this package (issue 4)."""
+    from pgan_tf.eval.generator import EXPORT_DIR, restore_run_generator, save_generator
+
+    run_generator = restore_run_generator(state.config.run_dir, "latest")
+    save_generator(run_generator, os.path.join(state.config.run_dir, EXPORT_DIR))
+
+
+def train(state, total, stop):
+    """The step loop: data stream per resolution, optimizer resets, ticks, stop handling."""
+    config, trainer = state.config, state.trainer
+    stream_key = lr_key = None
+    tick = _Tick(state.images_seen, time.time())
+    consecutive_bad = 0
+    while True:
+        stage = stage_at(state.images_seen, state.params)
+        if stage.phase_key != state.phase_key:
+            if state.phase_key is not None and config.reset_opt_for_new_lod:
+                trainer.reset_optimizers()
+            state.phase_key = stage.phase_key
+            faults.reached("stage")
+        if (stage.resolution, stage.minibatch) != stream_key:
+            stream_key = (stage.resolution, stage.minibatch)
+            batches = iter(pipeline.make_dataset(
+                state.meta.train_dir, stage.resolution, stage.minibatch, seed=config.seed,
+                start_index=state.images_seen - stage.stream_start_images,
+                mirror=config.mirror_augment))
+        if (stage.g_lr, stage.d_lr) != lr_key:
+            lr_key = (stage.g_lr, stage.d_lr)
+            trainer.set_learning_rates(*lr_key)
+        reals, labels = next(batches)
+        faults.reached("step")
+        out = trainer.step(reals, labels[:, :config.num_classes], stage.resolution, stage.alpha,
+                           stage.fading, state.images_seen)
+        state.images_seen += stage.minibatch
+        finite = bool(out.pop("finite"))
+        consecutive_bad = 0 if finite else consecutive_bad + 1
+        state.skipped += 0 if finite else 1
+        if finite:
+            tick.add({k: float(v) for k, v in out.items()})
+        if consecutive_bad >= config.max_nonfinite_steps:
+            _end_tick(state, stage, tick, save=False)
+            raise UserError(f"{consecutive_bad} consecutive non-finite training steps at kimg "
+                            f"{state.images_seen / 1000:.3f}; last good checkpoint: "
+                            f"{state.ckpt.manager.latest_checkpoint}. Lower the learning rates "
+                            "or resume from an earlier checkpoint.")
+        done = state.images_seen >= total or stop.requested
+        if done or state.images_seen - tick.start_images >= kimg_to_images(stage.tick_kimg):
+            _end_tick(state, stage, tick, final=done)
+            tick = _Tick(state.images_seen, time.time())
+        if done:
+            why = "stopped by signal" if stop.requested else "reached total_kimg"
+            state.reporter.log(f"Training {why} at kimg {state.images_seen / 1000:.3f}")
+            return
+
+
+def _end_tick(state, stage, tick, final=False, save=True):
+    """Log line, scalars, grid and checkpoint as the cadence (or the end of the run) asks."""
+    config = state.config
+    state.ticks += 1
+    seconds = max(time.time() - tick.start_time, 1e-9)
+    images = state.images_seen - tick.start_images
+    values = {"tick": state.ticks, "kimg": state.images_seen / 1000, "res": stage.resolution,
+              "alpha": stage.alpha, "minibatch": stage.minibatch, **tick.means(),
+              "sec_per_kimg": seconds / max(images / 1000, 1e-9), "img_per_s": images / seconds,
+              "skipped": state.skipped}
+    state.reporter.log(format_log_line(values))
+    step = state.images_seen
+    state.reporter.scalars({**values, "lod": stage.lod, "g_lr": stage.g_lr, "d_lr": stage.d_lr},
+                           step=step)
+    if final or state.ticks % config.image_snapshot_ticks == 0:
+        state.reporter.class_grid(state.generate_grid(stage), *state.grid_shape,
+                                  kimg=state.images_seen // 1000, step=step)
+    if save and (final or state.ticks % config.snapshot_ticks == 0):
+        state.save()
+
+
+def _write_reals_grid(state):
+    """`grids/reals.png`: the first `cols` training images of each class at full resolution."""
+    rows, cols = state.grid_shape
+    config = state.config
+    picked = [[] for _ in range(rows)]
+    batches = pipeline.make_dataset(state.meta.train_dir, config.resolution, 64, seed=config.seed,
+                                    shuffle=False, repeat=False)
+    for images, labels in batches:
+        classes = (np.argmax(labels.numpy(), axis=1) if labels.shape[1]
+                   else np.zeros(len(images), int))
+        for image, cls in zip(images.numpy(), classes):
+            if len(picked[cls]) < cols:
+                picked[cls].append(image)
+        if all(len(p) == cols for p in picked):
+            break
+    blank = np.full((config.resolution, config.resolution, config.num_channels), -1.0, np.float32)
+    cells = [p[i] if i < len(p) else blank for p in picked for i in range(cols)]
+    grid = sampling.make_grid(sampling.to_uint8(np.stack(cells)), rows, cols)
+    sampling.save_png(os.path.join(config.run_dir, "grids", "reals.png"), grid)

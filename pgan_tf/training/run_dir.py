@@ -1,0 +1,111 @@
+"""The run directory's identity: `config.json` (config, classes, dataset hash, provenance).
+
+A new run writes it first thing (atomically); rerunning on an existing run dir checks that the
+architecture and data contract are unchanged (issue 6: refused with the differing fields listed),
+warns when the dataset hash changed, and rewrites it with the new cadence fields (`total_kimg`,
+ticks and snapshots may change on resume).
+"""
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+from pgan_tf import __version__
+from pgan_tf.config import diff_architecture
+from pgan_tf.errors import UserError
+
+CONFIG_FILE = "config.json"
+
+
+def provenance():
+    """Package versions, Python, host, git commit of the code and the command line."""
+    import importlib.metadata as md
+
+    versions = {}
+    for name in ("tensorflow", "tensorflow-cpu", "keras", "numpy", "Augmentor", "scikit-image"):
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return {
+        "pgan_tf": __version__,
+        "packages": versions,
+        "python": platform.python_version(),
+        "host": platform.node(),
+        "git_commit": _git_commit(),
+        "command": sys.argv,
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _git_commit():
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def read_run_config(run_dir):
+    """The saved `config.json` of a run dir as a dict, or None when there is none."""
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path} is unreadable ({err}); restore it or use a new --run_dir") from None
+
+
+def prepare_run_dir(config, class_names, dataset_sha256):
+    """Create or re-open the run dir; returns True when resuming an existing run.
+
+    Raises UserError for a foreign non-empty directory or an architecture/data change.
+    """
+    run_dir = config.run_dir
+    saved = read_run_config(run_dir)
+    resuming = saved is not None
+    if resuming:
+        _check_compatible(saved, config, class_names, dataset_sha256)
+    elif os.path.isdir(run_dir) and os.listdir(run_dir):
+        raise UserError(f"--run_dir={run_dir} is not empty and holds no {CONFIG_FILE}; "
+                        "choose a new or empty directory")
+    os.makedirs(run_dir, exist_ok=True)
+    record = {
+        "config": config.to_dict(),
+        "classes": list(class_names),
+        "dataset_sha256": dataset_sha256,
+        "provenance": provenance(),
+    }
+    if resuming:
+        record["first_provenance"] = saved.get("first_provenance", saved.get("provenance"))
+    write_json_atomic(os.path.join(run_dir, CONFIG_FILE), record)
+    return resuming
+
+
+def _check_compatible(saved, config, class_names, dataset_sha256):
+    old = saved.get("config", {})
+    changed = diff_architecture(old, config.to_dict())
+    if list(saved.get("classes", [])) != list(class_names):
+        changed.append(("classes", saved.get("classes"), list(class_names)))
+    if changed:
+        fields = "; ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in changed)
+        raise UserError(f"--run_dir={config.run_dir} was trained with another architecture or "
+                        f"classes ({fields}); use a new --run_dir or the original flags")
+    if saved.get("dataset_sha256") != dataset_sha256:
+        print(f"warning: the dataset changed since this run started (sha256 "
+              f"{saved.get('dataset_sha256')} -> {dataset_sha256})", file=sys.stderr)
+
+
+def write_json_atomic(path, data):
+    """Write JSON to `path` via a temp file and rename, so readers never see half a file."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)

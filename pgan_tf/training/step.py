@@ -1,0 +1,166 @@
+"""The training step: one D step (WGAN-GP + drift + AC-GAN), the G EMA update, one G step.
+
+Order within an iteration follows official PGAN's loop (REFERENCE §3.6–3.7): the D step and the
+Gs ← lerp(G, Gs, β) update run together (so the EMA sees G before this iteration's G step), then
+the G step. D_repeats = 1 (TTUR keeps 1:1 steps, paper §2.3).
+
+Every random draw (latents, GP mix factors, G's labels) is a stateless function of
+(seed, images_seen), so a resumed run draws exactly what an uninterrupted one would (issue 3).
+One `tf.function` is traced per (resolution, fading) and reused until the stage changes.
+"""
+import logging
+
+import tensorflow as tf
+import keras
+
+from pgan_tf.data.pipeline import fade_reals
+from pgan_tf.training import losses
+
+
+
+class _StageRetracingFilter(logging.Filter):
+    """Drop TF's 'triggered tf.function retracing' warning: we trace once per stage by design."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_StageRetracingFilter())
+
+# Independent streams folded from (seed, images_seen): D latents, GP mix, G latents, G labels.
+_STREAM_D_LATENTS, _STREAM_GP_MIX, _STREAM_G_LATENTS, _STREAM_G_LABELS = range(4)
+
+
+def gp_mix_factors(batch, seed):
+    """One U[0,1] mix factor per sample, [N,1,1,1] (REFERENCE §2; not one per batch, not normal)."""
+    return tf.random.stateless_uniform([batch, 1, 1, 1], seed, 0.0, 1.0)
+
+
+class Trainer:
+    """G, D, G_ema, both Adam optimizers (built once over every stage's variables) and the steps."""
+
+    def __init__(self, config, make_generator, make_discriminator, label_rows):
+        """`label_rows`: float32 [M, K] one-hot rows G's labels are drawn from (REFERENCE §2)."""
+        self.config = config
+        self.G = make_generator(name="generator")
+        self.D = make_discriminator(name="discriminator")
+        self.G_ema = make_generator(name="generator_ema")
+        for ema_var, var in zip(self.G_ema.weights, self.G.weights):
+            ema_var.assign(var)
+        adam = dict(beta_1=config.adam_beta1, beta_2=config.adam_beta2, epsilon=config.adam_epsilon)
+        self.g_opt = keras.optimizers.Adam(learning_rate=config.g_lr, name="g_adam", **adam)
+        self.d_opt = keras.optimizers.Adam(learning_rate=config.d_lr, name="d_adam", **adam)
+        # Keras 3 optimizers refuse variables they were not built with: build over all stages once.
+        self.g_opt.build(self.G.trainable_variables)
+        self.d_opt.build(self.D.trainable_variables)
+        self.label_rows = tf.constant(label_rows, tf.float32)
+        self._steps = {}
+
+    def reset_optimizers(self):
+        """Fresh Adam state (moments and step counter) for a new lod phase (REFERENCE §3.2)."""
+        for opt in (self.g_opt, self.d_opt):
+            for var in opt.variables:
+                if var is not opt._learning_rate:  # the rate is set from the schedule, keep it
+                    var.assign(tf.zeros_like(var))
+
+    def set_learning_rates(self, g_lr, d_lr):
+        self.g_opt.learning_rate = g_lr
+        self.d_opt.learning_rate = d_lr
+
+    def step(self, reals, labels, resolution, alpha, fading, images_seen):
+        """Run one training iteration; returns a dict of scalar tensors (losses, `finite`)."""
+        key = (int(resolution), bool(fading))
+        if key not in self._steps:
+            fn = lambda r, l, a, n: self._train_step(r, l, a, n, key[0], key[1])  # noqa: E731
+            self._steps[key] = tf.function(fn, jit_compile=self.config.jit_compile or None)
+        return self._steps[key](reals, labels, tf.constant(alpha, tf.float32),
+                                tf.constant(images_seen, tf.int64))
+
+    def _seeds(self, images_seen):
+        base = tf.random.experimental.stateless_fold_in(
+            tf.constant([self.config.seed, 0], tf.int64), images_seen)
+        return tf.random.experimental.stateless_split(base, num=4)  # [4, 2]
+
+    def _train_step(self, reals, labels, alpha, images_seen, res, fading):
+        seeds = self._seeds(images_seen)
+        a = alpha if fading else None
+        if fading:
+            reals = fade_reals(reals, alpha)  # reals fade in exactly like G's output (§3.5)
+        d_metrics = self._d_step(reals, labels, a, res, seeds)
+        self._update_ema()
+        g_metrics = self._g_step(tf.shape(reals)[0], a, res, seeds)
+        finite = tf.logical_and(d_metrics.pop("finite"), g_metrics.pop("finite"))
+        return {**d_metrics, **g_metrics, "finite": finite}
+
+    def _d_step(self, reals, labels, alpha, res, seeds):
+        cfg = self.config
+        batch = tf.shape(reals)[0]
+        latents = tf.random.stateless_normal([batch, cfg.latent_size], seeds[_STREAM_D_LATENTS])
+        mix = gp_mix_factors(batch, seeds[_STREAM_GP_MIX])
+        fakes = tf.stop_gradient(self.G(latents, labels, res=res, alpha=alpha, training=True))
+        with tf.GradientTape() as tape:
+            real_scores, real_logits = self.D(reals, res=res, alpha=alpha, training=True)
+            fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
+            mixed = losses.interpolate(reals, fakes, mix)
+            with tf.GradientTape() as gp_tape:
+                gp_tape.watch(mixed)
+                mixed_scores, _ = self.D(mixed, res=res, alpha=alpha, training=True)
+                mixed_sum = tf.reduce_sum(tf.cast(mixed_scores, tf.float32))
+            mixed_grads = gp_tape.gradient(mixed_sum, mixed)
+            norms = losses.native_gradient_norm(mixed_grads, res, cfg.resolution)
+            loss, terms = losses.d_loss(
+                real_scores, fake_scores, real_logits, fake_logits, labels, norms,
+                wgan_lambda=cfg.wgan_lambda, wgan_target=cfg.wgan_target,
+                wgan_epsilon=cfg.wgan_epsilon, cond_weight=cfg.cond_weight)
+        finite = self._apply(tape, loss, self.D, self.d_opt)
+        terms = {f"d_{k}" if not k.startswith("d_") else k: v for k, v in terms.items()}
+        terms["loss_d"] = loss
+        terms["finite"] = finite
+        return terms
+
+    def _g_step(self, batch, alpha, res, seeds):
+        cfg = self.config
+        latents = tf.random.stateless_normal([batch, cfg.latent_size], seeds[_STREAM_G_LATENTS])
+        labels = self._sample_labels(batch, seeds[_STREAM_G_LABELS])
+        with tf.GradientTape() as tape:
+            fakes = self.G(latents, labels, res=res, alpha=alpha, training=True)
+            fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
+            loss, terms = losses.g_loss(fake_scores, fake_logits, labels, cond_weight=cfg.cond_weight)
+        finite = self._apply(tape, loss, self.G, self.g_opt)
+        terms = {f"g_{k}" if not k.startswith("g_") else k: v for k, v in terms.items()}
+        terms["loss_g"] = loss
+        terms["finite"] = finite
+        return terms
+
+    def _sample_labels(self, batch, seed):
+        """G's labels: random dataset label rows (official) or uniform classes (`label_sampling`)."""
+        num_rows = tf.shape(self.label_rows)[0]
+        num_classes = self.label_rows.shape[1]
+        if self.config.label_sampling == "uniform" and num_classes:
+            idx = tf.random.stateless_uniform([batch], seed, 0, num_classes, dtype=tf.int32)
+            return tf.one_hot(idx, num_classes, dtype=tf.float32)
+        idx = tf.random.stateless_uniform([batch], seed, 0, num_rows, dtype=tf.int32)
+        return tf.gather(self.label_rows, idx)
+
+    @staticmethod
+    def _apply(tape, loss, model, optimizer):
+        """Apply gradients of the variables this stage uses; skip the step if any is NaN/Inf."""
+        variables = model.trainable_variables
+        grads = tape.gradient(loss, variables)
+        # Variables of inactive stages get no gradient (native-resolution compute): leave them out,
+        # which equals official's zero gradient on freshly reset Adam moments.
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs])
+        finite = tf.logical_and(finite, tf.math.is_finite(loss))
+
+        def apply():
+            optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+            return tf.constant(True)
+
+        return tf.cond(finite, apply, lambda: tf.constant(False))
+
+    def _update_ema(self):
+        """Gs ← G + (Gs − G)·β for every G weight (official setup_as_moving_average_of)."""
+        beta = self.config.g_smoothing
+        for ema_var, var in zip(self.G_ema.weights, self.G.weights):
+            ema_var.assign(var + (ema_var - var) * beta)

@@ -1,0 +1,121 @@
+"""Issue 6: graceful stop, corrupt-checkpoint fallback, non-finite stop, determinism."""
+import glob
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from pgan_tf import cli
+
+tf = cli.import_tensorflow()
+
+from pgan_tf.config import TrainConfig  # noqa: E402
+from pgan_tf.errors import UserError  # noqa: E402
+from pgan_tf.training import loop  # noqa: E402
+from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
+from tests.train_helpers import REPO, log_lines, run_train, train_command, train_env  # noqa: E402
+
+TINY = dict(resolution=16, num_classes=3, latent_size=8, fmap_base=32, fmap_max=8,
+            lod_training_kimg=0.032, lod_transition_kimg=0.032, tick_kimg=0.016,
+            minibatch_dict={4: 8, 8: 8, 16: 8}, snapshot_ticks=1, seed=11)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return make_tiny_dataset(str(tmp_path_factory.mktemp("tiny")), resolution=16)
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_zero(data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(train_command(data_dir, run_dir, "--total_kimg=100"), cwd=REPO,
+                            env=train_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    for line in proc.stdout:  # wait until training is under way
+        if line.startswith("tick 2 "):
+            break
+    sent = time.time()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert time.time() - sent < 30
+    lines = log_lines(run_dir)
+    assert lines[-1].startswith("Training stopped by signal at kimg")
+    kimg = float(lines[-1].split()[-1])
+    newest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    assert newest.endswith(f"ckpt-{round(kimg * 1000)}")
+    assert os.path.isdir(run_dir / "export" / "generator")
+
+
+def test_corrupt_newest_checkpoint_falls_back_with_warning(data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    loop.run(TrainConfig(data_dir=data_dir, run_dir=str(run_dir), total_kimg=0.048, **TINY))
+    newest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    assert newest.endswith("ckpt-48")
+    data_file = glob.glob(newest + ".data-*")[0]
+    with open(data_file, "r+b") as f:  # truncate: a write cut short
+        f.truncate(os.path.getsize(data_file) // 2)
+    out = run_train(data_dir, run_dir, "--total_kimg=0.064", *_tiny_flags())
+    assert out.returncode == 0, out.stderr
+    assert f"checkpoint {newest} is unreadable" in out.stderr
+    resumes = [l for l in log_lines(run_dir) if l.startswith("Resuming from")]
+    assert resumes == [f"Resuming from {run_dir}/checkpoints/ckpt-32 at kimg 0.032"]
+
+
+def _tiny_flags():
+    return ("--seed=11", "--attention_stages=")
+
+
+def test_all_checkpoints_unreadable_refuses_to_start_over(data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    loop.run(TrainConfig(data_dir=data_dir, run_dir=str(run_dir), total_kimg=0.016, **TINY))
+    for path in glob.glob(str(run_dir / "checkpoints" / "**" / "*.index"), recursive=True):
+        with open(path, "wb") as f:
+            f.write(b"garbage")
+    with pytest.raises(UserError, match="no readable checkpoint"):
+        loop.run(TrainConfig(data_dir=data_dir, run_dir=str(run_dir), total_kimg=0.032, **TINY))
+
+
+def test_consecutive_non_finite_steps_stop_naming_last_good_checkpoint(data_dir, tmp_path,
+                                                                       monkeypatch):
+    run_dir = tmp_path / "run"
+    loop.run(TrainConfig(data_dir=data_dir, run_dir=str(run_dir), total_kimg=0.016, **TINY))
+    real_make_dataset = loop.pipeline.make_dataset
+
+    def poisoned(*args, **kwargs):  # every real image NaN from now on
+        return real_make_dataset(*args, **kwargs).map(lambda x, y: (x * np.nan, y))
+
+    monkeypatch.setattr(loop.pipeline, "make_dataset", poisoned)
+    with pytest.raises(UserError) as err:
+        loop.run(TrainConfig(data_dir=data_dir, run_dir=str(run_dir), total_kimg=1,
+                             max_nonfinite_steps=3, **TINY))
+    newest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    assert f"3 consecutive non-finite training steps at kimg 0.040; last good checkpoint: " \
+           f"{newest}." in str(err.value)
+    ticks = [l for l in log_lines(run_dir) if l.startswith("tick ")]
+    assert ticks[-1].split()[ticks[-1].split().index("skipped") + 1] == "3"
+    # Skipped steps leave the weights alone: the checkpoint taken meanwhile is still good.
+    reader = tf.train.load_checkpoint(newest)
+    for name in reader.get_variable_to_shape_map():
+        value = reader.get_tensor(name)
+        if np.issubdtype(np.asarray(value).dtype, np.floating):
+            assert np.all(np.isfinite(value)), name
+
+
+def test_deterministic_runs_write_identical_checkpoints(data_dir, tmp_path):
+    paths = []
+    for name in ("a", "b"):
+        cfg = TrainConfig(data_dir=data_dir, run_dir=str(tmp_path / name), total_kimg=0.048,
+                          deterministic=True, mirror_augment=True, **TINY)
+        loop.run(cfg)
+        paths.append(tf.train.latest_checkpoint(cfg.run_dir + "/checkpoints"))
+    readers = [tf.train.load_checkpoint(p) for p in paths]
+    names = sorted(readers[0].get_variable_to_shape_map())
+    assert names == sorted(readers[1].get_variable_to_shape_map())
+    for name in names:
+        if name == "save_counter/.ATTRIBUTES/VARIABLE_VALUE" or name.startswith("_CHECKPOINT"):
+            continue
+        np.testing.assert_array_equal(readers[0].get_tensor(name), readers[1].get_tensor(name),
+                                      err_msg=name)

@@ -1,0 +1,109 @@
+"""Training step behaviour on tiny networks: GP mix draws, EMA, optimizer reset, NaN skipping."""
+import functools
+
+import numpy as np
+import pytest
+
+from pgan_tf import cli
+
+tf = cli.import_tensorflow()
+
+from pgan_tf.config import TrainConfig  # noqa: E402
+from pgan_tf.model.networks import Discriminator, Generator  # noqa: E402
+from pgan_tf.training.step import Trainer, gp_mix_factors  # noqa: E402
+
+RES, K, LATENT = 8, 3, 8
+
+
+def _trainer(**overrides):
+    cfg = TrainConfig(resolution=RES, num_classes=K, latent_size=LATENT, fmap_base=32, fmap_max=8,
+                      seed=3, **overrides)
+    common = dict(resolution=RES, num_classes=K, fmap_base=32, fmap_max=8)
+    rows = np.eye(K, dtype=np.float32)[[0, 0, 1, 2]]
+    tf.keras.utils.set_random_seed(0)
+    return Trainer(cfg, functools.partial(Generator, latent_size=LATENT, **common),
+                   functools.partial(Discriminator, **common), rows)
+
+
+def _batch(n=4, seed=0):
+    rng = np.random.RandomState(seed)
+    reals = rng.uniform(-1, 1, (n, RES, RES, 3)).astype(np.float32)
+    labels = np.eye(K, dtype=np.float32)[rng.randint(0, K, n)]
+    return tf.constant(reals), tf.constant(labels)
+
+
+def test_gp_mix_is_uniform_per_sample():
+    u = gp_mix_factors(4096, tf.constant([1, 2], tf.int64)).numpy()
+    assert u.shape == (4096, 1, 1, 1)
+    assert u.min() >= 0.0 and u.max() <= 1.0
+    assert len(np.unique(u)) > 4000  # one draw per sample, not one per batch
+    assert abs(u.mean() - 0.5) < 0.02 and abs(u.var() - 1 / 12) < 0.005  # U[0,1], not N(0,1)
+
+
+def test_step_trains_only_active_stage_and_updates_ema():
+    trainer = _trainer()
+    before_g = [v.numpy().copy() for v in trainer.G.trainable_variables]
+    before_ema = [v.numpy().copy() for v in trainer.G_ema.weights]
+    reals, labels = _batch()
+    out = trainer.step(tf.image.resize(reals, [4, 4], "area"), labels, 4, 1.0, False, 0)
+    assert bool(out["finite"])
+    assert np.isfinite(float(out["loss_d"])) and np.isfinite(float(out["loss_g"]))
+    changed = [not np.array_equal(b, v.numpy()) for b, v in zip(before_g, trainer.G.trainable_variables)]
+    names = [v.path for v in trainer.G.trainable_variables]
+    assert all(c for c, n in zip(changed, names) if "4x4" in n or n.startswith("base/"))
+    # 8x8 layers are not used at 4x4 (native-resolution compute): untouched.
+    assert not any(c for c, n in zip(changed, names) if "8x8" in n)
+    # EMA: Gs = G_old + (Gs_old - G_old) * beta with G_old = Gs_old at start → Gs unchanged after
+    # the first D step; it only moves by (1 - beta) toward G on the next iteration.
+    for b, v in zip(before_ema, trainer.G_ema.weights):
+        np.testing.assert_allclose(v.numpy(), b, rtol=0, atol=1e-7)
+    g_now = [v.numpy().copy() for v in trainer.G.weights]
+    ema_now = [v.numpy().copy() for v in trainer.G_ema.weights]
+    trainer.step(tf.image.resize(reals, [4, 4], "area"), labels, 4, 1.0, False, 4)
+    for e, g, v in zip(ema_now, g_now, trainer.G_ema.weights):
+        np.testing.assert_allclose(v.numpy(), g + (e - g) * 0.999, rtol=1e-5, atol=1e-7)
+
+
+def test_reset_optimizers_zeroes_moments_and_counter_but_keeps_rate():
+    trainer = _trainer()
+    reals, labels = _batch()
+    trainer.set_learning_rates(0.002, 0.004)
+    trainer.step(tf.image.resize(reals, [4, 4], "area"), labels, 4, 1.0, False, 0)
+    assert int(trainer.d_opt.iterations.numpy()) == 1
+    trainer.reset_optimizers()
+    for opt, lr in ((trainer.g_opt, 0.002), (trainer.d_opt, 0.004)):
+        assert int(opt.iterations.numpy()) == 0
+        assert all(not np.any(v.numpy()) for v in opt.variables if v is not opt._learning_rate)
+        assert float(opt.learning_rate.numpy()) == pytest.approx(lr)
+
+
+def test_non_finite_step_is_skipped_without_touching_weights():
+    trainer = _trainer()
+    reals, labels = _batch()
+    bad = tf.tensor_scatter_nd_update(tf.image.resize(reals, [4, 4], "area"), [[0, 0, 0, 0]], [np.nan])
+    before = [v.numpy().copy() for v in trainer.D.trainable_variables]
+    out = trainer.step(bad, labels, 4, 1.0, False, 0)
+    assert not bool(out["finite"])
+    for b, v in zip(before, trainer.D.trainable_variables):
+        np.testing.assert_array_equal(b, v.numpy())
+    assert int(trainer.d_opt.iterations.numpy()) == 0
+
+
+def test_draws_are_functions_of_seed_and_images_seen():
+    a, b = _trainer(), _trainer()
+    reals, labels = _batch()
+    x = tf.image.resize(reals, [4, 4], "area")
+    out_a = a.step(x, labels, 4, 1.0, False, 128)
+    out_b = b.step(x, labels, 4, 1.0, False, 128)
+    assert float(out_a["loss_d"]) == float(out_b["loss_d"])
+    out_c = _trainer().step(x, labels, 4, 1.0, False, 132)
+    assert float(out_c["loss_d"]) != float(out_a["loss_d"])
+
+
+def test_uniform_label_sampling_covers_classes_evenly():
+    trainer = _trainer(label_sampling="uniform")
+    labels = trainer._sample_labels(3000, tf.constant([5, 6], tf.int64)).numpy()
+    counts = labels.sum(axis=0)
+    assert counts.sum() == 3000 and counts.min() > 900  # rows [0,0,1,2] would give class 0 half
+    dataset = _trainer()._sample_labels(4000, tf.constant([5, 6], tf.int64)).numpy().sum(axis=0)
+    assert 1800 < dataset[0] < 2200  # official: dataset label rows, class 0 is half of them
