@@ -1,0 +1,276 @@
+"""tf.data input for training and evaluation, per resolution (REFERENCE §3.5, §4).
+
+Reads a dataset folder in the official PGAN format — `OUT/train` or `OUT/val` written by
+`tools/prepare_dataset.py`, or a folder made by official `dataset_tool.py` (with or without
+labels) — and yields `(images, labels)`: images float32 [B, res, res, C] in [-1, 1] (x·2/255 − 1),
+labels float32 [B, K] (K = 0 without a labels file).
+
+Determinism (exact resume): element i of the repeated stream is a pure function of
+(seed, resolution, i). Epoch e = i // N is a permutation of the N records drawn statelessly from
+(seed, e); the mirror flip of element i is a stateless draw from (seed, i). `start_index` starts the
+stream at element i without reading the skipped epochs.
+
+The permutation is exact (uniform over all N records) when the records fit the shuffle memory
+budget — official PGAN's shuffle buffer is 4096 MB worth of records (REFERENCE §4: 21,846 records
+at 256x256x3), i.e. all of ISIC 2018. Larger datasets are shuffled in blocks of that many records:
+a seeded random block order, then a seeded permutation inside each block (the record files are
+already shuffled once at creation, as official dataset_tool does).
+"""
+import json
+import os
+
+import numpy as np
+
+from pgan_tf.cli import import_tensorflow
+from pgan_tf.data import tfrecords
+from pgan_tf.errors import UserError
+
+tf = import_tensorflow()  # may be a binary's first TF import: filter the start-up chatter
+
+DATASET_JSON = tfrecords.DATASET_JSON
+# Official reader: shuffle buffer = 4096 MB worth of records (REFERENCE §4).
+SHUFFLE_BUDGET_BYTES = 4096 << 20
+# Second halves of the stateless seeds [seed, salt]: keep the shuffle and mirror streams apart.
+_SHUFFLE_SALT = 0x5348  # "SH"
+_MIRROR_SALT = 0x4D49   # "MI"
+_RNG_ALG = "philox"     # explicit, so CPU and GPU hosts draw the same numbers
+_NEVER = np.iinfo(np.int64).max  # "repeat forever" bound for Dataset.range
+_PARSE_BATCH = 256  # records parsed per call when streaming in file order
+
+
+def read_dataset_info(data_dir):
+    """dataset.json of a prepared dataset (`data_dir` = OUT or OUT/<split>); None for an
+    official-dataset_tool folder."""
+    path = os.path.join(data_dir, DATASET_JSON)
+    if os.path.isfile(path):
+        return _load_json(path)
+    parent = os.path.dirname(os.path.normpath(os.path.abspath(data_dir)))
+    path = os.path.join(parent, DATASET_JSON)
+    if os.path.isfile(path):
+        info = _load_json(path)
+        if os.path.basename(os.path.normpath(data_dir)) in info.get("splits", {}):
+            return info
+    return None
+
+
+def _load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path} is not readable JSON ({err}); re-run tools/prepare_dataset.py")
+
+
+def _level_files(data_dir):
+    """{log2: path}, checking that every level from 4x4 to the largest is present."""
+    if not os.path.isdir(data_dir):
+        raise UserError(f"dataset folder {data_dir} does not exist")
+    try:
+        files = tfrecords.find_level_files(data_dir)
+    except ValueError as err:
+        raise UserError(str(err))
+    if not files:
+        raise UserError(f"{data_dir} holds no <name>-rNN.tfrecords files; point at a dataset "
+                        "folder written by tools/prepare_dataset.py (OUT/train) or dataset_tool.py")
+    top = max(files)
+    missing = [2 ** k for k in range(tfrecords.MIN_LOG2_RESOLUTION, top + 1) if k not in files]
+    if missing:
+        raise UserError(f"{data_dir} lacks the level(s) {missing} (every level from 4x4 to "
+                        f"{2 ** top} must be present); re-create the dataset")
+    return files
+
+
+def list_resolutions(data_dir):
+    """Resolutions present in `data_dir`, ascending (from the rNN file names)."""
+    return [2 ** k for k in sorted(_level_files(data_dir))]
+
+
+def read_labels(data_dir):
+    """float32 [N, K] from `<name>-rxx.labels` (any single `*.labels` file), or None."""
+    if not os.path.isdir(data_dir):
+        raise UserError(f"dataset folder {data_dir} does not exist")
+    found = sorted(f for f in os.listdir(data_dir) if f.endswith(".labels"))
+    if len(found) > 1:
+        raise UserError(f"{data_dir} holds several .labels files ({', '.join(found)}); keep one")
+    if not found:
+        return None
+    path = os.path.join(data_dir, found[0])
+    try:
+        with open(path, "rb") as f:
+            labels = np.load(f)
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path} is not a NumPy array file ({err})")
+    if labels.ndim != 2:
+        raise UserError(f"{path} holds an array of shape {labels.shape}; expected "
+                        "[images, classes]")
+    return labels.astype(np.float32)
+
+
+def dataset_size(data_dir):
+    """Number of records (= label rows; records of the 4x4 file are counted without labels)."""
+    labels = read_labels(data_dir)
+    if labels is not None:
+        return len(labels)
+    return _count_records(_level_files(data_dir)[tfrecords.MIN_LOG2_RESOLUTION])
+
+
+def _count_records(path):
+    return int(tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda n, _: n + 1))
+
+
+def _parse_batch(resolution, channels):
+    """Serialized official records [m] → uint8 [m, C, res, res]. Parsed as a batch (much faster than
+    record by record); kept CHW until the minibatch is cast to float, because transposing uint8
+    makes oneDNN log an error on CPUs without AVX-512."""
+    features = {"data": tf.io.FixedLenFeature([], tf.string)}
+
+    def parse(records):
+        data = tf.io.decode_raw(tf.io.parse_example(records, features)["data"], tf.uint8)
+        return tf.reshape(data, [-1, channels, resolution, resolution])  # [m, C, res, res]
+    return parse
+
+
+def _channels(path, resolution):
+    """C of the first record (the same for the whole file)."""
+    for record in tf.data.TFRecordDataset(path).take(1):
+        shape = tf.train.Example.FromString(record.numpy()).features.feature["shape"]
+        c, h, w = shape.int64_list.value
+        if (h, w) != (resolution, resolution):
+            raise UserError(f"{path} holds {h}x{w} images, expected {resolution}x{resolution}")
+        return int(c)
+    raise UserError(f"{path} holds no records")
+
+
+def _to_nhwc_float(images, labels):
+    """uint8 [B, C, H, W] → float32 [B, H, W, C] in [-1, 1] (x·2/255 − 1, REFERENCE §3.5 step 2)."""
+    # Scale before transposing: Grappler would move a transpose that directly follows the cast
+    # back onto the uint8 tensor.
+    images = tf.cast(images, tf.float32) * (2 / 255) - 1
+    return tf.transpose(images, [0, 2, 3, 1]), labels  # [B, C, H, W] → [B, H, W, C]
+
+
+def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mirror=False,
+                 shuffle=True, repeat=True, shuffle_buffer=None):
+    """Batches (images float32 [B, res, res, C] in [-1, 1], labels float32 [B, K]).
+
+    `shuffle=False, repeat=False` gives one ordered pass (last partial batch kept) for evaluation;
+    with `repeat` every batch is full, even for a dataset smaller than one batch. `shuffle_buffer`
+    caps the records held for shuffling (default: SHUFFLE_BUDGET_BYTES worth).
+    """
+    if batch_size < 1 or start_index < 0:
+        raise ValueError(f"batch_size {batch_size} must be ≥ 1 and start_index {start_index} ≥ 0")
+    files = _level_files(data_dir)
+    log2 = int(resolution).bit_length() - 1
+    if 2 ** log2 != resolution or log2 not in files:
+        raise UserError(f"resolution {resolution} is not in {data_dir} (it holds "
+                        f"{', '.join(map(str, list_resolutions(data_dir)))})")
+    path = files[log2]
+    n = _count_records(files[tfrecords.MIN_LOG2_RESOLUTION])  # every level holds the same records
+    labels = read_labels(data_dir)
+    labels = np.zeros((n, 0), np.float32) if labels is None else labels
+    if len(labels) != n:
+        raise UserError(f"{data_dir}: the labels file has {len(labels)} rows but {path} holds {n} "
+                        "records; re-create the dataset")
+    if n == 0:
+        raise UserError(f"{path} holds no records")
+    channels = _channels(path, resolution)
+    budget = shuffle_buffer or max(1, SHUFFLE_BUDGET_BYTES // (resolution * resolution * channels))
+    reader = _Reader(path, labels, _parse_batch(resolution, channels))
+    first_epoch, skip = divmod(int(start_index), n)
+    epochs = tf.data.Dataset.range(first_epoch, _NEVER if repeat else first_epoch + 1)
+    if shuffle:
+        stream = _shuffled_epochs(reader, epochs, n, min(n, int(budget)), seed)
+    else:
+        stream = epochs.flat_map(lambda e: reader.stream())
+    stream = stream.skip(skip)
+    if mirror:
+        indices = tf.data.Dataset.range(int(start_index), _NEVER)
+        stream = tf.data.Dataset.zip((indices, stream)).map(_mirror(seed))
+    stream = stream.batch(batch_size, drop_remainder=repeat)
+    stream = stream.map(_to_nhwc_float)
+    return stream.prefetch(tf.data.AUTOTUNE)
+
+
+def _seed(seed, salt, *data):
+    """Stateless seed [2] derived from (seed, salt) folded with each of `data`."""
+    key = tf.constant([seed, salt], tf.int64)
+    for value in data:
+        key = tf.random.experimental.stateless_fold_in(key, tf.cast(value, tf.int64),
+                                                       alg=_RNG_ALG)
+    return key
+
+
+class _Reader:
+    """Records of one level file with their label rows, as a stream or as blocks."""
+
+    def __init__(self, path, labels, parse):
+        self.path, self.labels, self.parse = path, tf.constant(labels), parse
+
+    def _parsed(self, raw):
+        # Parse in batches of _PARSE_BATCH, then back to single records (one huge parse_example
+        # is several times slower than these chunks).
+        return raw.batch(_PARSE_BATCH).map(self.parse).unbatch()
+
+    def stream(self):
+        """Elements (uint8 [C, res, res], float32 [K]) in file order."""
+        return tf.data.Dataset.zip((self._parsed(tf.data.TFRecordDataset(self.path)),
+                                    tf.data.Dataset.from_tensor_slices(self.labels)))
+
+    def block(self, start, size):
+        """One element: records [start, start + size) → (uint8 [m, C, res, res], float32 [m, K])."""
+        raw = tf.data.TFRecordDataset(self.path).skip(start).take(size)
+        labels = tf.data.Dataset.from_tensor_slices(self.labels).skip(start).take(size)
+        return tf.data.Dataset.zip((self._parsed(raw), labels)).batch(size)
+
+
+def _shuffled_epochs(reader, epochs, n, block, seed):
+    """Each epoch e as a permutation of the n records drawn from (seed, e).
+
+    One block (n ≤ block, the usual case): the records are read once, cached in memory and only
+    re-permuted each epoch. Otherwise blocks of `block` records are read in a seeded order each
+    epoch and permuted inside.
+    """
+    def permuted(images, labels, *key):
+        perm = tf.random.experimental.stateless_shuffle(
+            tf.range(tf.shape(images)[0]), _seed(seed, _SHUFFLE_SALT, *key), alg=_RNG_ALG)
+        return tf.data.Dataset.from_tensor_slices(perm).map(lambda j: (images[j], labels[j]))
+
+    if block >= n:
+        whole = reader.block(0, n).cache()
+        return epochs.flat_map(lambda e: whole.flat_map(lambda x, y: permuted(x, y, e, 1)))
+    num_blocks = -(-n // block)
+
+    def epoch(e):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(num_blocks, dtype=tf.int64), _seed(seed, _SHUFFLE_SALT, e, 0), alg=_RNG_ALG)
+        return tf.data.Dataset.from_tensor_slices(order).flat_map(
+            lambda b: reader.block(b * block, block).flat_map(
+                lambda x, y: permuted(x, y, e, b + 1)))
+    return epochs.flat_map(epoch)
+
+
+def _mirror(seed):
+    """(index i, (image, label)) → (image flipped left-right with p = 1/2 drawn from (seed, i),
+    label) — official mirror augment (REFERENCE §3.5 step 3), made stateless."""
+    def flip(i, example):
+        image, label = example
+        u = tf.random.stateless_uniform([], _seed(seed, _MIRROR_SALT, i), alg=_RNG_ALG)
+        return tf.where(u < 0.5, tf.reverse(image, axis=[2]), image), label  # [C, H, W]: 2 = width
+    return flip
+
+
+def fade_reals(images, alpha):
+    """Official LOD fade of reals (REFERENCE §3.5 step 4), NHWC.
+
+    lerp(lowres, images, alpha) with lowres = nearest-upsampled 2x2 box average of `images`;
+    `alpha` = weight of the full-detail image (1 = no fade; official `1 - (lod - floor(lod))`).
+    """
+    images = tf.convert_to_tensor(images)
+    s = tf.shape(images)
+    y = tf.reshape(images, [s[0], s[1] // 2, 2, s[2] // 2, 2, s[3]])  # [B, H/2, 2, W/2, 2, C]
+    y = tf.reduce_mean(y, axis=[2, 4], keepdims=True)                  # [B, H/2, 1, W/2, 1, C]
+    y = tf.tile(y, [1, 1, 2, 1, 2, 1])                                 # [B, H/2, 2, W/2, 2, C]
+    lowres = tf.reshape(y, s)                                          # [B, H, W, C]
+    alpha = tf.cast(alpha, images.dtype)
+    # = lerp(lowres, images, alpha), written so alpha = 1 returns `images` bit-exactly.
+    return images * alpha + lowres * (1 - alpha)
