@@ -29,5 +29,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
+# Issue 6 soak: 12 SIGKILLs at random moments, inside checkpoint writes and at stage changes.
+soak: $(STAMP)
+	PGAN_TF_SOAK_KILLS=$${PGAN_TF_SOAK_KILLS:-12} $(PY) -m pytest -q tests/test_soak.py
+
 clean:
 	rm -rf $(DEMO_DIR)

@@ -10,7 +10,9 @@ Rolling checkpoints (`keep_checkpoints` newest) live in `run_dir/checkpoints/`; 
 Restoring validates a checkpoint by reading every tensor first (TF restores lazily, so a corrupt
 file would otherwise fail later, outside any fallback) and falls back to the previous good one.
 """
+import glob
 import os
+import shutil
 import sys
 
 import tensorflow as tf
@@ -40,6 +42,8 @@ class Checkpointer:
         self.milestones = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(self.directory, MILESTONE_DIR), max_to_keep=None)
         self.keep_every_images = keep_every_images
+        for manager in (self.manager, self.milestones):
+            _remove_partial_saves(manager)
 
     def save(self, images_seen, skipped_steps, last_saved_images, ticks, phase_key):
         """Save (numbered by images seen); also a milestone when a K-kimg boundary was crossed."""
@@ -82,6 +86,20 @@ class Checkpointer:
             raise UserError(f"no readable checkpoint in {self.directory}; move the run dir away "
                             "to start over")
         return None
+
+
+def _remove_partial_saves(manager):
+    """Delete what a save killed midway left: TF's `*_temp` folders and files of checkpoint
+    numbers the state file never recorded, so repeated kills cannot fill the disk."""
+    directory = manager.directory
+    known = {os.path.basename(p) for p in manager.checkpoints}
+    for path in glob.glob(os.path.join(directory, "ckpt-*")):
+        name = os.path.basename(path)
+        prefix = name.split(".", 1)[0]
+        if "_temp" in name:
+            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
+        elif prefix not in known and os.path.isfile(path):
+            os.remove(path)
 
 
 def validate_checkpoint(path):

@@ -65,17 +65,22 @@ def parameter_counts(config):
     return count(make_g(name="generator")), count(make_d(name="discriminator"))
 
 
-def configure_runtime(config):
-    """Seeds, determinism and precision policy; must run before the models are built."""
-    keras.utils.set_random_seed(config.seed)  # weight init (official seeds TF from numpy, §3.1)
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
+def check_supported(config):
+    """Refuse settings this version cannot run yet, before anything is written."""
     if config.precision == "mixed_float16":
         raise UserError("--precision=mixed_float16 needs loss scaling, which is not implemented "
                         "yet; use float32 or mixed_bfloat16")
     if config.strategy != "default":
         raise UserError(f"--strategy={config.strategy} is not implemented yet; use --strategy=default "
                         "(one device)")
+
+
+def configure_runtime(config):
+    """Seeds, determinism and precision policy; must run before the models are built."""
+    check_supported(config)
+    keras.utils.set_random_seed(config.seed)  # weight init (official seeds TF from numpy, §3.1)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_global_policy(config.precision)
 
 
@@ -127,6 +132,7 @@ class _Run:
 
     def __init__(self, config):
         self.config = config
+        check_supported(config)
         self.params = schedule_params(config)
         self.meta = resolve_dataset(config)
         run_dir_lib.prepare_run_dir(config, self.meta.class_names, self.meta.sha256)

@@ -75,7 +75,10 @@ def prepare_run_dir(config, class_names, dataset_sha256):
     elif os.path.isdir(run_dir) and os.listdir(run_dir):
         raise UserError(f"--run_dir={run_dir} is not empty and holds no {CONFIG_FILE}; "
                         "choose a new or empty directory")
-    os.makedirs(run_dir, exist_ok=True)
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--run_dir={run_dir}: cannot create it ({err.strerror})") from None
     record = {
         "config": config.to_dict(),
         "classes": list(class_names),
