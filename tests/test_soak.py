@@ -71,12 +71,17 @@ def test_training_survives_repeated_sigkill(tmp_path):
 
 def _check_run(run_dir, ckpt_dir, expected_resumes):
     resumes = _resumes(run_dir)
-    # Every restart after a checkpoint existed resumed from the newest complete one, in order,
-    # and images seen never went backwards.
-    assert [path for path, _ in resumes] == expected_resumes
+    # Every restart that got as far as restoring resumed from the newest complete checkpoint of
+    # its moment (a random kill may land before the restore: no line then), in order; the final
+    # restart did restore; images seen never went backwards.
+    assert _is_subsequence([path for path, _ in resumes], expected_resumes)
+    assert resumes[-1][0] == expected_resumes[-1]
     kimgs = [float(k) for _, k in resumes]
     assert kimgs == sorted(kimgs)
-    assert log_lines(run_dir)[-1] == f"Training reached total_kimg at kimg {TOTAL_IMAGES / 1000:.3f}"
+    done = f"Training reached total_kimg at kimg {TOTAL_IMAGES / 1000:.3f}"
+    lines = log_lines(run_dir)
+    assert lines.count(done) == 1  # finished once (maybe before the last planned kill)
+    assert lines[-1] == done or lines[-1].startswith("Run already reached total_kimg")
     assert tf.train.latest_checkpoint(ckpt_dir).endswith(f"ckpt-{TOTAL_IMAGES}")
     indexes = glob.glob(os.path.join(ckpt_dir, "**", "*.index"), recursive=True)
     for index in indexes:
@@ -86,6 +91,11 @@ def _check_run(run_dir, ckpt_dir, expected_resumes):
     assert not glob.glob(os.path.join(ckpt_dir, "**", "*_temp*"), recursive=True)
     for events in glob.glob(os.path.join(run_dir, "tensorboard", "events.*")):
         _read_events(events)
+
+
+def _is_subsequence(items, sequence):
+    it = iter(sequence)
+    return all(any(item == candidate for candidate in it) for item in items)
 
 
 def _read_events(path):

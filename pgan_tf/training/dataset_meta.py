@@ -2,7 +2,8 @@
 
 `--data_dir` is either a prepared dataset (`tools/prepare_dataset.py` output: `dataset.json` plus
 `train/` and `val/` folders) — training reads `train/` — or a folder of official-format TFRecords
-(`dataset_tool.py` output) read as is.
+read as is: one split of a prepared dataset (`OUT/train`, classes from `OUT/dataset.json`) or a
+`dataset_tool.py` output.
 """
 import dataclasses
 import hashlib
@@ -33,8 +34,9 @@ def resolve_dataset(config):
     root = config.data_dir
     if not os.path.isdir(root):
         raise UserError(f"--data_dir={root} does not exist; run tools/prepare_dataset.py first")
-    info = pipeline.read_dataset_info(root)
-    train_dir = os.path.join(root, "train") if info is not None else root
+    info = pipeline.read_dataset_info(root)  # also found from a split folder (OUT/train)
+    has_json = os.path.isfile(os.path.join(root, pipeline.DATASET_JSON))
+    train_dir = os.path.join(root, "train") if has_json else root
     resolutions = pipeline.list_resolutions(train_dir)
     if config.resolution not in resolutions:
         raise UserError(f"--resolution={config.resolution} is not in {train_dir} (it holds "

@@ -1,0 +1,91 @@
+"""Issue 6: every command answers bad input with exit ≠ 0, one clear stderr line, no traceback,
+and leaves nothing behind. Table-driven over the binaries; `{data}`, `{run}`, `{tmp}` are filled in.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.tiny_dataset import make_tiny_dataset
+from tests.train_helpers import REPO, TINY_FLAGS, train_env
+
+TRAIN = [sys.executable, "-m", "pgan_tf.train"]
+TINY = list(TINY_FLAGS)
+
+
+def _tool(name):
+    return [sys.executable, os.path.join(REPO, "tools", name)]
+
+
+# (id, command, message fragment, path that must not exist afterwards)
+CASES = [
+    ("train-resolution-not-pow2", TRAIN + ["--resolution=48"], "--resolution=48", None),
+    ("train-negative-lr", TRAIN + ["--d_lr=-1"], "--d_lr=-1.0: must be >= 0", None),
+    ("train-unknown-attention-stage", TRAIN + ["--attention_stages=12"], "--attention_stages: 12", None),
+    ("train-unknown-attention-type", TRAIN + ["--attention_type=gc"], "--attention_type", None),
+    ("train-unknown-flag", TRAIN + ["--fmap_maxx=3"], "fmap_maxx", None),
+    ("train-minibatch-dict-junk", TRAIN + ["--minibatch_dict=4:x"], "--minibatch_dict", None),
+    ("train-missing-flagfile", TRAIN + ["--flagfile={tmp}/nope.cfg"], "nope.cfg", None),
+    ("train-missing-data-dir", TRAIN + TINY + ["--data_dir={tmp}/none", "--run_dir={run}"],
+     "--data_dir", "{run}"),
+    ("train-resolution-above-dataset", TRAIN + TINY + ["--data_dir={data}", "--run_dir={run}",
+                                                      "--resolution=32"], "--resolution=32", "{run}"),
+    ("train-class-count-mismatch", TRAIN + TINY + ["--data_dir={data}/train", "--run_dir={run}",
+                                                  "--num_classes=5"], "--num_classes=5", "{run}"),
+    ("train-wrong-dataset-format", TRAIN + TINY + ["--data_dir={tmp}/notrecords", "--run_dir={run}"],
+     "tfrecords", "{run}"),
+    ("train-foreign-run-dir", TRAIN + TINY + ["--data_dir={data}", "--run_dir={tmp}/foreign"],
+     "not empty", None),
+    ("train-unwritable-run-dir", TRAIN + TINY + ["--data_dir={data}", "--run_dir={tmp}/afile/run"],
+     "--run_dir", None),
+    ("train-mixed-float16-unsupported", TRAIN + TINY + ["--data_dir={data}", "--run_dir={run}",
+                                                       "--precision=mixed_float16"], "loss scaling",
+     "{run}"),
+    ("synthetic-too-few-images", _tool("make_synthetic_isic.py") + ["--output_dir={tmp}/syn",
+                                                                    "--num_images=3"],
+     "--num_images", "{tmp}/syn"),
+    ("prepare-missing-input", _tool("prepare_dataset.py") + ["--input_dir={tmp}/none",
+                                                             "--output_dir={tmp}/out"],
+     "--input_dir", "{tmp}/out"),
+    ("prepare-resolution-not-pow2", _tool("prepare_dataset.py") + ["--input_dir={tmp}",
+                                                                   "--output_dir={tmp}/out",
+                                                                   "--resolution=300"],
+     "--resolution", "{tmp}/out"),
+    ("prepare-existing-dataset", _tool("prepare_dataset.py") + ["--input_dir={tmp}/notrecords",
+                                                                "--output_dir={data}"],
+     "--overwrite", None),
+]
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bad")
+    data = make_tiny_dataset(str(tmp / "data"), resolution=16)
+    (tmp / "notrecords").mkdir()
+    (tmp / "notrecords" / "readme.txt").write_text("not a dataset")
+    (tmp / "foreign").mkdir()
+    (tmp / "foreign" / "notes.txt").write_text("someone else's folder")
+    (tmp / "afile").write_text("a file, not a folder")
+    return {"tmp": str(tmp), "data": data, "run": str(tmp / "run")}
+
+
+def _fill(text, places):
+    return text.format(**places)
+
+
+@pytest.mark.parametrize("name, command, message, absent", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gives_one_clear_line(places, name, command, message, absent):
+    command = [_fill(c, places) for c in command]
+    out = subprocess.run(command, cwd=REPO, env=train_env(), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr, out.stderr
+    lines = [l for l in out.stderr.splitlines() if l.strip() and not l.startswith("warning:")]
+    # absl's own flag errors take two clear lines (the error and a pointer to --help).
+    assert 1 <= len(lines) <= 2, out.stderr
+    assert _fill(message, places) in out.stderr, out.stderr
+    if absent:
+        assert not os.path.exists(_fill(absent, places)), "left something behind"
+    shutil.rmtree(places["run"], ignore_errors=True)
