@@ -26,7 +26,9 @@ MILESTONE_DIR = "milestones"
 class Checkpointer:
     """Save/restore the training state of a `Trainer` plus counters (images, skipped, ticks, phase)."""
 
-    def __init__(self, run_dir, trainer, keep, keep_every_images):
+    def __init__(self, run_dir, trainer, keep, keep_every_images, read_dir=None):
+        """Writes under `run_dir`; restores from `read_dir` (default `run_dir`): a non-chief
+        worker writes to a temporary folder but resumes from the chief's checkpoints."""
         self.images_seen = tf.Variable(0, dtype=tf.int64, trainable=False, name="images_seen")
         self.skipped_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_steps")
         self.ticks = tf.Variable(0, dtype=tf.int64, trainable=False, name="ticks")
@@ -42,8 +44,16 @@ class Checkpointer:
         self.milestones = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(self.directory, MILESTONE_DIR), max_to_keep=None)
         self.keep_every_images = keep_every_images
-        for manager in (self.manager, self.milestones):
-            _remove_partial_saves(manager)
+        if read_dir is None or os.path.abspath(read_dir) == os.path.abspath(run_dir):
+            self.readers = (self.manager, self.milestones)
+            for manager in self.readers:
+                _remove_partial_saves(manager)
+        else:
+            read = os.path.join(read_dir, CHECKPOINT_DIR)
+            self.readers = (tf.train.CheckpointManager(self.checkpoint, read, max_to_keep=None),
+                            tf.train.CheckpointManager(self.checkpoint,
+                                                       os.path.join(read, MILESTONE_DIR),
+                                                       max_to_keep=None))
 
     def save(self, images_seen, skipped_steps, last_saved_images, ticks, phase_key):
         """Save (numbered by images seen); also a milestone when a K-kimg boundary was crossed."""
@@ -60,7 +70,7 @@ class Checkpointer:
     def candidates(self):
         """Checkpoint paths newest first (rolling ones, then milestones), without duplicates."""
         seen, out = set(), []
-        for manager in (self.manager, self.milestones):
+        for manager in self.readers:
             for path in reversed(manager.checkpoints):
                 number = path.rsplit("-", 1)[-1]
                 if number not in seen:

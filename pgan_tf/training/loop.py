@@ -24,7 +24,7 @@ from pgan_tf import sampling  # noqa: E402
 from pgan_tf.data import pipeline  # noqa: E402
 from pgan_tf.errors import UserError  # noqa: E402
 from pgan_tf.model.networks import Discriminator, Generator  # noqa: E402
-from pgan_tf.training import faults  # noqa: E402
+from pgan_tf.training import distribute, faults  # noqa: E402
 from pgan_tf.training import run_dir as run_dir_lib  # noqa: E402
 from pgan_tf.training.checkpoint import Checkpointer  # noqa: E402
 from pgan_tf.training.dataset_meta import resolve_dataset  # noqa: E402
@@ -70,9 +70,6 @@ def check_supported(config):
     if config.precision == "mixed_float16":
         raise UserError("--precision=mixed_float16 needs loss scaling, which is not implemented "
                         "yet; use float32 or mixed_bfloat16")
-    if config.strategy != "default":
-        raise UserError(f"--strategy={config.strategy} is not implemented yet; use --strategy=default "
-                        "(one device)")
 
 
 def configure_runtime(config):
@@ -133,15 +130,20 @@ class _Run:
     def __init__(self, config):
         self.config = config
         check_supported(config)
-        self.params = schedule_params(config)
+        self.strategy = distribute.make_strategy(config.strategy)  # before any other TF op
+        self.chief = distribute.is_chief(self.strategy)
+        self.params = schedule_params(config, self.strategy.num_replicas_in_sync)
         self.meta = resolve_dataset(config)
-        run_dir_lib.prepare_run_dir(config, self.meta.class_names, self.meta.sha256)
+        if self.chief:
+            run_dir_lib.prepare_run_dir(config, self.meta.class_names, self.meta.sha256)
+        self.worker_dir = distribute.WorkerDir(config.run_dir, self.chief)
         configure_runtime(config)
         make_g, make_d = model_factories(config)
-        self.trainer = Trainer(config, make_g, make_d, self.meta.label_rows)
-        self.ckpt = Checkpointer(config.run_dir, self.trainer, config.keep_checkpoints,
-                                 kimg_to_images(config.keep_checkpoint_every_kimg))
-        self.reporter = Reporter(config.run_dir, self.meta.class_names)
+        self.trainer = Trainer(config, make_g, make_d, self.meta.label_rows, self.strategy)
+        self.ckpt = Checkpointer(self.worker_dir.path, self.trainer, config.keep_checkpoints,
+                                 kimg_to_images(config.keep_checkpoint_every_kimg),
+                                 read_dir=config.run_dir)
+        self.reporter = Reporter(self.worker_dir.path, self.meta.class_names)
         rows = max(config.num_classes, 1)
         cols = int(np.clip(_GRID_WIDTH_PX // config.resolution, _GRID_MIN_COLS, _GRID_MAX_COLS))
         self.grid_shape = (rows, cols)
@@ -194,8 +196,10 @@ def run(config):
                                   *state.grid_shape, kimg=0, step=0)
     with _StopRequest() as stop:
         train(state, total, stop)
-    _export_generator(state)
+    if state.chief:
+        _export_generator(state)
     state.reporter.close()
+    state.worker_dir.cleanup()
     return state
 
 
@@ -222,17 +226,17 @@ def train(state, total, stop):
             faults.reached("stage")
         if (stage.resolution, stage.minibatch) != stream_key:
             stream_key = (stage.resolution, stage.minibatch)
-            batches = iter(pipeline.make_dataset(
+            batches = iter(distribute.distribute(state.strategy, pipeline.make_dataset(
                 state.meta.train_dir, stage.resolution, stage.minibatch, seed=config.seed,
                 start_index=state.images_seen - stage.stream_start_images,
-                mirror=config.mirror_augment))
+                mirror=config.mirror_augment)))
         if (stage.g_lr, stage.d_lr) != lr_key:
             lr_key = (stage.g_lr, stage.d_lr)
             trainer.set_learning_rates(*lr_key)
         reals, labels = next(batches)
         faults.reached("step")
-        out = trainer.step(reals, labels[:, :config.num_classes], stage.resolution, stage.alpha,
-                           stage.fading, state.images_seen)
+        out = trainer.step(reals, labels, stage.resolution, stage.alpha, stage.fading,
+                           state.images_seen)
         state.images_seen += stage.minibatch
         finite = bool(out.pop("finite"))
         consecutive_bad = 0 if finite else consecutive_bad + 1
@@ -294,4 +298,4 @@ def _write_reals_grid(state):
     blank = np.full((config.resolution, config.resolution, config.num_channels), -1.0, np.float32)
     cells = [p[i] if i < len(p) else blank for p in picked for i in range(cols)]
     grid = sampling.make_grid(sampling.to_uint8(np.stack(cells)), rows, cols)
-    sampling.save_png(os.path.join(config.run_dir, "grids", "reals.png"), grid)
+    sampling.save_png(os.path.join(state.worker_dir.path, "grids", "reals.png"), grid)

@@ -7,6 +7,12 @@ the G step. D_repeats = 1 (TTUR keeps 1:1 steps, paper §2.3).
 Every random draw (latents, GP mix factors, G's labels) is a stateless function of
 (seed, images_seen), so a resumed run draws exactly what an uninterrupted one would (issue 3).
 One `tf.function` is traced per (resolution, fading) and reused until the stage changes.
+
+Distribution (official multi-GPU, REFERENCE §3.2): each replica computes its own mean losses on its
+share of the minibatch (its own minibatch-stddev groups, GP and draws, seeded by replica id); the
+gradients are averaged over replicas (official: summed with NCCL, times 1/num_gpus) and applied
+once in cross-replica context, where the NaN/Inf check can skip the step for every replica alike.
+`virtual_replicas` splits the batch the same way on one device (a reference for tests).
 """
 import logging
 
@@ -39,22 +45,32 @@ def gp_mix_factors(batch, seed):
 class Trainer:
     """G, D, G_ema, both Adam optimizers (built once over every stage's variables) and the steps."""
 
-    def __init__(self, config, make_generator, make_discriminator, label_rows):
+    def __init__(self, config, make_generator, make_discriminator, label_rows, strategy=None,
+                 virtual_replicas=1):
         """`label_rows`: float32 [M, K] one-hot rows G's labels are drawn from (REFERENCE §2)."""
         self.config = config
-        self.G = make_generator(name="generator")
-        self.D = make_discriminator(name="discriminator")
-        self.G_ema = make_generator(name="generator_ema")
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.virtual_replicas = virtual_replicas
+        with self.strategy.scope():
+            self.G = make_generator(name="generator")
+            self.D = make_discriminator(name="discriminator")
+            self.G_ema = make_generator(name="generator_ema")
+            adam = dict(beta_1=config.adam_beta1, beta_2=config.adam_beta2,
+                        epsilon=config.adam_epsilon)
+            self.g_opt = keras.optimizers.Adam(learning_rate=config.g_lr, name="g_adam", **adam)
+            self.d_opt = keras.optimizers.Adam(learning_rate=config.d_lr, name="d_adam", **adam)
+            # Keras 3 optimizers refuse variables they were not built with: build over all stages.
+            self.g_opt.build(self.G.trainable_variables)
+            self.d_opt.build(self.D.trainable_variables)
         for ema_var, var in zip(self.G_ema.weights, self.G.weights):
             ema_var.assign(var)
-        adam = dict(beta_1=config.adam_beta1, beta_2=config.adam_beta2, epsilon=config.adam_epsilon)
-        self.g_opt = keras.optimizers.Adam(learning_rate=config.g_lr, name="g_adam", **adam)
-        self.d_opt = keras.optimizers.Adam(learning_rate=config.d_lr, name="d_adam", **adam)
-        # Keras 3 optimizers refuse variables they were not built with: build over all stages once.
-        self.g_opt.build(self.G.trainable_variables)
-        self.d_opt.build(self.D.trainable_variables)
         self.label_rows = tf.constant(label_rows, tf.float32)
         self._steps = {}
+        self._active = {}  # (model name, res) -> indices of variables that get gradients
+
+    @property
+    def num_replicas(self):
+        return self.strategy.num_replicas_in_sync * self.virtual_replicas
 
     def reset_optimizers(self):
         """Fresh Adam state (moments and step counter) for a new lod phase (REFERENCE §3.2)."""
@@ -68,7 +84,11 @@ class Trainer:
         self.d_opt.learning_rate = d_lr
 
     def step(self, reals, labels, resolution, alpha, fading, images_seen):
-        """Run one training iteration; returns a dict of scalar tensors (losses, `finite`)."""
+        """Run one training iteration; returns a dict of scalar tensors (losses, `finite`).
+
+        `reals`/`labels` are one global minibatch, or per-replica values from
+        `strategy.experimental_distribute_dataset`.
+        """
         key = (int(resolution), bool(fading))
         if key not in self._steps:
             fn = lambda r, l, a, n: self._train_step(r, l, a, n, key[0], key[1])  # noqa: E731
@@ -76,27 +96,46 @@ class Trainer:
         return self._steps[key](reals, labels, tf.constant(alpha, tf.float32),
                                 tf.constant(images_seen, tf.int64))
 
-    def _seeds(self, images_seen):
-        base = tf.random.experimental.stateless_fold_in(
-            tf.constant([self.config.seed, 0], tf.int64), images_seen)
-        return tf.random.experimental.stateless_split(base, num=4)  # [4, 2]
-
     def _train_step(self, reals, labels, alpha, images_seen, res, fading):
-        seeds = self._seeds(images_seen)
         a = alpha if fading else None
-        if fading:
-            reals = fade_reals(reals, alpha)  # reals fade in exactly like G's output (§3.5)
-        d_metrics = self._d_step(reals, labels, a, res, seeds)
-        self._update_ema()
-        g_metrics = self._g_step(tf.shape(reals)[0], a, res, seeds)
-        finite = tf.logical_and(d_metrics.pop("finite"), g_metrics.pop("finite"))
-        return {**d_metrics, **g_metrics, "finite": finite}
+        seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(
+            tf.constant([self.config.seed, 0], tf.int64), images_seen), num=4)  # [4, 2]
+        d_grads, d_metrics = self._per_replica(self._d_replica, reals, labels, a, res, seeds)
+        d_finite = self._apply(self.d_opt, self._variables(self.D, res), d_grads,
+                               d_metrics["loss_d"])
+        self._update_ema()  # official: Gs update runs with the D step (REFERENCE §3.7)
+        g_grads, g_metrics = self._per_replica(self._g_replica, reals, labels, a, res, seeds)
+        g_finite = self._apply(self.g_opt, self._variables(self.G, res), g_grads,
+                               g_metrics["loss_g"])
+        return {**d_metrics, **g_metrics, "finite": tf.logical_and(d_finite, g_finite)}
 
-    def _d_step(self, reals, labels, alpha, res, seeds):
+    def _per_replica(self, fn, reals, labels, alpha, res, seeds):
+        """(grads averaged over replicas, metrics averaged over replicas) of `fn` per replica."""
+        if self.strategy.num_replicas_in_sync > 1:
+            def replica_fn(r, l):
+                rid = tf.distribute.get_replica_context().replica_id_in_sync_group
+                return fn(r, l, alpha, res, seeds, rid)
+            per_replica = self.strategy.run(replica_fn, args=(reals, labels))
+            grads, metrics = per_replica
+            mean = tf.distribute.ReduceOp.MEAN
+            grads = [self.strategy.reduce(mean, g, axis=None) for g in grads]
+            metrics = {k: self.strategy.reduce(mean, v, axis=None) for k, v in metrics.items()}
+            return grads, metrics
+        outs = [fn(r, l, alpha, res, seeds, i) for i, (r, l) in enumerate(zip(
+            tf.split(reals, self.virtual_replicas), tf.split(labels, self.virtual_replicas)))]
+        grads = [tf.add_n(list(gs)) / len(outs) for gs in zip(*[o[0] for o in outs])]
+        metrics = {k: tf.add_n([o[1][k] for o in outs]) / len(outs) for k in outs[0][1]}
+        return grads, metrics
+
+    def _d_replica(self, reals, labels, alpha, res, seeds, replica_id):
+        """D's WGAN-GP + drift + AC-GAN loss on this replica's reals; returns (grads, metrics)."""
         cfg = self.config
         batch = tf.shape(reals)[0]
-        latents = tf.random.stateless_normal([batch, cfg.latent_size], seeds[_STREAM_D_LATENTS])
-        mix = gp_mix_factors(batch, seeds[_STREAM_GP_MIX])
+        if alpha is not None:
+            reals = fade_reals(reals, alpha)  # reals fade in exactly like G's output (§3.5)
+        latents = tf.random.stateless_normal(
+            [batch, cfg.latent_size], _replica_seed(seeds[_STREAM_D_LATENTS], replica_id))
+        mix = gp_mix_factors(batch, _replica_seed(seeds[_STREAM_GP_MIX], replica_id))
         fakes = tf.stop_gradient(self.G(latents, labels, res=res, alpha=alpha, training=True))
         with tf.GradientTape() as tape:
             real_scores, real_logits = self.D(reals, res=res, alpha=alpha, training=True)
@@ -112,25 +151,24 @@ class Trainer:
                 real_scores, fake_scores, real_logits, fake_logits, labels, norms,
                 wgan_lambda=cfg.wgan_lambda, wgan_target=cfg.wgan_target,
                 wgan_epsilon=cfg.wgan_epsilon, cond_weight=cfg.cond_weight)
-        finite = self._apply(tape, loss, self.D, self.d_opt)
+        grads = self._gradients(tape, loss, self.D, res)
         terms = {f"d_{k}" if not k.startswith("d_") else k: v for k, v in terms.items()}
-        terms["loss_d"] = loss
-        terms["finite"] = finite
-        return terms
+        return grads, {**terms, "loss_d": loss}
 
-    def _g_step(self, batch, alpha, res, seeds):
+    def _g_replica(self, reals, labels, alpha, res, seeds, replica_id):
+        """G's loss on this replica's share of fakes (labels drawn, not the reals')."""
         cfg = self.config
-        latents = tf.random.stateless_normal([batch, cfg.latent_size], seeds[_STREAM_G_LATENTS])
-        labels = self._sample_labels(batch, seeds[_STREAM_G_LABELS])
+        batch = tf.shape(reals)[0]
+        latents = tf.random.stateless_normal(
+            [batch, cfg.latent_size], _replica_seed(seeds[_STREAM_G_LATENTS], replica_id))
+        labels = self._sample_labels(batch, _replica_seed(seeds[_STREAM_G_LABELS], replica_id))
         with tf.GradientTape() as tape:
             fakes = self.G(latents, labels, res=res, alpha=alpha, training=True)
             fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
             loss, terms = losses.g_loss(fake_scores, fake_logits, labels, cond_weight=cfg.cond_weight)
-        finite = self._apply(tape, loss, self.G, self.g_opt)
+        grads = self._gradients(tape, loss, self.G, res)
         terms = {f"g_{k}" if not k.startswith("g_") else k: v for k, v in terms.items()}
-        terms["loss_g"] = loss
-        terms["finite"] = finite
-        return terms
+        return grads, {**terms, "loss_g": loss}
 
     def _sample_labels(self, batch, seed):
         """G's labels: random dataset label rows (official) or uniform classes (`label_sampling`)."""
@@ -142,19 +180,25 @@ class Trainer:
         idx = tf.random.stateless_uniform([batch], seed, 0, num_rows, dtype=tf.int32)
         return tf.gather(self.label_rows, idx)
 
-    @staticmethod
-    def _apply(tape, loss, model, optimizer):
-        """Apply gradients of the variables this stage uses; skip the step if any is NaN/Inf."""
+    def _gradients(self, tape, loss, model, res):
+        """Gradients of the variables this stage uses (others get None: native-resolution compute,
+        which equals official's zero gradient on freshly reset Adam moments)."""
+        grads = tape.gradient(loss, model.trainable_variables)
+        self._active[(model.name, res)] = [i for i, g in enumerate(grads) if g is not None]
+        return [g for g in grads if g is not None]
+
+    def _variables(self, model, res):
         variables = model.trainable_variables
-        grads = tape.gradient(loss, variables)
-        # Variables of inactive stages get no gradient (native-resolution compute): leave them out,
-        # which equals official's zero gradient on freshly reset Adam moments.
-        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs])
+        return [variables[i] for i in self._active[(model.name, res)]]
+
+    @staticmethod
+    def _apply(optimizer, variables, grads, loss):
+        """Apply averaged gradients; skip the step (moments and counter too) if any is NaN/Inf."""
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
         finite = tf.logical_and(finite, tf.math.is_finite(loss))
 
         def apply():
-            optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+            optimizer.apply(grads, variables)
             return tf.constant(True)
 
         return tf.cond(finite, apply, lambda: tf.constant(False))
@@ -164,3 +208,8 @@ class Trainer:
         beta = self.config.g_smoothing
         for ema_var, var in zip(self.G_ema.weights, self.G.weights):
             ema_var.assign(var + (ema_var - var) * beta)
+
+
+def _replica_seed(seed, replica_id):
+    """Each replica draws its own latents/mix factors/labels (official: per-GPU draws)."""
+    return tf.random.experimental.stateless_fold_in(seed, tf.cast(replica_id, tf.int64))

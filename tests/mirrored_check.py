@@ -1,0 +1,70 @@
+"""Run in its own process (logical devices must be set before TensorFlow starts): two logical CPU
+devices under MirroredStrategy vs one device computing the same two half-batches
+(`virtual_replicas=2`), fed the same inputs and draws, and one device on the whole batch (which
+must differ: minibatch stddev and draws are per replica). Prints JSON of the losses and the largest
+weight difference between the first two."""
+import functools
+import json
+import sys
+
+import numpy as np
+
+from pgan_tf import cli
+
+tf = cli.import_tensorflow()
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+
+from pgan_tf.config import TrainConfig  # noqa: E402
+from pgan_tf.model.networks import Discriminator, Generator  # noqa: E402
+from pgan_tf.training.step import Trainer  # noqa: E402
+
+K, B = 3, 8
+CFG = TrainConfig(resolution=8, num_classes=K, latent_size=8, fmap_base=32, fmap_max=8, seed=3,
+                  attention_stages=(8,), d_lr=0.004)
+COMMON = dict(resolution=8, num_classes=K, fmap_base=32, fmap_max=8, attention_stages=(8,))
+# (res, alpha, fading) per step: two stable 4x4 steps, then two fade-in steps into 8x8.
+STEPS = [(4, 1.0, False), (4, 1.0, False), (8, 0.25, True), (8, 0.5, True)]
+
+
+def trainer(strategy=None, virtual_replicas=1):
+    tf.keras.utils.set_random_seed(0)
+    return Trainer(CFG, functools.partial(Generator, latent_size=8, **COMMON),
+                   functools.partial(Discriminator, **COMMON),
+                   np.eye(K, dtype=np.float32)[[0, 1, 1, 2]], strategy, virtual_replicas)
+
+
+def batch(res, i):
+    rng = np.random.RandomState(i)
+    reals = rng.uniform(-1, 1, (B, res, res, 3)).astype(np.float32)
+    return reals, np.eye(K, dtype=np.float32)[rng.randint(0, K, B)]
+
+
+def main():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    mirrored, single, whole = trainer(strategy), trainer(virtual_replicas=2), trainer()
+    for other in (single, whole):  # identical start whatever the initialisers did
+        for a, b in zip(mirrored.G.weights + mirrored.D.weights + mirrored.G_ema.weights,
+                        other.G.weights + other.D.weights + other.G_ema.weights):
+            b.assign(a.numpy())
+    losses = {"mirrored": [], "single": [], "whole": []}
+    for i, (res, alpha, fading) in enumerate(STEPS):
+        reals, labels = batch(res, i)
+        dist = strategy.experimental_distribute_dataset(
+            tf.data.Dataset.from_tensors((reals, labels)))
+        r, l = next(iter(dist))
+        for name, tr, x, y in (("mirrored", mirrored, r, l), ("single", single, reals, labels),
+                               ("whole", whole, reals, labels)):
+            out = tr.step(x, y, res, alpha, fading, i * B)
+            losses[name].append([float(out["loss_d"]), float(out["loss_g"]),
+                                 bool(out["finite"])])
+    diff = max(float(np.max(np.abs(a.numpy() - b.numpy()))) for a, b in zip(
+        mirrored.G.weights + mirrored.D.weights + mirrored.G_ema.weights,
+        single.G.weights + single.D.weights + single.G_ema.weights))
+    json.dump({"losses": losses, "max_weight_diff": diff,
+               "replicas": strategy.num_replicas_in_sync}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
