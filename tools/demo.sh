@@ -7,12 +7,12 @@ PY=${PYTHON:-.venv/bin/python}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 step() { printf '\n=== %s\n' "$*"; }
 
-step "1/3 synthetic ISIC 2018 layout -> $OUT/isic"
+step "1/5 synthetic ISIC 2018 layout -> $OUT/isic"
 if [ ! -f "$OUT/isic/ISIC2018_Task3_Training_GroundTruth/ISIC2018_Task3_Training_GroundTruth.csv" ]; then
   "$PY" tools/make_synthetic_isic.py --output_dir "$OUT/isic" --num_images 420 --seed 1
 fi
 
-step "2/3 prepare TFRecords (32x32, lesion-grouped split) -> $OUT/data"
+step "2/5 prepare TFRecords (32x32, lesion-grouped split) -> $OUT/data"
 if [ ! -f "$OUT/data/dataset.json" ]; then
   "$PY" tools/prepare_dataset.py --input_dir "$OUT/isic" --output_dir "$OUT/data" \
     --resolution 32 --val_size 70 --seed 1 --workers 2
@@ -25,8 +25,18 @@ for split, s in info["splits"].items():
     print(f"{split:5s} {len(s['images']):4d} images  " + "  ".join(f"{k} {v}" for k, v in s["counts"].items()))
 PYEOF
 
-step "3/3 train APGAN+TTUR (flags/demo.cfg) -> $OUT/run"
+step "3/5 train APGAN+TTUR (flags/demo.cfg) -> $OUT/run"
 "$PY" -m pgan_tf.train --flagfile=flags/demo.cfg
 echo
 echo "Fake grids: $OUT/run/grids/   Log: $OUT/run/log.txt"
 echo "TensorBoard: tensorboard --logdir $OUT/run/tensorboard"
+
+step "4/5 export samples of the EMA generator -> $OUT/samples"
+"$PY" tools/export_samples.py --run_dir "$OUT/run" --num_per_class 16 --seed 0 --grid \
+  --output_dir "$OUT/samples" --overwrite --noprogress
+echo "Sample grid: $OUT/samples/grid.png   Labels: $OUT/samples/labels.csv"
+
+step "5/5 GAN-train / GAN-test / SWD (small classifier, few epochs: CPU demo numbers) -> $OUT/results.json"
+"$PY" tools/evaluate.py --run_dir "$OUT/run" --data_dir "$OUT/data" \
+  --metrics gan_train,gan_test,swd --num_per_class 50 --epochs 5 --classifier_width 16 \
+  --output "$OUT/results.json" --noprogress

@@ -1,0 +1,457 @@
+"""Evaluation driver of `tools/evaluate.py`: GAN-train, GAN-test, SWD, MS-SSIM and memorization of a
+run's EMA generator (or of any two image sets), written as one JSON file plus PNGs.
+
+Protocol (paper §3.2-3.5; REFERENCE §5, §10):
+
+* Fakes for GAN-train / GAN-test / memorization are class-uniform ("fake_labels": "uniform"):
+  `num_per_class` images of every class (paper §3.5: 1000), latents as `tools/export_samples.py`
+  with the same seed (so they are the images an export with that seed writes).
+* GAN-train: ResNet-18 trained on the fakes, tested on the real val split. GAN-test: trained on the
+  real train split, tested on the fakes. "real": train -> val, the reference. One real-train
+  classifier per seed serves "real", GAN-test, every checkpoint and the memorization features.
+  With `repeats` > 1 the classifier seeds are seed .. seed + repeats - 1 (fakes stay fixed) and
+  results are mean ± std; accuracy and balanced accuracy (ISIC's metric, REFERENCE §11.4).
+* SWD (REFERENCE §5.1) compares n = min(#real train, #uniform fakes) real training images (a seeded
+  draw) with n fakes conditioned on those images' labels, at the run's resolution down to 16;
+  MS-SSIM (REFERENCE §5.2) is the mean over (even, odd) pairs of those fakes ("ms_ssim"), with the
+  reals' value as reference ("ms_ssim_reals").
+* `fakes`/`reals` folders: n = min(#reals, #fakes) images of each (seeded), fakes resized to the
+  reals' resolution when they differ (noted). A prepared dataset given as reals contributes its
+  train split (and its val split as the GAN-train test set and for "real" when present).
+
+`evaluate_generator(fake_source, reals, config)` is the library entry for any generator: a
+`fake_source(labels int [N]) -> uint8 [N, R, R, 3]`.
+"""
+import dataclasses
+import json
+import os
+import sys
+from typing import Optional
+
+import numpy as np
+
+from pgan_tf.errors import UserError
+from pgan_tf.eval import export, image_sets, memorization, reports
+from pgan_tf.eval import gan_train_test as gtt
+from pgan_tf.eval.classifier import ClassifierConfig, train_classifier
+
+METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "memorization")
+CLASSIFIER_METRICS = ("gan_train", "gan_test")
+CHECKPOINT_MODES = ("latest", "all")
+DEFAULT_METRICS = ("gan_train", "gan_test", "swd", "ms_ssim")
+DEFAULT_NUM_PER_CLASS = 1000          # paper §3.5: 1000 synthetic images per class
+SWD_MIN_RESOLUTION = 16               # REFERENCE §5.1: the pyramid stops at 16x16
+TENSORBOARD_EVAL = os.path.join("tensorboard", "eval")
+MEMORIZATION_PNG = "memorization.png"
+FAKE_LABELS = "uniform"
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """One evaluation: a run (`run_dir`, `data_dir`) or two image sets (`fakes`, `reals`)."""
+
+    output: str
+    metrics: tuple = DEFAULT_METRICS
+    run_dir: Optional[str] = None
+    data_dir: Optional[str] = None      # default: the run's config data_dir
+    fakes: Optional[str] = None
+    reals: Optional[str] = None
+    num_per_class: int = DEFAULT_NUM_PER_CLASS
+    num_images: Optional[int] = None    # folder mode: default min(#reals, #fakes)
+    checkpoints: str = "latest"
+    repeats: int = 1
+    classifier: ClassifierConfig = ClassifierConfig()
+    seed: int = 0                       # fake latents, real subsets, SWD / MS-SSIM draws
+    memorization_threshold: float = memorization.DEFAULT_THRESHOLD
+    batch_size: int = 64
+    progress: bool = True
+
+
+@dataclasses.dataclass
+class Reals:
+    """Real images: `train` (GAN-test training, SWD, memorization) and `val` (GAN-train tests)."""
+
+    train: image_sets.ImageSet
+    val: Optional[image_sets.ImageSet]
+
+    @property
+    def class_names(self):
+        return self.train.class_names
+
+
+def validate_eval(config):
+    """Check the config without TensorFlow; returns it with `data_dir` resolved in run mode."""
+    unknown = [m for m in config.metrics if m not in METRICS]
+    if unknown or not config.metrics:
+        raise UserError(f"--metrics: unknown or no metric {','.join(unknown)} (use "
+                        f"{','.join(METRICS)})")
+    if config.checkpoints not in CHECKPOINT_MODES:
+        raise UserError(f"--checkpoints={config.checkpoints}: use latest or all")
+    for name in ("num_per_class", "repeats", "batch_size"):
+        if getattr(config, name) < 1:
+            raise UserError(f"--{name} must be > 0, got {getattr(config, name)}")
+    if config.num_images is not None and config.num_images < 2:
+        raise UserError(f"--num_images must be >= 2, got {config.num_images}")
+    if config.memorization_threshold < 0:
+        raise UserError("--memorization_threshold must be >= 0")
+    if config.classifier.weights_path and not os.path.isfile(config.classifier.weights_path):
+        raise UserError(f"--classifier_weights={config.classifier.weights_path}: no such file")
+    if os.path.isdir(config.output):
+        raise UserError(f"--output={config.output} is a folder; give a .json file path")
+    if config.fakes or config.reals:
+        if config.run_dir or not (config.fakes and config.reals):
+            raise UserError("give either --run_dir or both --fakes and --reals")
+        if config.checkpoints != "latest":
+            raise UserError("--checkpoints=all needs --run_dir")
+        for flag in ("fakes", "reals"):
+            image_sets.detect_kind(getattr(config, flag))
+        return config
+    if not config.run_dir:
+        raise UserError("give --run_dir (or --fakes and --reals)")
+    saved = export.read_run(config.run_dir)
+    data_dir = config.data_dir or saved["config"].get("data_dir", "")
+    if not data_dir or not os.path.isdir(data_dir):
+        raise UserError(f"dataset {data_dir!r} (--data_dir, default: the run's config.json) does "
+                        "not exist; pass --data_dir")
+    return dataclasses.replace(config, data_dir=data_dir)
+
+
+def load_reals(data_dir, resolution, need_val):
+    """Reals of a prepared dataset (root or split folder) or an official folder, at `resolution`."""
+    root, _ = image_sets.find_dataset_root(data_dir)
+    if root is None:  # a plain official-format folder: training images only
+        train = image_sets.load_image_set(data_dir, resolution=resolution)
+        val = None
+    else:
+        train = image_sets.load_prepared_split(root, "train", resolution)
+        has_val = os.path.isdir(os.path.join(root, "val"))
+        val = image_sets.load_prepared_split(root, "val", resolution) if has_val else None
+    if train.labels is None:
+        raise UserError(f"{data_dir} has no labels; evaluation needs a labelled dataset")
+    if need_val and val is None:
+        raise UserError(f"{data_dir} has no val split; GAN-train tests on real validation images "
+                        "(prepare the dataset with --val_size > 0)")
+    return Reals(train, val)
+
+
+class RealClassifiers:
+    """ResNet-18s trained on the real training set, one per seed, trained on first use."""
+
+    def __init__(self, reals, classifier_config, progress=False):
+        self.reals, self.config, self.progress = reals, classifier_config, progress
+        self._models = {}
+
+    def get(self, seed):
+        if seed not in self._models:
+            _status(f"training the real-train classifier (seed {seed})", self.progress)
+            self._models[seed] = train_classifier(
+                self.reals.train.images, self.reals.train.labels, len(self.reals.class_names),
+                gtt.with_seed(self.config, seed), self.progress)
+        return self._models[seed]
+
+
+def _repeat(fn, config):
+    """fn(seed) once (repeats = 1) or aggregated mean ± std over `repeats` classifier seeds."""
+    if config.repeats == 1:
+        return fn(config.classifier.seed)
+    return gtt.repeat_over_seeds(fn, config.repeats, config.classifier.seed)
+
+
+def real_reference(reals, config, models):
+    """Real train -> real val (REFERENCE §10 "validation accuracy")."""
+    names, cfg = reals.class_names, config.classifier
+    return _repeat(lambda s: gtt.real_reference(
+        reals.train.images, reals.train.labels, reals.val.images, reals.val.labels, names,
+        gtt.with_seed(cfg, s), model=models.get(s)), config)
+
+
+def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=None, prefix=""):
+    """Requested metrics of labelled fakes (ImageSet) against `reals`.
+
+    swd_pair: (real uint8, fake uint8) sets of equal size for SWD / MS-SSIM (default: the fakes
+    and as many reals). PNGs (confusion matrices, memorization.png) go to `png_dir`.
+    """
+    names, cfg, out = reals.class_names, config.classifier, {}
+    if "gan_train" in config.metrics:
+        test = reals.val if reals.val is not None else reals.train
+        _status(f"GAN-train: training on {len(fakes)} fakes", config.progress)
+        out["gan_train"] = _repeat(lambda s: gtt.gan_train(
+            fakes.images, fakes.labels, test.images, test.labels, names, gtt.with_seed(cfg, s),
+            config.progress), config)
+    if "gan_test" in config.metrics:
+        out["gan_test"] = _repeat(lambda s: gtt.gan_test(
+            reals.train.images, reals.train.labels, fakes.images, fakes.labels, names,
+            gtt.with_seed(cfg, s), model=models.get(s)), config)
+    if swd_pair is None and ({"swd", "ms_ssim"} & set(config.metrics)):
+        n = min(len(fakes), len(reals.train))
+        swd_pair = (image_sets.seeded_subset(reals.train, n, config.seed).images,
+                    image_sets.seeded_subset(fakes, n, config.seed).images)
+    if "swd" in config.metrics:
+        out["swd"] = _swd(*swd_pair, config.seed)
+    if "ms_ssim" in config.metrics:
+        from pgan_tf.eval.ms_ssim import ms_ssim_of_set
+
+        out["ms_ssim"] = ms_ssim_of_set(swd_pair[1])
+        out["ms_ssim_reals"] = ms_ssim_of_set(swd_pair[0])
+    if "memorization" in config.metrics:
+        _status("memorization: nearest training images", config.progress)
+        model = models.get(cfg.seed)
+        out["memorization"] = memorization.memorization_report(
+            fakes.images, reals.train.images, threshold=config.memorization_threshold,
+            feature_fn=lambda x: memorization.penultimate_features(model, x, cfg.batch_size),
+            held_out=None if reals.val is None else reals.val.images,
+            png_path=png_dir and os.path.join(png_dir, prefix + MEMORIZATION_PNG))
+    if png_dir:
+        save_confusion_pngs(out, names, png_dir, prefix)
+    return out
+
+
+def _swd(reals, fakes, seed):
+    """SWD x 1e3 per level and average, or a 'skipped' entry below 16x16 (REFERENCE §5.1)."""
+    from pgan_tf.eval.swd import swd
+
+    res = reals.shape[1]
+    if res < SWD_MIN_RESOLUTION:
+        message = (f"SWD skipped: images are {res}x{res}; the official SWD pyramid needs at least "
+                   f"{SWD_MIN_RESOLUTION}x{SWD_MIN_RESOLUTION} (REFERENCE §5.1)")
+        print(message, file=sys.stderr)
+        return {"skipped": message}
+    return swd(reals, fakes, seed=seed)
+
+
+def evaluate_generator(fake_source, reals, config, models=None, *, png_dir=None, prefix=""):
+    """Metrics of a class-conditional generator `fake_source(labels int [N]) -> uint8 images`.
+
+    Uniform fakes (`num_per_class` per class, labels in `reals.class_names` order) for the
+    classifier metrics and memorization; fakes conditioned on a seeded draw of real training
+    labels for SWD / MS-SSIM (module docstring).
+    """
+    models = models or RealClassifiers(reals, config.classifier, config.progress)
+    names = reals.class_names
+    labels = np.repeat(np.arange(len(names)), config.num_per_class)
+    _status(f"generating {len(labels)} class-uniform fakes", config.progress)
+    fakes = image_sets.ImageSet(np.asarray(fake_source(labels)), labels, tuple(names),
+                                "generator", "generated")
+    swd_pair = None
+    if {"swd", "ms_ssim"} & set(config.metrics):
+        subset = image_sets.seeded_subset(reals.train, min(len(labels), len(reals.train)),
+                                          config.seed)
+        swd_pair = (subset.images, np.asarray(fake_source(subset.labels)))
+    return evaluate_fake_set(fakes, reals, config, models, swd_pair=swd_pair, png_dir=png_dir,
+                             prefix=prefix)
+
+
+def _header(config, mode):
+    cfg = config.classifier
+    return {"mode": mode, "metrics": list(config.metrics), "seed": config.seed,
+            "repeats": config.repeats, "classifier": cfg.to_dict(), "pretrained": cfg.pretrained,
+            "notes": []}
+
+
+def evaluate_run(config):
+    """Evaluate `config.run_dir` at its latest checkpoint or at every checkpoint ("all")."""
+    from pgan_tf.eval.generator import list_checkpoints, restore_run_generator
+
+    saved = export.read_run(config.run_dir)
+    rg = restore_run_generator(config.run_dir, "latest")
+    reals = load_reals(config.data_dir, rg.config.resolution, "gan_train" in config.metrics)
+    reals = Reals(*(None if s is None else image_sets.align_classes(s, saved["classes"], "dataset")
+                    for s in (reals.train, reals.val)))
+    results = {**_header(config, "run"), "run_dir": os.path.abspath(config.run_dir),
+               "data_dir": os.path.abspath(config.data_dir), "fake_labels": FAKE_LABELS,
+               "num_per_class": config.num_per_class,
+               "num_fakes": config.num_per_class * len(reals.class_names),
+               "classes": list(reals.class_names)}
+    results["notes"] += reals.train.notes
+    if reals.val is None:
+        results["notes"].append(f"{config.data_dir} has no val split: no 'real' reference")
+    models = RealClassifiers(reals, config.classifier, config.progress)
+    png_dir = os.path.dirname(os.path.abspath(config.output))
+    if set(CLASSIFIER_METRICS) & set(config.metrics) and reals.val is not None:
+        results["real"] = real_reference(reals, config, models)
+        save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)
+    points = ({rg.images_seen: rg.checkpoint} if config.checkpoints == "latest"
+              else list_checkpoints(config.run_dir))
+    per_checkpoint = {}
+    for images_seen, path in points.items():
+        rg = export.at_checkpoint(rg, images_seen, path)
+        key = f"{images_seen / 1000:g}"
+        _status(f"checkpoint kimg {key}", config.progress)
+        prefix = "" if config.checkpoints == "latest" else f"kimg{key}_"
+        entry = {"checkpoint": path, "images_seen": images_seen, "kimg": images_seen / 1000,
+                 "stage_resolution": rg.stage_resolution, "upsampled": rg.upsampled}
+        source = export.run_source(rg, config.seed, config.batch_size)
+        entry.update(evaluate_generator(source, reals, config, models, png_dir=png_dir,
+                                        prefix=prefix))
+        write_tensorboard(config.run_dir, entry, images_seen)
+        per_checkpoint[key] = entry
+    if config.checkpoints == "latest":
+        results.update(entry)
+    else:
+        results["checkpoints"] = per_checkpoint
+        results["best"] = best_checkpoints(per_checkpoint)
+    return results
+
+
+def evaluate_sets(config):
+    """Evaluate the image set `config.fakes` against `config.reals` (module docstring)."""
+    fakes = image_sets.load_image_set(config.fakes, progress=config.progress)
+    train = image_sets.load_image_set(config.reals, progress=config.progress)
+    val = None
+    if image_sets.detect_kind(config.reals) == "prepared" and os.path.isdir(
+            os.path.join(config.reals, "val")):
+        val = image_sets.load_prepared_split(config.reals, "val", train.resolution)
+    fakes = image_sets.resized(fakes, train.resolution, "fakes resized to the reals' resolution")
+    if set(CLASSIFIER_METRICS + ("memorization",)) & set(config.metrics) and train.labels is None:
+        raise UserError(f"--reals {config.reals} is unlabelled; GAN-train/GAN-test and the "
+                        "memorization features need class labels")
+    if set(CLASSIFIER_METRICS) & set(config.metrics):
+        fakes = image_sets.align_classes(fakes, train.class_names, "--fakes")
+    n = min(config.num_images or len(fakes), len(fakes), len(train))
+    fakes = image_sets.seeded_subset(fakes, n, config.seed)
+    train = image_sets.seeded_subset(train, n, config.seed)
+    reals = Reals(train, val)
+    results = {**_header(config, "sets"), "fakes": os.path.abspath(config.fakes),
+               "reals": os.path.abspath(config.reals), "num_fakes": len(fakes),
+               "num_reals": len(train), "resolution": train.resolution,
+               "gan_train_test_set": "reals val split" if val is not None else "reals"}
+    results["notes"] += fakes.notes + train.notes
+    models = RealClassifiers(reals, config.classifier, config.progress)
+    png_dir = os.path.dirname(os.path.abspath(config.output))
+    if set(CLASSIFIER_METRICS) & set(config.metrics) and val is not None:
+        results["real"] = real_reference(reals, config, models)
+        save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)
+    results.update(evaluate_fake_set(fakes, reals, config, models,
+                                     swd_pair=(train.images, fakes.images), png_dir=png_dir))
+    return results
+
+
+def run_evaluation(config):
+    """Validate, evaluate (run or sets), write `config.output`; returns the results dict."""
+    config = validate_eval(config)
+    results = evaluate_sets(config) if config.fakes else evaluate_run(config)
+    write_json(results, config.output)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+def save_confusion_pngs(metrics, class_names, png_dir, prefix=""):
+    """`<png_dir>/<prefix>confusion_<metric>.png` for every classification entry of `metrics`."""
+    for name, value in metrics.items():
+        if isinstance(value, dict) and "confusion_matrix" in value:
+            path = os.path.join(png_dir, f"{prefix}confusion_{name}.png")
+            reports.save_confusion_png(value["confusion_matrix"], class_names, path,
+                                       f"{name} {prefix.rstrip('_')}".strip())
+
+
+def _mean(value):
+    """A number, or the mean of a {"mean", "std"} entry."""
+    return value["mean"] if isinstance(value, dict) else value
+
+
+def scalars(entry):
+    """{tag: number} of an evaluation entry, for TensorBoard."""
+    out = {}
+    for name in CLASSIFIER_METRICS + ("real",):
+        if name in entry:
+            for key in ("accuracy", "balanced_accuracy"):
+                out[f"{name}/{key}"] = _mean(entry[name][key])
+    if "levels" in entry.get("swd", {}):
+        out.update({f"swd/{res}": v for res, v in entry["swd"]["levels"].items()})
+        out["swd/avg"] = entry["swd"]["avg"]
+    for name in ("ms_ssim", "ms_ssim_reals"):
+        if name in entry:
+            out[name] = entry[name]
+    if "memorization" in entry:
+        out["memorization/fraction_below_threshold"] = \
+            entry["memorization"]["pixel"]["fraction_below_threshold"]
+        out["memorization/pixel_p50"] = entry["memorization"]["pixel"]["p50"]
+    return out
+
+
+def write_tensorboard(run_dir, entry, step):
+    """Scalars of one checkpoint's entry into `run_dir/tensorboard/eval` at step = images seen."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, TENSORBOARD_EVAL))
+    with writer.as_default():
+        for tag, value in scalars(entry).items():
+            tf.summary.scalar(f"eval/{tag}", float(value), step=step)
+    writer.close()
+
+
+def best_checkpoints(per_checkpoint):
+    """Best kimg per metric: highest GAN-train / GAN-test accuracy (paper Table 1 reports the
+    best), lowest SWD average."""
+    best = {}
+    for name in CLASSIFIER_METRICS:
+        found = {k: e[name] for k, e in per_checkpoint.items() if name in e}
+        if found:
+            k = max(found, key=lambda kimg: _mean(found[kimg]["accuracy"]))
+            best[name] = {"kimg": k, "accuracy": found[k]["accuracy"],
+                          "balanced_accuracy": found[k]["balanced_accuracy"]}
+    swd = {k: e["swd"]["avg"] for k, e in per_checkpoint.items() if "avg" in e.get("swd", {})}
+    if swd:
+        k = min(swd, key=swd.get)
+        best["swd"] = {"kimg": k, "avg": swd[k]}
+    return best
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_json(results, path):
+    """Write `results` to `path` atomically (temp file + os.replace)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2, default=_json_default)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _summary_entries(entry, results):
+    """The entries of one checkpoint (or set) that the Markdown tables show."""
+    out = {"real": results["real"]} if "real" in results else {}
+    out.update({k: entry[k] for k in ("gan_train", "gan_test", "swd", "ms_ssim", "ms_ssim_reals")
+                if k in entry})
+    if "memorization" in entry:
+        pixel = entry["memorization"]["pixel"]
+        out[f"memorization: fraction < {pixel['threshold']:g} RMS"] = \
+            pixel["fraction_below_threshold"]
+        out["memorization: median RMS to nearest real"] = pixel["p50"]
+    return out
+
+
+def summary_markdown(results):
+    """Markdown summary (accuracies in %, SWD x 1e3) of an evaluation's results."""
+    what = results.get("run_dir") or f"{results.get('fakes')} vs {results.get('reals')}"
+    cfg = results["classifier"]
+    start = ("pretrained on ImageNet" if results["pretrained"] else
+             "from scratch: not comparable with the paper, which fine-tunes an ImageNet model")
+    lines = [f"## Evaluation of {what}", "",
+             f"Classifier: ResNet-18 width {cfg['width']}, {cfg['epochs']} epochs, {start}; "
+             f"repeats {results['repeats']}."]
+    if results["mode"] == "run":
+        lines.append(f"Fakes: {results['num_per_class']} per class ({results['fake_labels']}).")
+    lines += [f"Note: {n}" for n in results.get("notes", [])] + [""]
+    entries = results.get("checkpoints") or {None: results}
+    for key, entry in entries.items():
+        if key is not None:
+            lines += [f"### kimg {key}", ""]
+        lines.append(reports.metrics_markdown(_summary_entries(entry, results)))
+    if "best" in results:
+        lines += ["### best", ""] + [f"- {m}: kimg {b['kimg']}" for m, b in results["best"].items()]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _status(message, progress):
+    """One progress line on stderr (the Markdown summary owns stdout)."""
+    if progress:
+        print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,258 @@
+"""The augmentation experiment of paper §3.7 / Fig. 8: does GAN data help a classifier more than
+standard augmentation when real data is scarce?
+
+Protocol: pick `per_class_real` (paper: 100) real training images per class with a seeded draw
+(the same pick for every arm; classes with fewer real images use all of them, noted); each arm adds
+`per_class_extra` (paper: 1000) images per class to that pick:
+
+* `real`: nothing (the pick alone).
+* `standard`: Augmentor copies of the picked images (paper §3.1 operations: rotation ±90° without
+  crop, flips, zoom, skew; `pgan_tf.data.augment`, which also handles the probability quirk of
+  REFERENCE §12.3). Extra image k of class c is copy k // n_c + 1 of picked image k % n_c.
+* `gan:RUN`: samples of that run's EMA generator at its latest checkpoint (latents as
+  `tools/export_samples.py` with the experiment seed), resized to the dataset's resolution when the
+  run's differs (noted).
+
+For each arm a ResNet-18 (paper §3.3 recipe) is trained `repeats` times with classifier seeds
+seed .. seed + repeats - 1 and evaluated on the real val split; results are mean ± std of accuracy
+and balanced accuracy. Only real images of the train split are picked: synthetic (`--extra_train`)
+and Augmentor records of a prepared dataset are left out by their ids in dataset.json.
+"""
+import dataclasses
+import os
+import sys
+
+import numpy as np
+
+from pgan_tf.errors import UserError
+from pgan_tf.eval import export, image_sets, reports
+from pgan_tf.eval import gan_train_test as gtt
+from pgan_tf.eval.classifier import ClassifierConfig
+
+REAL, STANDARD, GAN_PREFIX = "real", "standard", "gan:"
+PER_CLASS_REAL = 100      # paper §3.7: 100 real images per class
+PER_CLASS_EXTRA = 1000    # paper §3.7: "increased with 1k images"
+SYNTHETIC_ID_PREFIX = "synthetic:"   # prepare_dataset.py ids of --extra_train images
+AUGMENTED_ID_MARK = "#aug"           # prepare_dataset.py ids of Augmentor copies
+RESULTS_JSON, RESULTS_MD, RESULTS_PNG = "results.json", "results.md", "results.png"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment; `arms` are strings 'real', 'standard' or 'gan:RUN_DIR'."""
+
+    data_dir: str
+    output_dir: str
+    arms: tuple = (REAL, STANDARD)
+    per_class_real: int = PER_CLASS_REAL
+    per_class_extra: int = PER_CLASS_EXTRA
+    repeats: int = 1
+    classifier: ClassifierConfig = ClassifierConfig()
+    seed: int = 0
+    overwrite: bool = False
+    progress: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Arm:
+    name: str           # as given on the command line
+    kind: str           # real | standard | gan
+    run_dir: str = None
+
+
+def parse_arms(texts):
+    """['real', 'standard', 'gan:RUN'] -> [Arm]; UserError for unknown or repeated arms."""
+    arms = []
+    for text in texts:
+        text = text.strip()
+        if text in (REAL, STANDARD):
+            arms.append(Arm(text, text))
+        elif text.startswith(GAN_PREFIX) and text[len(GAN_PREFIX):]:
+            arms.append(Arm(text, "gan", text[len(GAN_PREFIX):]))
+        else:
+            raise UserError(f"--arms: unknown arm {text!r}; use real, standard or gan:RUN_DIR")
+    names = [a.name for a in arms]
+    if not arms or len(set(names)) != len(names):
+        raise UserError(f"--arms: need at least one arm and no repeats, got {','.join(names)}")
+    return arms
+
+
+def validate_experiment(config):
+    """Check everything checkable without TensorFlow; returns (arms, dataset root, dataset.json)."""
+    arms = parse_arms(config.arms)
+    for name in ("per_class_real", "per_class_extra", "repeats"):
+        if getattr(config, name) < 1:
+            raise UserError(f"--{name} must be > 0, got {getattr(config, name)}")
+    root, info = image_sets.find_dataset_root(config.data_dir) if os.path.isdir(
+        config.data_dir) else (None, None)
+    if root is None:
+        raise UserError(f"--data_dir={config.data_dir} is not a prepared dataset (no "
+                        "dataset.json); run tools/prepare_dataset.py")
+    for split in ("train", "val"):
+        if not os.path.isdir(os.path.join(root, split)):
+            raise UserError(f"--data_dir={root} has no {split} split; the experiment trains on "
+                            "train and evaluates on val")
+    for arm in arms:
+        if arm.kind == "gan":
+            saved = export.read_run(arm.run_dir, flag=f"--arms {arm.name}: run_dir")
+            if sorted(saved.get("classes", [])) != sorted(info["classes"]):
+                raise UserError(f"--arms {arm.name}: the run's classes {saved.get('classes')} "
+                                f"differ from the dataset's {info['classes']}")
+    export.check_output_dir(config.output_dir, config.overwrite)
+    return arms, root, info
+
+
+def real_indices(info, num_records):
+    """Indices of the train split's real records (not synthetic, not Augmentor copies)."""
+    ids = info.get("splits", {}).get("train", {}).get("images")
+    if not ids or len(ids) != num_records:
+        return np.arange(num_records)
+    return np.array([i for i, name in enumerate(ids) if not name.startswith(SYNTHETIC_ID_PREFIX)
+                     and AUGMENTED_ID_MARK not in name], np.int64)
+
+
+def pick_reals(labels, candidates, class_names, per_class, seed):
+    """Seeded pick of `per_class` candidate indices per class -> (sorted indices, notes)."""
+    rng = np.random.RandomState(seed)
+    picked, notes = [], []
+    for c, name in enumerate(class_names):
+        pool = candidates[labels[candidates] == c]
+        if len(pool) < per_class:
+            notes.append(f"class {name} has {len(pool)} real training images (< {per_class}): "
+                         "all are used")
+        picked.append(np.sort(rng.permutation(pool)[:per_class]))
+    return np.concatenate(picked), notes
+
+
+def standard_extra(images, labels, indices, num_classes, per_class, seed):
+    """Augmentor copies: per class `per_class` images cycling over its picked images."""
+    from pgan_tf.data import augment
+
+    transform = augment.build_pipeline(augment.DEFAULT_SPEC).torch_transform()
+    out_images, out_labels = [], []
+    for c in range(num_classes):
+        pool = indices[labels[indices] == c]
+        for k in range(per_class if len(pool) else 0):
+            source = pool[k % len(pool)]
+            # Copy number k // n + 1 of record `source`: the dataset seed scheme of augment.py.
+            out_images.append(augment.augment_image(images[source], transform, seed, int(source),
+                                                    k // len(pool) + 1))
+            out_labels.append(c)
+    return np.stack(out_images), np.array(out_labels, np.int64)
+
+
+def gan_extra(run_dir, class_names, per_class, seed, resolution):
+    """`per_class` samples per class of the run's EMA generator -> (images, labels, notes)."""
+    from pgan_tf.eval.generator import restore_run_generator
+
+    rg = restore_run_generator(run_dir, "latest")
+    images = [export.generate_class(rg, rg.class_names.index(name), per_class, seed)
+              for name in class_names]
+    images = np.concatenate(images)
+    notes = []
+    if images.shape[1] != resolution:
+        notes.append(f"gan:{run_dir}: {images.shape[1]}x{images.shape[1]} samples resized to "
+                     f"{resolution}x{resolution}")
+        images = image_sets.resize_images(images, resolution)
+    return images, np.repeat(np.arange(len(class_names)), per_class), notes
+
+
+def _arm_data(arm, train, picked, config, root_notes):
+    """Training images and labels of one arm (the pick plus its extra images)."""
+    names, base = train.class_names, (train.images[picked], train.labels[picked])
+    if arm.kind == REAL:
+        return base
+    if arm.kind == STANDARD:
+        extra = standard_extra(train.images, train.labels, picked, len(names),
+                               config.per_class_extra, config.seed)
+    else:
+        *extra, notes = gan_extra(arm.run_dir, names, config.per_class_extra, config.seed,
+                                  train.resolution)
+        root_notes += notes
+    return np.concatenate([base[0], extra[0]]), np.concatenate([base[1], extra[1]])
+
+
+def run_experiment(config):
+    """Run every arm, write OUT/results.json, results.md and results.png; returns the results."""
+    arms, root, info = validate_experiment(config)
+    train = image_sets.load_prepared_split(root, "train")
+    val = image_sets.load_prepared_split(root, "val", train.resolution)
+    names = train.class_names
+    picked, notes = pick_reals(train.labels, real_indices(info, len(train)), names,
+                               config.per_class_real, config.seed)
+    results = {"data_dir": os.path.abspath(root), "classes": list(names),
+               "per_class_real": config.per_class_real, "per_class_extra": config.per_class_extra,
+               "seed": config.seed, "repeats": config.repeats,
+               "classifier": config.classifier.to_dict(),
+               "pretrained": config.classifier.pretrained,
+               "num_val": len(val), "resolution": train.resolution,
+               "pick": {"counts": {n: int((train.labels[picked] == c).sum())
+                                   for c, n in enumerate(names)}, "indices": picked.tolist()},
+               "arms": {}, "notes": notes}
+    for arm in arms:
+        _status(f"arm {arm.name}: building the training set", config.progress)
+        images, labels = _arm_data(arm, train, picked, config, results["notes"])
+
+        def score(seed, images=images, labels=labels):
+            from pgan_tf.eval.classifier import train_classifier
+
+            cfg = gtt.with_seed(config.classifier, seed)
+            model = train_classifier(images, labels, len(names), cfg, config.progress)
+            return gtt.evaluate_model(model, val.images, val.labels, names, cfg, len(images))
+
+        _status(f"arm {arm.name}: training on {len(images)} images", config.progress)
+        entry = gtt.repeat_over_seeds(score, config.repeats, config.classifier.seed)
+        entry.update(kind=arm.kind, run_dir=arm.run_dir and os.path.abspath(arm.run_dir),
+                     num_train=int(len(images)),
+                     train_counts={n: int((labels == c).sum()) for c, n in enumerate(names)})
+        results["arms"][arm.name] = entry
+    write_outputs(results, config)
+    return results
+
+
+def results_markdown(results):
+    """The Fig. 8 style table: arm, training images, accuracy and balanced accuracy mean ± std."""
+    lines = [f"Validation on {results['num_val']} real images; {results['per_class_real']} real "
+             f"images per class + {results['per_class_extra']} extra per class; "
+             f"{results['repeats']} classifier seed(s), "
+             f"{'pretrained' if results['pretrained'] else 'from scratch'}.", "",
+             "| arm | training images | accuracy (%) | balanced accuracy (%) |",
+             "|---|---|---|---|"]
+    for name, arm in results["arms"].items():
+        acc, bal = arm["accuracy"], arm["balanced_accuracy"]
+        lines.append(f"| {name} | {arm['num_train']} | {_pm(acc)} | {_pm(bal)} |")
+    lines += [""] + [f"Note: {n}" for n in results["notes"]]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_outputs(results, config):
+    """results.json, results.md and results.png, installed together (temp folder, rename)."""
+    from pgan_tf.eval.evaluate import write_json
+
+    with export.staged_dir(config.output_dir, config.overwrite) as tmp:
+        write_json(results, os.path.join(tmp, RESULTS_JSON))
+        with open(os.path.join(tmp, RESULTS_MD), "w", encoding="utf-8") as f:
+            f.write(results_markdown(results))
+        arms = list(results["arms"].values())
+        labels = [_short(name) for name in results["arms"]]
+        reports.save_bar_chart(labels, [100 * a["accuracy"]["mean"] for a in arms],
+                               os.path.join(tmp, RESULTS_PNG),
+                               "Validation accuracy per training set (paper Fig. 8)",
+                               stds=[100 * a["accuracy"]["std"] for a in arms])
+
+
+def _pm(value):
+    """'81.25 ± 1.30' (percent) of a {"mean", "std"} fraction."""
+    return f"{100 * value['mean']:.2f} ± {100 * value['std']:.2f}"
+
+
+def _short(arm_name):
+    """Bar label: 'gan:<run folder name>' instead of the whole path."""
+    if arm_name.startswith(GAN_PREFIX):
+        return GAN_PREFIX + os.path.basename(os.path.normpath(arm_name[len(GAN_PREFIX):]))
+    return arm_name
+
+
+def _status(message, progress):
+    if progress:
+        print(message, file=sys.stderr, flush=True)
