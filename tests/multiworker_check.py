@@ -2,7 +2,6 @@
 wait for both. Usage: `python -m tests.multiworker_check DATA_DIR RUN_DIR TOTAL_KIMG TMPDIR`;
 exit code 0 if both workers exit 0. Non-chief checkpoint copies go under TMPDIR."""
 import json
-import os
 import socket
 import subprocess
 import sys

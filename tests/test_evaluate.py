@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgan_tf.eval import evaluate
+from pgan_tf.eval import eval_results, evaluate
 from pgan_tf.eval.classifier import ClassifierConfig, build_resnet18
 from tests.eval_fixtures import colour_images, make_eval_dataset, tiny_run, tool
 
@@ -118,7 +118,7 @@ def test_repeats_report_mean_and_std_over_classifier_seeds(reals, tmp_path):
     assert out["seeds"] == [0, 1] == models.seeds and len(out["runs"]) == 2
     assert out["accuracy"] == {"mean": out["runs"][0]["accuracy"], "std": 0.0}
     assert sum(map(sum, out["confusion_matrix"])) == 2 * 6   # summed over the two runs
-    table = evaluate.summary_markdown({**evaluate._header(config, "sets"), "gan_test": out,
+    table = eval_results.summary_markdown({**evaluate._header(config, "sets"), "gan_test": out,
                                        "fakes": "F", "reals": "R"})
     assert f"| gan_test | {100 * out['accuracy']['mean']:.2f} ± 0.00 |" in table
 
@@ -137,7 +137,7 @@ def test_fakes_and_reals_folders(data, tmp_path):
     assert results["resolution"] == 16 and any("32x32 -> 16x16" in n for n in results["notes"])
     assert list(results["swd"]["levels"]) == ["16"]
     assert json.load(open(tmp_path / "out" / "r.json"))["swd"] == results["swd"]
-    assert "swd ×1e3 @16" in evaluate.summary_markdown(results)
+    assert "swd ×1e3 @16" in eval_results.summary_markdown(results)
 
 
 def test_run_mode_every_checkpoint_to_json_and_tensorboard(tmp_path_factory, tmp_path):
@@ -152,7 +152,7 @@ def test_run_mode_every_checkpoint_to_json_and_tensorboard(tmp_path_factory, tmp
     assert results["best"]["swd"] == {"kimg": min(swds, key=swds.get), "avg": min(swds.values())}
     assert swds["0.016"] != swds["0.032"]  # the weights of each checkpoint were restored
     assert os.listdir(os.path.join(run_dir, "tensorboard", "eval"))
-    assert "### kimg 0.016" in evaluate.summary_markdown(results)
+    assert "### kimg 0.016" in eval_results.summary_markdown(results)
 
 
 def _tool(*args):

@@ -8,7 +8,6 @@ import os
 import random
 import re
 import subprocess
-import time
 
 from pgan_tf import cli
 

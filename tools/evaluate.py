@@ -53,7 +53,7 @@ def define_flags():
 
 def main(argv):
     from pgan_tf.errors import UserError
-    from pgan_tf.eval import evaluate
+    from pgan_tf.eval import eval_results, evaluate
     from pgan_tf.eval.classifier import ClassifierConfig
 
     if len(argv) > 1:
@@ -71,7 +71,7 @@ def main(argv):
         progress=FLAGS.progress)
     evaluate.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
     results = evaluate.run_evaluation(config)
-    print(evaluate.summary_markdown(results))
+    print(eval_results.summary_markdown(results))
     print(f"results: {FLAGS.output}")
 
 

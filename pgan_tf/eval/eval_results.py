@@ -1,0 +1,127 @@
+"""Results of `tools/evaluate.py`: confusion-matrix PNGs, TensorBoard scalars, the best checkpoint
+per metric, the JSON file and the Markdown summary (split out of `evaluate.py`)."""
+import json
+import os
+
+import numpy as np
+
+from pgan_tf.eval import reports
+
+CLASSIFIER_METRICS = ("gan_train", "gan_test")
+TENSORBOARD_EVAL = os.path.join("tensorboard", "eval")
+
+
+def save_confusion_pngs(metrics, class_names, png_dir, prefix=""):
+    """`<png_dir>/<prefix>confusion_<metric>.png` for every classification entry of `metrics`."""
+    for name, value in metrics.items():
+        if isinstance(value, dict) and "confusion_matrix" in value:
+            path = os.path.join(png_dir, f"{prefix}confusion_{name}.png")
+            reports.save_confusion_png(value["confusion_matrix"], class_names, path,
+                                       f"{name} {prefix.rstrip('_')}".strip())
+
+
+def _mean(value):
+    """A number, or the mean of a {"mean", "std"} entry."""
+    return value["mean"] if isinstance(value, dict) else value
+
+
+def scalars(entry):
+    """{tag: number} of an evaluation entry, for TensorBoard."""
+    out = {}
+    for name in CLASSIFIER_METRICS + ("real",):
+        if name in entry:
+            for key in ("accuracy", "balanced_accuracy"):
+                out[f"{name}/{key}"] = _mean(entry[name][key])
+    if "levels" in entry.get("swd", {}):
+        out.update({f"swd/{res}": v for res, v in entry["swd"]["levels"].items()})
+        out["swd/avg"] = entry["swd"]["avg"]
+    for name in ("ms_ssim", "ms_ssim_reals"):
+        if name in entry:
+            out[name] = entry[name]
+    if "memorization" in entry:
+        out["memorization/fraction_below_threshold"] = \
+            entry["memorization"]["pixel"]["fraction_below_threshold"]
+        out["memorization/pixel_p50"] = entry["memorization"]["pixel"]["p50"]
+    return out
+
+
+def write_tensorboard(run_dir, entry, step):
+    """Scalars of one checkpoint's entry into `run_dir/tensorboard/eval` at step = images seen."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, TENSORBOARD_EVAL))
+    with writer.as_default():
+        for tag, value in scalars(entry).items():
+            tf.summary.scalar(f"eval/{tag}", float(value), step=step)
+    writer.close()
+
+
+def best_checkpoints(per_checkpoint):
+    """Best kimg per metric: highest GAN-train / GAN-test accuracy (paper Table 1 reports the
+    best), lowest SWD average."""
+    best = {}
+    for name in CLASSIFIER_METRICS:
+        found = {k: e[name] for k, e in per_checkpoint.items() if name in e}
+        if found:
+            k = max(found, key=lambda kimg: _mean(found[kimg]["accuracy"]))
+            best[name] = {"kimg": k, "accuracy": found[k]["accuracy"],
+                          "balanced_accuracy": found[k]["balanced_accuracy"]}
+    swd = {k: e["swd"]["avg"] for k, e in per_checkpoint.items() if "avg" in e.get("swd", {})}
+    if swd:
+        k = min(swd, key=swd.get)
+        best["swd"] = {"kimg": k, "avg": swd[k]}
+    return best
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_json(results, path):
+    """Write `results` to `path` atomically (temp file + os.replace)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2, default=_json_default)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _summary_entries(entry, results):
+    """The entries of one checkpoint (or set) that the Markdown tables show."""
+    out = {"real": results["real"]} if "real" in results else {}
+    out.update({k: entry[k] for k in ("gan_train", "gan_test", "swd", "ms_ssim", "ms_ssim_reals")
+                if k in entry})
+    if "memorization" in entry:
+        pixel = entry["memorization"]["pixel"]
+        out[f"memorization: fraction < {pixel['threshold']:g} RMS"] = \
+            pixel["fraction_below_threshold"]
+        out["memorization: median RMS to nearest real"] = pixel["p50"]
+    return out
+
+
+def summary_markdown(results):
+    """Markdown summary (accuracies in %, SWD x 1e3) of an evaluation's results."""
+    what = results.get("run_dir") or f"{results.get('fakes')} vs {results.get('reals')}"
+    cfg = results["classifier"]
+    start = ("pretrained on ImageNet" if results["pretrained"] else
+             "from scratch: not comparable with the paper, which fine-tunes an ImageNet model")
+    lines = [f"## Evaluation of {what}", "",
+             f"Classifier: ResNet-18 width {cfg['width']}, {cfg['epochs']} epochs, {start}; "
+             f"repeats {results['repeats']}."]
+    if results["mode"] == "run":
+        lines.append(f"Fakes: {results['num_per_class']} per class ({results['fake_labels']}).")
+    lines += [f"Note: {n}" for n in results.get("notes", [])] + [""]
+    entries = results.get("checkpoints") or {None: results}
+    for key, entry in entries.items():
+        if key is not None:
+            lines += [f"### kimg {key}", ""]
+        lines.append(reports.metrics_markdown(_summary_entries(entry, results)))
+    if "best" in results:
+        lines += ["### best", ""] + [f"- {m}: kimg {b['kimg']}" for m, b in results["best"].items()]
+    return "\n".join(lines).rstrip() + "\n"
