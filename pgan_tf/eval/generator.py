@@ -84,7 +84,9 @@ def restore_run_generator(run_dir, checkpoint="latest"):
             wanted = int(round(float(checkpoint) * 1000))
         except ValueError:
             raise UserError(f"--checkpoint={checkpoint}: expected 'latest' or a kimg number") from None
-        matches = [n for n in checkpoints if n // 1000 == wanted // 1000]
+        # Exact image count first (fractional kimg of short runs), else the whole kimg.
+        matches = [n for n in checkpoints if n == wanted] or \
+            [n for n in checkpoints if n // 1000 == wanted // 1000]
         if not matches:
             kimgs = ", ".join(f"{n / 1000:g}" for n in checkpoints)
             raise UserError(f"--checkpoint={checkpoint}: no checkpoint at that kimg (have {kimgs})")
