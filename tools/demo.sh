@@ -9,13 +9,13 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "1/5 synthetic ISIC 2018 layout -> $OUT/isic"
 if [ ! -f "$OUT/isic/ISIC2018_Task3_Training_GroundTruth/ISIC2018_Task3_Training_GroundTruth.csv" ]; then
-  "$PY" tools/make_synthetic_isic.py --output_dir "$OUT/isic" --num_images 420 --seed 1
+  "$PY" tools/make_synthetic_isic.py --output_dir "$OUT/isic" --num_images 1000 --seed 1
 fi
 
 step "2/5 prepare TFRecords (32x32, lesion-grouped split) -> $OUT/data"
 if [ ! -f "$OUT/data/dataset.json" ]; then
   "$PY" tools/prepare_dataset.py --input_dir "$OUT/isic" --output_dir "$OUT/data" \
-    --resolution 32 --val_size 70 --seed 1 --workers 2
+    --resolution 32 --val_size 150 --seed 1 --workers 2
 fi
 "$PY" - "$OUT/data/dataset.json" <<'PYEOF'
 import json, sys

@@ -62,7 +62,8 @@ def list_checkpoints(run_dir):
                    os.path.join(run_dir, CHECKPOINT_DIR, MILESTONE_DIR)):
         state = tf.train.get_checkpoint_state(folder)
         for path in (state.all_model_checkpoint_paths if state else []):
-            path = path if os.path.isabs(path) else os.path.join(folder, path)
+            # The state file may hold paths relative to the training's working directory.
+            path = os.path.join(folder, os.path.basename(path))
             if os.path.exists(path + ".index"):
                 found[int(path.rsplit("-", 1)[-1])] = path
     return dict(sorted(found.items()))

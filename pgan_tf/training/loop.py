@@ -188,6 +188,8 @@ def run(config):
     if state.images_seen >= total:
         state.reporter.log(f"Run already reached total_kimg {config.total_kimg:g} "
                            f"(kimg {state.images_seen / 1000:.3f}); nothing to do")
+        if state.chief and not os.path.isdir(os.path.join(config.run_dir, "export")):
+            _export_generator(state)  # the run ended before its export was written
         return state
     if not resumed:
         state.reporter.config_text(config.to_dict(), step=0)

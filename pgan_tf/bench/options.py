@@ -1,0 +1,58 @@
+"""What a benchmark run measures (`BenchmarkOptions`) and its checks; no TensorFlow import, so the
+binary refuses bad flags before loading it."""
+import dataclasses
+
+from pgan_tf.errors import UserError
+from pgan_tf.training.schedule import PAPER_MINIBATCH
+
+DEFAULT_RESOLUTIONS = (8, 16, 32, 64)
+# ISIC 2018 Task 3 has 10,015 training images (REFERENCE §11.3): issue 5 prepares that many.
+ISIC_IMAGES = 10015
+# Images timed per resolution for the input pipeline (after its first batch).
+PIPELINE_IMAGES = 4096
+# Images generated for the export timing (full width at 256x256 is ~0.3 s per image on 2 cores).
+EXPORT_IMAGES = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchmarkOptions:
+    """What to measure; the model, jit and precision come from the TrainConfig."""
+
+    resolutions: tuple = DEFAULT_RESOLUTIONS
+    batch: int = 0  # 0 = the paper's minibatch for each resolution (PAPER_MINIBATCH)
+    steps: int = 10  # timed training iterations per resolution
+    warmup_steps: int = 1  # untimed iterations first (tracing, XLA compilation)
+    skip_prepare: bool = False
+    prepare_images: int = ISIC_IMAGES
+    prepare_resolution: int = 0  # 0 = the config's final resolution
+    workers: int = 1  # preparation worker processes
+    pipeline_images: int = PIPELINE_IMAGES
+    skip_export: bool = False
+    export_images: int = EXPORT_IMAGES
+    work_dir: str = ""  # where the temporary data goes ("" = the system temp folder)
+    command: str = ""  # the command line, recorded in the JSON
+
+
+def batch_for(options, config, res):
+    """--batch, else the paper's minibatch at `res` (config.minibatch_base off the table)."""
+    return options.batch or PAPER_MINIBATCH.get(res, config.minibatch_base)
+
+
+def check_options(options, config):
+    """UserError naming the flag for values the benchmark or the networks cannot run."""
+    for flag, low in (("steps", 1), ("warmup_steps", 0), ("batch", 0), ("prepare_images", 1),
+                      ("pipeline_images", 1), ("export_images", 1), ("workers", 1)):
+        if getattr(options, flag) < low:
+            raise UserError(f"--{flag}={getattr(options, flag)} must be >= {low}")
+    if not options.resolutions:
+        raise UserError("--resolutions is empty; give resolutions such as 8,16,32,64")
+    for res in options.resolutions:
+        if res < 4 or res & (res - 1) or res > config.resolution:
+            raise UserError(f"--resolutions: {res} is not a power of two in [4, --resolution="
+                            f"{config.resolution}]")
+    group = config.mbstd_group_size
+    for res in options.resolutions:
+        batch = batch_for(options, config, res)
+        if group > 1 and batch > group and batch % group:  # minibatch stddev, REFERENCE §1.2
+            raise UserError(f"--batch={batch} at {res}x{res} is not a multiple of "
+                            f"--mbstd_group_size={group}")

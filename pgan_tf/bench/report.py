@@ -1,0 +1,119 @@
+"""The benchmark's report: machine description, derived checks, Markdown table, atomic JSON write.
+
+Derived checks (issue 5 targets; reported, never asserted):
+* growing is free: measured time per image at r divided by what the FLOP count predicts from the
+  reference (largest) resolution, t_ref * flops(r) / flops(ref); target <= 1.25.
+* the input pipeline's img/s divided by the training step's img/s; target >= 10.
+"""
+import json
+import os
+import platform
+
+from pgan_tf import cli
+
+tf = cli.import_tensorflow()
+import keras  # noqa: E402  (after the quiet TensorFlow import)
+
+# Issue 5 targets, printed next to the numbers.
+GROWING_TARGET = 1.25
+PIPELINE_TARGET = 10.0
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info():
+    """Where the numbers came from: CPU, GPUs, library versions and the load when sampled."""
+    gpus = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        gpus.append(details.get("device_name", device.name))
+    return {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "gpus": gpus,
+            "device": "GPU" if gpus else "CPU", "platform": platform.platform(),
+            "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__}
+
+
+def load_average():
+    """1-, 5- and 15-minute load averages (other processes share the machine), or None."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def derived_checks(result):
+    """{'growing_ratio': {res: ratio}, 'pipeline_over_step': {res: ratio}} from a result dict."""
+    results = result["results"]
+    growing = {}
+    if results:
+        ref = max(results, key=int)
+        ref_s_per_gflop = 1.0 / (results[ref]["img_per_s"] * results[ref]["gflop_per_img"])
+        for res, r in results.items():
+            predicted = ref_s_per_gflop * r["gflop_per_img"]  # seconds per image
+            growing[res] = (1.0 / r["img_per_s"]) / predicted
+    pipe = result.get("pipeline") or {}
+    ratio = {res: pipe[res]["img_per_s"] / results[res]["img_per_s"]
+             for res in results if pipe.get(res)}
+    return {"reference_resolution": int(max(results, key=int)) if results else None,
+            "growing_ratio": growing, "pipeline_over_step": ratio}
+
+
+def _fmt(value, digits=2):
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def markdown_table(result):
+    """The results as Markdown: one row per resolution, then conv peak, prepare and export lines."""
+    checks = result.get("checks") or derived_checks(result)
+    cfg = result["config"]
+    lines = [f"Widths fmap_base={cfg['fmap_base']} fmap_max={cfg['fmap_max']} "
+             f"latent={cfg['latent_size']}, jit_compile={cfg['jit_compile']}, "
+             f"precision={cfg['precision']}; conv peak {result['conv_peak_gflops']:.1f} GFLOP/s.",
+             "",
+             "| res | batch | step img/s | GFLOP/img | GFLOP/s | of conv peak | peak MiB "
+             "| time/img ÷ FLOP-predicted | pipeline img/s | pipeline ÷ step |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    pipe = result.get("pipeline") or {}
+    for res in sorted(result["results"], key=int):
+        r = result["results"][res]
+        p = pipe.get(res) or {}
+        lines.append(
+            f"| {res} | {r['batch']} | {r['img_per_s']:.3g} | {r['gflop_per_img']:.3g} "
+            f"| {r['achieved_gflops']:.3g} | {r['fraction_of_conv_peak']:.0%} "
+            f"| {_fmt(r['peak_memory_mb'], 0)} | {_fmt(checks['growing_ratio'].get(res))} "
+            f"| {_fmt(p.get('img_per_s'), 0)} | {_fmt(checks['pipeline_over_step'].get(res), 0)} |")
+    lines.append("")
+    for name in ("prepare", "export"):
+        job = result.get(name)
+        if job:
+            lines.append(f"{name}: {job['images']} images at {job['resolution']}x"
+                         f"{job['resolution']} in {job['seconds']:.1f} s "
+                         f"({job['img_per_s']:.2f} img/s)")
+        else:
+            lines.append(f"{name}: skipped")
+    return "\n".join(lines)
+
+
+def write_json_atomic(path, data):
+    """Write `data` as indented JSON to `path` via a temp file in the same folder + os.replace."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
