@@ -91,6 +91,12 @@ class TrainConfig:
                                 lo=0.0, hi=1.0)
     reset_opt_for_new_lod: bool = _field(True, "Reset Adam moments at each lod boundary (official).")
     max_nonfinite_steps: int = _field(100, "Stop after this many consecutive NaN/Inf steps.", lo=1)
+    loss_scaling_init: float = _field(64.0, "mixed_float16: initial log2 of the loss scale "
+                                      "(official 64; overflowing steps are skipped until it fits).")
+    loss_scaling_inc: float = _field(0.0005, "mixed_float16: log2 scale increase per finite step "
+                                     "(official 0.0005).", lo=0.0)
+    loss_scaling_dec: float = _field(1.0, "mixed_float16: log2 scale decrease on overflow "
+                                     "(official 1.0).", lo=0.0)
     # --- execution ---
     seed: int = _field(1000, "Random seed (official random_seed 1000): data order and all draws.")
     jit_compile: bool = _field(False, "XLA-compile the training step.")

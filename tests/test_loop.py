@@ -85,11 +85,12 @@ def test_changed_architecture_is_refused_on_resume(data_dir, tmp_path):
         loop.run(_config(data_dir, tmp_path / "r", total_kimg=0.016, fmap_max=16))
 
 
-def test_run_exports_a_generator_loadable_without_training_code(data_dir, tmp_path):
+def test_run_exports_a_generator_loadable_without_training_code(data_dir, tmp_path, monkeypatch):
     import pgan_tf
 
-    loop.run(_config(data_dir, tmp_path / "r", total_kimg=0.048))  # ends mid fade-in of 8x8
-    generate = pgan_tf.load_generator(str(tmp_path / "r"))
+    monkeypatch.chdir(tmp_path)  # a relative --run_dir, as `make demo` uses
+    loop.run(_config(data_dir, "r", total_kimg=0.048))  # ends mid fade-in of 8x8
+    generate = pgan_tf.load_generator("r")
     latents = np.random.RandomState(0).standard_normal((5, 8)).astype(np.float32)
     labels = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1]]
     images = generate(latents, labels)

@@ -107,3 +107,29 @@ def test_uniform_label_sampling_covers_classes_evenly():
     assert counts.sum() == 3000 and counts.min() > 900  # rows [0,0,1,2] would give class 0 half
     dataset = _trainer()._sample_labels(4000, tf.constant([5, 6], tf.int64)).numpy().sum(axis=0)
     assert 1800 < dataset[0] < 2200  # official: dataset label rows, class 0 is half of them
+
+
+@pytest.fixture
+def float16_policy():
+    tf.keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    tf.keras.mixed_precision.set_global_policy("float32")
+
+
+def test_mixed_float16_loss_scaling_skips_overflow_and_moves_the_scale(float16_policy):
+    reals, labels = _batch()
+    x = tf.image.resize(reals, [4, 4], "area")
+    # Official init log2 = 64: the scaled loss overflows fp16, the step is skipped, log2 − 1.
+    huge = _trainer(precision="mixed_float16")
+    before = [v.numpy().copy() for v in huge.D.trainable_variables]
+    out = huge.step(x, labels, 4, 1.0, False, 0)
+    assert not bool(out["finite"])
+    assert float(huge.log2_loss_scale["d"].numpy()) == 63.0
+    for b, v in zip(before, huge.D.trainable_variables):
+        np.testing.assert_array_equal(b, v.numpy())
+    # A scale that fits: the step applies, log2 + 0.0005, and the unscaled loss is unchanged.
+    fits = _trainer(precision="mixed_float16", loss_scaling_init=8.0)
+    out = fits.step(x, labels, 4, 1.0, False, 0)
+    assert bool(out["finite"]) and np.isfinite(float(out["loss_d"]))
+    assert float(fits.log2_loss_scale["d"].numpy()) == pytest.approx(8.0005)
+    assert int(fits.d_opt.iterations.numpy()) == 1

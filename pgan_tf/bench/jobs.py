@@ -63,8 +63,8 @@ def time_export(generator, resolution, num_classes, latent_size, num_images, out
     img_per_s, resolution, batch}.
     """
     os.makedirs(out_dir, exist_ok=True)
-    generate = tf.function(
-        lambda z, y: generator(z, y, res=resolution, training=False), jit_compile=jit_compile or None)
+    generate = tf.function(lambda z, y: generator(z, y, res=resolution, training=False),
+                           jit_compile=jit_compile or None)
     size = min(batch, num_images)
     count = -(-num_images // size) * size  # whole batches: a short last batch would retrace
     rng = np.random.RandomState(seed)

@@ -5,7 +5,6 @@ on the first call) and forces the result to the host, so asynchronous GPU execut
 """
 import math
 import resource
-import statistics
 import sys
 import time
 
@@ -78,8 +77,10 @@ def time_training_steps(trainer, resolution, batch, steps, warmup_steps, num_cla
 
 
 def images_per_second(batch, step_seconds):
-    """Throughput from the median step time (robust to other processes sharing the machine)."""
-    return batch / statistics.median(step_seconds)
+    """Throughput of the fastest timed step, like the conv peak's best-of: on a machine shared
+    with other processes the fastest step is the least disturbed one (all step times are kept
+    in the JSON for other statistics)."""
+    return batch / min(step_seconds)
 
 
 def time_input_pipeline(data_dir, resolution, batch, num_images, mirror=False, seed=0):

@@ -38,7 +38,8 @@ class Checkpointer:
         self.checkpoint = tf.train.Checkpoint(
             G=trainer.G, D=trainer.D, G_ema=trainer.G_ema, g_opt=trainer.g_opt, d_opt=trainer.d_opt,
             images_seen=self.images_seen, skipped_steps=self.skipped_steps, ticks=self.ticks,
-            phase_key=self.phase_key)
+            phase_key=self.phase_key, d_log2_loss_scale=trainer.log2_loss_scale["d"],
+            g_log2_loss_scale=trainer.log2_loss_scale["g"])
         self.directory = os.path.join(run_dir, CHECKPOINT_DIR)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=keep)
         self.milestones = tf.train.CheckpointManager(

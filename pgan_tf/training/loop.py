@@ -65,16 +65,8 @@ def parameter_counts(config):
     return count(make_g(name="generator")), count(make_d(name="discriminator"))
 
 
-def check_supported(config):
-    """Refuse settings this version cannot run yet, before anything is written."""
-    if config.precision == "mixed_float16":
-        raise UserError("--precision=mixed_float16 needs loss scaling, which is not implemented "
-                        "yet; use float32 or mixed_bfloat16")
-
-
 def configure_runtime(config):
     """Seeds, determinism and precision policy; must run before the models are built."""
-    check_supported(config)
     keras.utils.set_random_seed(config.seed)  # weight init (official seeds TF from numpy, §3.1)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -129,7 +121,6 @@ class _Run:
 
     def __init__(self, config):
         self.config = config
-        check_supported(config)
         self.strategy = distribute.make_strategy(config.strategy)  # before any other TF op
         self.chief = distribute.is_chief(self.strategy)
         self.params = schedule_params(config, self.strategy.num_replicas_in_sync)

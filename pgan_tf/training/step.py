@@ -62,6 +62,12 @@ class Trainer:
             # Keras 3 optimizers refuse variables they were not built with: build over all stages.
             self.g_opt.build(self.G.trainable_variables)
             self.d_opt.build(self.D.trainable_variables)
+            # Official fp16 dynamic loss scaling (REFERENCE §3.2), one per optimizer, as log2(scale).
+            # Always created (unused in float32/bfloat16) so checkpoints keep one structure.
+            self.log2_loss_scale = {
+                name: tf.Variable(config.loss_scaling_init, trainable=False, dtype=tf.float32,
+                                  name=f"{name}_log2_loss_scale") for name in ("d", "g")}
+        self.loss_scaling = config.precision == "mixed_float16"
         for ema_var, var in zip(self.G_ema.weights, self.G.weights):
             ema_var.assign(var)
         self.label_rows = tf.constant(label_rows, tf.float32)
@@ -101,12 +107,10 @@ class Trainer:
         seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(
             tf.constant([self.config.seed, 0], tf.int64), images_seen), num=4)  # [4, 2]
         d_grads, d_metrics = self._per_replica(self._d_replica, reals, labels, a, res, seeds)
-        d_finite = self._apply(self.d_opt, self._variables(self.D, res), d_grads,
-                               d_metrics["loss_d"])
+        d_finite = self._apply("d", self._variables(self.D, res), d_grads, d_metrics["loss_d"])
         self._update_ema()  # official: Gs update runs with the D step (REFERENCE §3.7)
         g_grads, g_metrics = self._per_replica(self._g_replica, reals, labels, a, res, seeds)
-        g_finite = self._apply(self.g_opt, self._variables(self.G, res), g_grads,
-                               g_metrics["loss_g"])
+        g_finite = self._apply("g", self._variables(self.G, res), g_grads, g_metrics["loss_g"])
         return {**d_metrics, **g_metrics, "finite": tf.logical_and(d_finite, g_finite)}
 
     def _per_replica(self, fn, reals, labels, alpha, res, seeds):
@@ -144,14 +148,16 @@ class Trainer:
             with tf.GradientTape() as gp_tape:
                 gp_tape.watch(mixed)
                 mixed_scores, _ = self.D(mixed, res=res, alpha=alpha, training=True)
-                mixed_sum = tf.reduce_sum(tf.cast(mixed_scores, tf.float32))
-            mixed_grads = gp_tape.gradient(mixed_sum, mixed)
+                # fp16: the GP gradient is taken of the loss-scaled sum, then unscaled (§2).
+                mixed_sum = tf.reduce_sum(tf.cast(mixed_scores, tf.float32)) * self._scale("d")
+            mixed_grads = gp_tape.gradient(mixed_sum, mixed) / self._scale("d")
             norms = losses.native_gradient_norm(mixed_grads, res, cfg.resolution)
             loss, terms = losses.d_loss(
                 real_scores, fake_scores, real_logits, fake_logits, labels, norms,
                 wgan_lambda=cfg.wgan_lambda, wgan_target=cfg.wgan_target,
                 wgan_epsilon=cfg.wgan_epsilon, cond_weight=cfg.cond_weight)
-        grads = self._gradients(tape, loss, self.D, res)
+            scaled_loss = loss * self._scale("d")  # on the tape: fp16 loss scaling
+        grads = self._gradients(tape, scaled_loss, self.D, res, "d")
         terms = {f"d_{k}" if not k.startswith("d_") else k: v for k, v in terms.items()}
         return grads, {**terms, "loss_d": loss}
 
@@ -166,7 +172,8 @@ class Trainer:
             fakes = self.G(latents, labels, res=res, alpha=alpha, training=True)
             fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
             loss, terms = losses.g_loss(fake_scores, fake_logits, labels, cond_weight=cfg.cond_weight)
-        grads = self._gradients(tape, loss, self.G, res)
+            scaled_loss = loss * self._scale("g")  # on the tape: fp16 loss scaling
+        grads = self._gradients(tape, scaled_loss, self.G, res, "g")
         terms = {f"g_{k}" if not k.startswith("g_") else k: v for k, v in terms.items()}
         return grads, {**terms, "loss_g": loss}
 
@@ -180,22 +187,39 @@ class Trainer:
         idx = tf.random.stateless_uniform([batch], seed, 0, num_rows, dtype=tf.int32)
         return tf.gather(self.label_rows, idx)
 
-    def _gradients(self, tape, loss, model, res):
-        """Gradients of the variables this stage uses (others get None: native-resolution compute,
-        which equals official's zero gradient on freshly reset Adam moments)."""
-        grads = tape.gradient(loss, model.trainable_variables)
-        self._active[(model.name, res)] = [i for i, g in enumerate(grads) if g is not None]
-        return [g for g in grads if g is not None]
+    def _scale(self, name):
+        """The loss scale (mixed_float16) or 1."""
+        if not self.loss_scaling:
+            return tf.constant(1.0)
+        return tf.pow(2.0, self.log2_loss_scale[name])
+
+    def _gradients(self, tape, scaled_loss, model, res, name):
+        """Unscaled gradients of the variables this stage uses (others get None: native-resolution
+        compute, which equals official's zero gradient on freshly reset Adam moments)."""
+        grads = tape.gradient(scaled_loss, model.trainable_variables)
+        active = [i for i, g in enumerate(grads) if g is not None]
+        if not active:  # a loss computed off the tape would silently train nothing
+            raise RuntimeError(f"no gradient reaches {model.name} at resolution {res}")
+        self._active[(model.name, res)] = active
+        scale = self._scale(name)
+        return [g / scale for g in grads if g is not None]
 
     def _variables(self, model, res):
         variables = model.trainable_variables
         return [variables[i] for i in self._active[(model.name, res)]]
 
-    @staticmethod
-    def _apply(optimizer, variables, grads, loss):
-        """Apply averaged gradients; skip the step (moments and counter too) if any is NaN/Inf."""
+    def _apply(self, name, variables, grads, loss):
+        """Apply averaged gradients; skip the step (moments and counter too) if any is NaN/Inf.
+
+        Under mixed_float16 the loss scale then moves as official: log2 +inc after a finite
+        step, −dec after an overflow (REFERENCE §3.2)."""
+        optimizer = self.d_opt if name == "d" else self.g_opt
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
         finite = tf.logical_and(finite, tf.math.is_finite(loss))
+        if self.loss_scaling:
+            cfg = self.config
+            self.log2_loss_scale[name].assign_add(
+                tf.where(finite, cfg.loss_scaling_inc, -cfg.loss_scaling_dec))
 
         def apply():
             optimizer.apply(grads, variables)
