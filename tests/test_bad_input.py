@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests.tiny_dataset import make_tiny_dataset
-from tests.train_helpers import REPO, TINY_FLAGS, train_env
+from tests.train_helpers import REPO, TINY_FLAGS, train_command, train_env
 
 TRAIN = [sys.executable, "-m", "pgan_tf.train"]
 TINY = list(TINY_FLAGS)
@@ -53,6 +53,29 @@ CASES = [
                                                                    "--output_dir={tmp}/out",
                                                                    "--resolution=300"],
      "--resolution", "{tmp}/out"),
+    ("export-missing-run-dir", _tool("export_samples.py") + ["--run_dir={tmp}/none",
+                                                             "--num_per_class=2",
+                                                             "--output_dir={tmp}/samples"],
+     "not a pgan_tf run", "{tmp}/samples"),
+    ("export-foreign-run-dir", _tool("export_samples.py") + ["--run_dir={tmp}/foreign",
+                                                             "--num_per_class=2",
+                                                             "--output_dir={tmp}/samples"],
+     "not a pgan_tf run", "{tmp}/samples"),
+    ("export-zero-per-class", _tool("export_samples.py") + ["--run_dir={trained}",
+                                                            "--num_per_class=0",
+                                                            "--output_dir={tmp}/samples"],
+     "--num_per_class", "{tmp}/samples"),
+    ("export-to-existing-folder", _tool("export_samples.py") + ["--run_dir={trained}",
+                                                                "--num_per_class=2",
+                                                                "--output_dir={tmp}/foreign"],
+     "--overwrite", None),
+    ("evaluate-unknown-metric", _tool("evaluate.py") + ["--run_dir={tmp}/foreign", "--metrics=fidd",
+                                                        "--output={tmp}/results.json"],
+     "--metrics", "{tmp}/results.json"),
+    ("experiment-unknown-arm", _tool("augment_experiment.py") + ["--data_dir={data}",
+                                                                 "--arms=real,bogus",
+                                                                 "--output_dir={tmp}/exp"],
+     "--arms", "{tmp}/exp"),
     ("prepare-existing-dataset", _tool("prepare_dataset.py") + ["--input_dir={tmp}/notrecords",
                                                                 "--output_dir={data}"],
      "--overwrite", None),
@@ -68,7 +91,10 @@ def places(tmp_path_factory):
     (tmp / "foreign").mkdir()
     (tmp / "foreign" / "notes.txt").write_text("someone else's folder")
     (tmp / "afile").write_text("a file, not a folder")
-    return {"tmp": str(tmp), "data": data, "run": str(tmp / "run")}
+    trained = str(tmp / "trained")  # a real (one-step) run for the export cases
+    subprocess.run(train_command(data, trained, "--total_kimg=0.008"), cwd=REPO, env=train_env(),
+                   check=True, capture_output=True, timeout=300)
+    return {"tmp": str(tmp), "data": data, "run": str(tmp / "run"), "trained": trained}
 
 
 def _fill(text, places):
