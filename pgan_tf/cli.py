@@ -32,6 +32,19 @@ def run(main):
     app.run(_wrapped)
 
 
+def run_with_flagfiles(define_flags, main):
+    """Expand nested `--flagfile`s (relative to the including file), define flags, then `run`."""
+    from pgan_tf.flagfiles import expand_flagfiles
+
+    try:
+        sys.argv = expand_flagfiles(sys.argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    define_flags()
+    run(main)
+
+
 # Lines TensorFlow's C++ runtime prints at import on CPU machines regardless of
 # TF_CPP_MIN_LOG_LEVEL (absl logs before InitializeLog; oneDNN and CPU-feature notices; CUDA probes).
 _TF_IMPORT_NOISE = (

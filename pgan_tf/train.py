@@ -15,7 +15,6 @@ from pgan_tf import cli
 from pgan_tf.config import (DICT_FIELDS, TrainConfig, is_power_of_two, parse_int_dict,
                             resolve_attention_stages)
 from pgan_tf.errors import UserError
-from pgan_tf.flagfiles import expand_flagfiles
 
 FLAGS = flags.FLAGS
 _LR_DICTS = ("g_lr_dict", "d_lr_dict")
@@ -101,10 +100,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        sys.argv = expand_flagfiles(sys.argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    define_flags()
-    cli.run(main)
+    cli.run_with_flagfiles(define_flags, main)
