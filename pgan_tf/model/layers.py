@@ -256,12 +256,21 @@ class MinibatchStddev(keras.layers.Layer):
         return config
 
 
-class Upscale2D(keras.layers.Layer):
-    """Nearest-neighbour upscaling by an integer factor (official upscale2d, reshape + tile)."""
+class _Resample2D(keras.layers.Layer):
+    """Base of Upscale2D/Downscale2D: an integer `factor` with its config."""
 
     def __init__(self, factor=2, **kwargs):
         super().__init__(**kwargs)
         self.factor = int(factor)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=self.factor)
+        return config
+
+
+class Upscale2D(_Resample2D):
+    """Nearest-neighbour upscaling by an integer factor (official upscale2d, reshape + tile)."""
 
     def call(self, x):
         f = self.factor
@@ -276,18 +285,9 @@ class Upscale2D(keras.layers.Layer):
         n, h, w, c = input_shape
         return (n, h * self.factor, w * self.factor, c)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(factor=self.factor)
-        return config
 
-
-class Downscale2D(keras.layers.Layer):
+class Downscale2D(_Resample2D):
     """Box-filter downscaling by an integer factor (official downscale2d: average pool)."""
-
-    def __init__(self, factor=2, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = int(factor)
 
     def call(self, x):
         f = self.factor
@@ -298,8 +298,3 @@ class Downscale2D(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
         return (n, h // self.factor, w // self.factor, c)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(factor=self.factor)
-        return config
