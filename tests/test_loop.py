@@ -97,3 +97,13 @@ def test_run_exports_a_generator_loadable_without_training_code(data_dir, tmp_pa
     assert images.shape == (5, 16, 16, 3)  # nearest-upsampled to the run's resolution
     np.testing.assert_array_equal(images[:, ::2, ::2], images[:, 1::2, 1::2])
     assert not np.array_equal(images[0], images[3])
+
+
+def test_changed_dataset_warns_but_resumes(tmp_path, capsys):
+    data = make_tiny_dataset(str(tmp_path / "data"), resolution=16, seed=1)
+    loop.run(_config(data, tmp_path / "r", total_kimg=0.008))
+    make_tiny_dataset(str(tmp_path / "data"), resolution=16, num_images=28, seed=1)  # rewritten
+    capsys.readouterr()
+    state = loop.run(_config(data, tmp_path / "r", total_kimg=0.016))
+    assert "warning: the dataset changed since this run started" in capsys.readouterr().err
+    assert state.images_seen == 16
