@@ -78,6 +78,30 @@ def test_swd_is_skipped_with_a_message_below_16(data, tmp_path, capsys):
     assert "8x8" in out["swd"]["skipped"] and "SWD skipped" in capsys.readouterr().err
 
 
+def test_fid_scores_the_swd_pair_and_reaches_the_summary_scalars_and_best(reals, tmp_path,
+                                                                         monkeypatch):
+    swd_pairs, fid_pairs = [], []
+    monkeypatch.setattr(evaluate, "_swd", lambda r, f, seed: swd_pairs.append((r, f)) or {
+        "levels": {"16": 1.0}, "avg": 1.0})
+
+    def scorer(r, f):  # stands in for fid.FidScorer (tests/test_fid.py tests the real one)
+        fid_pairs.append((r, f))
+        return {"value": 12.5, "num_reals": len(r), "num_fakes": len(f), "weights": "w.h5"}
+
+    config = _config(tmp_path, metrics=("swd", "fid"), num_per_class=4, inception_weights="w.h5")
+    out = evaluate.evaluate_generator(PoolGenerator(0), reals, config, fid_scorer=scorer)
+    assert len(fid_pairs) == 1 and fid_pairs[0][0] is swd_pairs[0][0]
+    assert fid_pairs[0][1] is swd_pairs[0][1] and len(fid_pairs[0][0]) == 12  # min(3 x 4, 36)
+    assert out["fid"] == {"value": 12.5, "num_reals": 12, "num_fakes": 12, "weights": "w.h5"}
+    assert eval_results.scalars(out)["fid"] == 12.5
+    table = eval_results.summary_markdown({**evaluate._header(config, "sets"), **out,
+                                           "fakes": "F", "reals": "R"})
+    assert "| fid (12 fakes vs 12 reals) | 12.5000 |" in table
+    best = eval_results.best_checkpoints({"1": {"fid": {"value": 3.0}},
+                                          "2": {"fid": {"value": 2.0}}})
+    assert best == {"fid": {"kimg": "2", "value": 2.0}}
+
+
 def test_memorization_through_the_driver_finds_copies(reals, tmp_path):
     train = reals.train
 
@@ -161,7 +185,7 @@ def _tool(*args):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--metrics=gan_train,fid"], "--metrics: unknown or no metric fid"),
+    (["--metrics=gan_train,inception_score"], "--metrics: unknown or no metric inception_score"),
     (["--fakes=."], "give either --run_dir or both --fakes and --reals"),
 ])
 def test_tool_rejects_bad_input(data, tmp_path, args, message):

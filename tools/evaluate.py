@@ -1,7 +1,7 @@
-"""Evaluate a run (or two image sets): GAN-train, GAN-test, SWD, MS-SSIM, memorization (issue 4).
+"""Evaluate a run (or two image sets): GAN-train, GAN-test, SWD, MS-SSIM, FID, memorization.
 
     python tools/evaluate.py --run_dir RUN [--data_dir DATA]
-        --metrics gan_train,gan_test,swd,ms_ssim[,memorization]
+        --metrics gan_train,gan_test,swd,ms_ssim[,fid][,memorization] [--inception_weights PATH]
         [--num_per_class 1000] [--checkpoints latest|all] [--epochs 50] [--repeats 1]
         [--classifier_width 64] [--classifier_weights PATH] --output results.json
     python tools/evaluate.py --fakes DIR --reals DIR --metrics ... --output results.json
@@ -35,6 +35,8 @@ def define_flags():
     flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).")
     flags.DEFINE_string("classifier_weights", None, "ImageNet ResNet-18 .weights.h5 to fine-tune "
                         "(see docs/evaluation.md); default: from scratch.")
+    flags.DEFINE_string("inception_weights", None, "Keras InceptionV3 (include_top=False) weights "
+                        "file; required by --metrics fid, never downloaded (docs/evaluation.md).")
     flags.DEFINE_string("fakes", None, "Image set to evaluate instead of a run (with --reals).")
     flags.DEFINE_string("reals", None, "Real image set to compare --fakes with.")
     flags.DEFINE_integer("num_images", None, "--fakes/--reals: images of each set (default: "
@@ -68,7 +70,7 @@ def main(argv):
         num_per_class=FLAGS.num_per_class, num_images=FLAGS.num_images,
         checkpoints=FLAGS.checkpoints, repeats=FLAGS.repeats, classifier=classifier,
         seed=FLAGS.seed, memorization_threshold=FLAGS.memorization_threshold,
-        progress=FLAGS.progress)
+        inception_weights=FLAGS.inception_weights, progress=FLAGS.progress)
     evaluate.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
     results = evaluate.run_evaluation(config)
     print(eval_results.summary_markdown(results))

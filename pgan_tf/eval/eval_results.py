@@ -38,6 +38,8 @@ def scalars(entry):
     for name in ("ms_ssim", "ms_ssim_reals"):
         if name in entry:
             out[name] = entry[name]
+    if "fid" in entry:
+        out["fid"] = entry["fid"]["value"]
     if "memorization" in entry:
         out["memorization/fraction_below_threshold"] = \
             entry["memorization"]["pixel"]["fraction_below_threshold"]
@@ -58,7 +60,7 @@ def write_tensorboard(run_dir, entry, step):
 
 def best_checkpoints(per_checkpoint):
     """Best kimg per metric: highest GAN-train / GAN-test accuracy (paper Table 1 reports the
-    best), lowest SWD average."""
+    best), lowest SWD average, lowest FID."""
     best = {}
     for name in CLASSIFIER_METRICS:
         found = {k: e[name] for k, e in per_checkpoint.items() if name in e}
@@ -70,6 +72,10 @@ def best_checkpoints(per_checkpoint):
     if swd:
         k = min(swd, key=swd.get)
         best["swd"] = {"kimg": k, "avg": swd[k]}
+    fid = {k: e["fid"]["value"] for k, e in per_checkpoint.items() if "fid" in e}
+    if fid:
+        k = min(fid, key=fid.get)
+        best["fid"] = {"kimg": k, "value": fid[k]}
     return best
 
 
@@ -97,6 +103,9 @@ def _summary_entries(entry, results):
     out = {"real": results["real"]} if "real" in results else {}
     out.update({k: entry[k] for k in ("gan_train", "gan_test", "swd", "ms_ssim", "ms_ssim_reals")
                 if k in entry})
+    if "fid" in entry:  # a plain number in the `metric | value` table
+        out[f"fid ({entry['fid']['num_fakes']} fakes vs {entry['fid']['num_reals']} reals)"] = \
+            entry["fid"]["value"]
     if "memorization" in entry:
         pixel = entry["memorization"]["pixel"]
         out[f"memorization: fraction < {pixel['threshold']:g} RMS"] = \

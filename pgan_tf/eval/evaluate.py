@@ -1,5 +1,5 @@
-"""Evaluation driver of `tools/evaluate.py`: GAN-train, GAN-test, SWD, MS-SSIM and memorization of a
-run's EMA generator (or of any two image sets), written as one JSON file plus PNGs.
+"""Evaluation driver of `tools/evaluate.py`: GAN-train, GAN-test, SWD, MS-SSIM, FID and memorization
+of a run's EMA generator (or of any two image sets), written as one JSON file plus PNGs.
 
 Protocol (paper §3.2-3.5; REFERENCE §5, §10):
 
@@ -14,7 +14,8 @@ Protocol (paper §3.2-3.5; REFERENCE §5, §10):
 * SWD (REFERENCE §5.1) compares n = min(#real train, #uniform fakes) real training images (a seeded
   draw) with n fakes conditioned on those images' labels, at the run's resolution down to 16;
   MS-SSIM (REFERENCE §5.2) is the mean over (even, odd) pairs of those fakes ("ms_ssim"), with the
-  reals' value as reference ("ms_ssim_reals").
+  reals' value as reference ("ms_ssim_reals"). FID (REFERENCE §5.2, `fid.py`) compares the same
+  two sets, with Keras' InceptionV3 filled from the user's `inception_weights` file.
 * `fakes`/`reals` folders: n = min(#reals, #fakes) images of each (seeded), fakes resized to the
   reals' resolution when they differ (noted). A prepared dataset given as reals contributes its
   train split (and its val split as the GAN-train test set and for "real" when present).
@@ -36,13 +37,14 @@ from pgan_tf.eval.classifier import ClassifierConfig, train_classifier
 from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints,
                                        save_confusion_pngs, write_json, write_tensorboard)
 
-METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "memorization")
+METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "fid", "memorization")
 CHECKPOINT_MODES = ("latest", "all")
 DEFAULT_METRICS = ("gan_train", "gan_test", "swd", "ms_ssim")
 DEFAULT_NUM_PER_CLASS = 1000          # paper §3.5: 1000 synthetic images per class
 SWD_MIN_RESOLUTION = 16               # REFERENCE §5.1: the pyramid stops at 16x16
 MEMORIZATION_PNG = "memorization.png"
 FAKE_LABELS = "uniform"
+PAIR_METRICS = {"swd", "ms_ssim", "fid"}   # metrics of one (reals, fakes) pair of equal size
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +64,7 @@ class EvalConfig:
     classifier: ClassifierConfig = ClassifierConfig()
     seed: int = 0                       # fake latents, real subsets, SWD / MS-SSIM draws
     memorization_threshold: float = memorization.DEFAULT_THRESHOLD
+    inception_weights: Optional[str] = None  # Keras InceptionV3 weights file, needed by "fid"
     batch_size: int = 64
     progress: bool = True
 
@@ -95,6 +98,12 @@ def validate_eval(config):
         raise UserError("--memorization_threshold must be >= 0")
     if config.classifier.weights_path and not os.path.isfile(config.classifier.weights_path):
         raise UserError(f"--classifier_weights={config.classifier.weights_path}: no such file")
+    if "fid" in config.metrics and not config.inception_weights:
+        raise UserError("--metrics fid needs --inception_weights PATH, a Keras InceptionV3 weights "
+                        "file made once with internet access (docs/evaluation.md); nothing is "
+                        "downloaded")
+    if "fid" in config.metrics and not os.path.isfile(config.inception_weights):
+        raise UserError(f"--inception_weights={config.inception_weights}: no such file")
     if os.path.isdir(config.output):
         raise UserError(f"--output={config.output} is a folder; give a .json file path")
     if config.fakes or config.reals:
@@ -164,11 +173,13 @@ def real_reference(reals, config, models):
         gtt.with_seed(cfg, s), model=models.get(s)), config)
 
 
-def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=None, prefix=""):
+def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=None, prefix="",
+                      fid_scorer=None):
     """Requested metrics of labelled fakes (ImageSet) against `reals`.
 
-    swd_pair: (real uint8, fake uint8) sets of equal size for SWD / MS-SSIM (default: the fakes
-    and as many reals). PNGs (confusion matrices, memorization.png) go to `png_dir`.
+    swd_pair: (real uint8, fake uint8) sets of equal size for SWD / MS-SSIM / FID (default: the
+    fakes and as many reals). PNGs (confusion matrices, memorization.png) go to `png_dir`.
+    fid_scorer: `fid.FidScorer` to reuse (default: loaded from `config.inception_weights`).
     """
     names, cfg, out = reals.class_names, config.classifier, {}
     if "gan_train" in config.metrics:
@@ -181,7 +192,7 @@ def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=No
         out["gan_test"] = _repeat(lambda s: gtt.gan_test(
             reals.train.images, reals.train.labels, fakes.images, fakes.labels, names,
             gtt.with_seed(cfg, s), model=models.get(s)), config)
-    if swd_pair is None and ({"swd", "ms_ssim"} & set(config.metrics)):
+    if swd_pair is None and (PAIR_METRICS & set(config.metrics)):
         n = min(len(fakes), len(reals.train))
         swd_pair = (image_sets.seeded_subset(reals.train, n, config.seed).images,
                     image_sets.seeded_subset(fakes, n, config.seed).images)
@@ -192,6 +203,9 @@ def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=No
 
         out["ms_ssim"] = ms_ssim_of_set(swd_pair[1])
         out["ms_ssim_reals"] = ms_ssim_of_set(swd_pair[0])
+    if "fid" in config.metrics:
+        _status(f"FID: Inception features of {len(swd_pair[0])} reals and fakes", config.progress)
+        out["fid"] = (fid_scorer or _fid_scorer(config))(*swd_pair)
     if "memorization" in config.metrics:
         _status("memorization: nearest training images", config.progress)
         model = models.get(cfg.seed)
@@ -218,12 +232,22 @@ def _swd(reals, fakes, seed):
     return swd(reals, fakes, seed=seed)
 
 
-def evaluate_generator(fake_source, reals, config, models=None, *, png_dir=None, prefix=""):
+def _fid_scorer(config):
+    """The FID network (None without "fid"), loaded before any work so a wrong file fails fast."""
+    if "fid" not in config.metrics:
+        return None
+    from pgan_tf.eval.fid import FidScorer
+
+    return FidScorer(config.inception_weights, progress=config.progress)
+
+
+def evaluate_generator(fake_source, reals, config, models=None, *, png_dir=None, prefix="",
+                       fid_scorer=None):
     """Metrics of a class-conditional generator `fake_source(labels int [N]) -> uint8 images`.
 
     Uniform fakes (`num_per_class` per class, labels in `reals.class_names` order) for the
     classifier metrics and memorization; fakes conditioned on a seeded draw of real training
-    labels for SWD / MS-SSIM (module docstring).
+    labels for SWD / MS-SSIM / FID (module docstring).
     """
     models = models or RealClassifiers(reals, config.classifier, config.progress)
     names = reals.class_names
@@ -232,12 +256,12 @@ def evaluate_generator(fake_source, reals, config, models=None, *, png_dir=None,
     fakes = image_sets.ImageSet(np.asarray(fake_source(labels)), labels, tuple(names),
                                 "generator", "generated")
     swd_pair = None
-    if {"swd", "ms_ssim"} & set(config.metrics):
+    if PAIR_METRICS & set(config.metrics):
         subset = image_sets.seeded_subset(reals.train, min(len(labels), len(reals.train)),
                                           config.seed)
         swd_pair = (subset.images, np.asarray(fake_source(subset.labels)))
     return evaluate_fake_set(fakes, reals, config, models, swd_pair=swd_pair, png_dir=png_dir,
-                             prefix=prefix)
+                             prefix=prefix, fid_scorer=fid_scorer)
 
 
 def _header(config, mode):
@@ -252,6 +276,7 @@ def evaluate_run(config):
     from pgan_tf.eval.generator import list_checkpoints, restore_run_generator
 
     saved = export.read_run(config.run_dir)
+    fid_scorer = _fid_scorer(config)
     rg = restore_run_generator(config.run_dir, "latest")
     reals = load_reals(config.data_dir, rg.config.resolution, "gan_train" in config.metrics)
     reals = Reals(*(None if s is None else image_sets.align_classes(s, saved["classes"], "dataset")
@@ -281,7 +306,7 @@ def evaluate_run(config):
                  "stage_resolution": rg.stage_resolution, "upsampled": rg.upsampled}
         source = export.run_source(rg, config.seed, config.batch_size)
         entry.update(evaluate_generator(source, reals, config, models, png_dir=png_dir,
-                                        prefix=prefix))
+                                        prefix=prefix, fid_scorer=fid_scorer))
         write_tensorboard(config.run_dir, entry, images_seen)
         per_checkpoint[key] = entry
     if config.checkpoints == "latest":
@@ -294,6 +319,7 @@ def evaluate_run(config):
 
 def evaluate_sets(config):
     """Evaluate the image set `config.fakes` against `config.reals` (module docstring)."""
+    fid_scorer = _fid_scorer(config)
     fakes = image_sets.load_image_set(config.fakes, progress=config.progress)
     train = image_sets.load_image_set(config.reals, progress=config.progress)
     val = None
@@ -321,7 +347,8 @@ def evaluate_sets(config):
         results["real"] = real_reference(reals, config, models)
         save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)
     results.update(evaluate_fake_set(fakes, reals, config, models,
-                                     swd_pair=(train.images, fakes.images), png_dir=png_dir))
+                                     swd_pair=(train.images, fakes.images), png_dir=png_dir,
+                                     fid_scorer=fid_scorer))
     return results
 
 
