@@ -26,7 +26,7 @@ for split, s in info["splits"].items():
 PYEOF
 
 step "3/5 train APGAN+TTUR (flags/demo.cfg) -> $OUT/run"
-"$PY" -m pgan_tf.train --flagfile=flags/demo.cfg
+"$PY" -m pgan_tf.train --flagfile=flags/demo.cfg --data_dir="$OUT/data" --run_dir="$OUT/run"
 echo
 echo "Fake grids: $OUT/run/grids/   Log: $OUT/run/log.txt"
 echo "TensorBoard: tensorboard --logdir $OUT/run/tensorboard"
