@@ -133,7 +133,18 @@ def _sum_shifted(kernel):
     return w[1:, 1:] + w[:-1, 1:] + w[1:, :-1] + w[:-1, :-1]  # [4, 4, a, b]
 
 
-class EqualizedConv2DUp(EqualizedConv2D):
+class _FusedConv3x3(EqualizedConv2D):
+    """Base of the fused up/down convs: a 3x3 equalized conv whose kernel is rebuilt as 4x4."""
+
+    def __init__(self, filters, kernel_size=3, gain=DEFAULT_GAIN, use_bias=True,
+                 kernel_initializer=None, **kwargs):
+        if int(kernel_size) != 3:
+            raise ValueError("the fused 2x kernel trick is defined for 3x3 kernels only")
+        super().__init__(filters, 3, gain=gain, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, **kwargs)
+
+
+class EqualizedConv2DUp(_FusedConv3x3):
     """Fused nearest 2x upsample + 3x3 conv as one stride-2 transposed conv (official fused_scale).
 
     The variable is a plain [3, 3, C_in, C_out] kernel (same shape and count as a 3x3 conv, fan_in
@@ -142,13 +153,6 @@ class EqualizedConv2DUp(EqualizedConv2D):
     that this layer equals ``EqualizedConv2D(Upscale2D(x))`` for the *same* variable and the
     ``fused_scale`` switch of the networks does not change what a checkpoint means.
     """
-
-    def __init__(self, filters, kernel_size=3, gain=DEFAULT_GAIN, use_bias=True,
-                 kernel_initializer=None, **kwargs):
-        if int(kernel_size) != 3:
-            raise ValueError("the fused 2x kernel trick is defined for 3x3 kernels only")
-        super().__init__(filters, 3, gain=gain, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, **kwargs)
 
     def call(self, x):
         w = tf.transpose(self._scaled_kernel(), [0, 1, 3, 2])  # [3,3,Cin,Cout] -> [3,3,Cout,Cin]
@@ -165,19 +169,12 @@ class EqualizedConv2DUp(EqualizedConv2D):
         return (n, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
 
 
-class EqualizedConv2DDown(EqualizedConv2D):
+class EqualizedConv2DDown(_FusedConv3x3):
     """Fused 3x3 conv + 2x2 average pool as one stride-2 4x4 conv (official fused_scale).
 
     The 4x4 kernel is the 3x3 kernel's four 2x2-shifted sums times 0.25, so it equals
     ``Downscale2D(conv3x3(x))`` (bias added after the pooling) for the same variable.
     """
-
-    def __init__(self, filters, kernel_size=3, gain=DEFAULT_GAIN, use_bias=True,
-                 kernel_initializer=None, **kwargs):
-        if int(kernel_size) != 3:
-            raise ValueError("the fused 2x kernel trick is defined for 3x3 kernels only")
-        super().__init__(filters, 3, gain=gain, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, **kwargs)
 
     def call(self, x):
         # 0.25 = the 2x2 box filter's weight: the four shifted sums average the pooled positions.
