@@ -18,7 +18,6 @@ from pgan_tf import cli
 from pgan_tf import train as train_flags
 from pgan_tf.bench import options
 from pgan_tf.errors import UserError
-from pgan_tf.flagfiles import expand_flagfiles
 
 FLAGS = flags.FLAGS
 
@@ -78,11 +77,5 @@ def main(argv, command):
 
 
 if __name__ == "__main__":
-    original = shlex.join(["python"] + sys.argv)
-    try:
-        sys.argv = expand_flagfiles(sys.argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    define_flags()
-    cli.run(lambda argv: main(argv, original))
+    original = shlex.join(["python"] + sys.argv)  # recorded before flagfiles are expanded
+    cli.run_with_flagfiles(define_flags, lambda argv: main(argv, original))
