@@ -71,6 +71,11 @@ def _fmt(value, digits=2):
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _num(value):
+    """3 significant digits below 100 (0.927, 36.3), whole numbers above (1862, 276)."""
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def markdown_table(result):
     """The results as Markdown: one row per resolution, then conv peak, prepare and export lines."""
     checks = result.get("checks") or derived_checks(result)
@@ -87,8 +92,8 @@ def markdown_table(result):
         r = result["results"][res]
         p = pipe.get(res) or {}
         lines.append(
-            f"| {res} | {r['batch']} | {r['img_per_s']:.3g} | {r['gflop_per_img']:.3g} "
-            f"| {r['achieved_gflops']:.3g} | {r['fraction_of_conv_peak']:.0%} "
+            f"| {res} | {r['batch']} | {_num(r['img_per_s'])} | {_num(r['gflop_per_img'])} "
+            f"| {_num(r['achieved_gflops'])} | {r['fraction_of_conv_peak']:.0%} "
             f"| {_fmt(r['peak_memory_mb'], 0)} | {_fmt(checks['growing_ratio'].get(res))} "
             f"| {_fmt(p.get('img_per_s'), 0)} | {_fmt(checks['pipeline_over_step'].get(res), 0)} |")
     lines.append("")
