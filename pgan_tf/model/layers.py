@@ -15,7 +15,7 @@ import tensorflow as tf
 
 # Official default gain of every conv/dense (He init for ReLU-like activations), REFERENCE §1.2.
 DEFAULT_GAIN = math.sqrt(2.0)
-# Official leaky-ReLU slope, implemented as max(slope * x, x) (REFERENCE §1.2).
+# Official leaky-ReLU slope (REFERENCE §1.2: max(slope * x, x)).
 LRELU_SLOPE = 0.2
 # Official pixel-norm epsilon (1e-4 only in the fp16 preset), REFERENCE §1.2.
 PIXELNORM_EPSILON = 1e-8
@@ -26,8 +26,13 @@ MBSTD_GROUP_SIZE = 4
 
 
 def lrelu(x, slope=LRELU_SLOPE):
-    """Leaky ReLU as official PGAN writes it: max(slope * x, x) (valid for 0 < slope < 1)."""
-    return tf.maximum(x * tf.cast(slope, x.dtype), x)
+    """Leaky ReLU, equal to official PGAN's max(slope * x, x) for 0 < slope < 1.
+
+    One fused op (``LeakyRelu``, one ``LeakyReluGrad`` backwards) instead of official's
+    Mul + Maximum, whose gradient costs a GreaterEqual + two Selects per activation: 4-5% of the
+    full-width training step on the CPU (issue 5 profile, docs/performance.md).
+    """
+    return tf.nn.leaky_relu(x, alpha=slope)
 
 
 def _normal_init(initializer):
@@ -61,9 +66,11 @@ class _EqualizedBase(keras.layers.Layer):
         return tf.cast(self.kernel, self.compute_dtype) * tf.cast(self.wscale, self.compute_dtype)
 
     def _add_bias(self, y):
+        # BiasAdd (not a broadcasting Add) is the pattern Grappler's remapper fuses into the conv;
+        # with Add + LeakyRelu the remapper fails on the GP's double-backward graph (issue 5).
         if self.bias is None:
             return y
-        return y + tf.cast(self.bias, y.dtype)
+        return tf.nn.bias_add(y, tf.cast(self.bias, y.dtype))
 
     def get_config(self):
         config = super().get_config()
@@ -127,10 +134,18 @@ class EqualizedConv2D(_EqualizedBase):
         return config
 
 
+# Where the 3x3 kernel sits inside the 4x4 one: the four 2x2 offsets (top/left pad, bottom/right).
+_SHIFT_PADS = (((1, 0), (1, 0)), ((1, 0), (0, 1)), ((0, 1), (1, 0)), ((0, 1), (0, 1)))
+
+
 def _sum_shifted(kernel):
-    """[3,3,a,b] -> [4,4,a,b]: zero-pad to 5x5, add the four 2x2-shifted crops (REFERENCE §1.2)."""
-    w = tf.pad(kernel, [[1, 1], [1, 1], [0, 0], [0, 0]])  # [5, 5, a, b]
-    return w[1:, 1:] + w[:-1, 1:] + w[1:, :-1] + w[:-1, :-1]  # [4, 4, a, b]
+    """[3,3,a,b] -> [4,4,a,b]: the sum of the kernel at the four 2x2 offsets (REFERENCE §1.2).
+
+    Official pads to 5x5 and adds four strided crops; the same sum written as four pads keeps the
+    backward pass to four cheap Slices. The crops' StridedSliceGrad cost ~10% of the full-width
+    step on the CPU because the kernels are rebuilt at every call (issue 5 profile).
+    """
+    return tf.add_n([tf.pad(kernel, [*pad, (0, 0), (0, 0)]) for pad in _SHIFT_PADS])
 
 
 class _FusedConv3x3(EqualizedConv2D):
@@ -156,7 +171,7 @@ class EqualizedConv2DUp(_FusedConv3x3):
 
     def call(self, x):
         w = tf.transpose(self._scaled_kernel(), [0, 1, 3, 2])  # [3,3,Cin,Cout] -> [3,3,Cout,Cin]
-        w = _sum_shifted(w[::-1, ::-1])  # flipped (see class docstring) -> [4, 4, Cout, Cin]
+        w = _sum_shifted(tf.reverse(w, [0, 1]))  # flipped (class docstring) -> [4, 4, Cout, Cin]
         shape = tf.shape(x)
         out_shape = tf.stack([shape[0], shape[1] * 2, shape[2] * 2, self.filters])  # [N,2H,2W,Cout]
         y = tf.nn.conv2d_transpose(x, w, out_shape, strides=2, padding="SAME")
