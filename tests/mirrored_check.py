@@ -2,7 +2,11 @@
 devices under MirroredStrategy vs one device computing the same two half-batches
 (`virtual_replicas=2`), fed the same inputs and draws, and one device on the whole batch (which
 must differ: minibatch stddev and draws are per replica). Prints JSON of the losses and the largest
-weight difference between the first two."""
+weight difference between the first two.
+
+With the argument `mixed_float16`: the same mirrored-vs-split comparison under fp16 loss scaling
+(official init log2 = 64 overflows, so the first step is skipped on every replica alike; then a
+scale that fits), printing the losses, `finite` flags and each replica's copy of the scale."""
 import functools
 import json
 import sys
@@ -28,9 +32,9 @@ COMMON = dict(resolution=8, num_classes=K, fmap_base=32, fmap_max=8, attention_s
 STEPS = [(4, 1.0, False), (4, 1.0, False), (8, 0.25, True), (8, 0.5, True)]
 
 
-def trainer(strategy=None, virtual_replicas=1):
+def trainer(strategy=None, virtual_replicas=1, cfg=CFG):
     tf.keras.utils.set_random_seed(0)
-    return Trainer(CFG, functools.partial(Generator, latent_size=8, **COMMON),
+    return Trainer(cfg, functools.partial(Generator, latent_size=8, **COMMON),
                    functools.partial(Discriminator, **COMMON),
                    np.eye(K, dtype=np.float32)[[0, 1, 1, 2]], strategy, virtual_replicas)
 
@@ -41,19 +45,53 @@ def batch(res, i):
     return reals, np.eye(K, dtype=np.float32)[rng.randint(0, K, B)]
 
 
-def main():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    mirrored, single, whole = trainer(strategy), trainer(virtual_replicas=2), trainer()
-    for other in (single, whole):  # identical start whatever the initialisers did
-        for a, b in zip(mirrored.G.weights + mirrored.D.weights + mirrored.G_ema.weights,
+def copy_weights(source, others):
+    """Identical start whatever the initialisers did."""
+    for other in others:
+        for a, b in zip(source.G.weights + source.D.weights + source.G_ema.weights,
                         other.G.weights + other.D.weights + other.G_ema.weights):
             b.assign(a.numpy())
+
+
+def distributed(strategy, reals, labels):
+    dist = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((reals, labels)))
+    return next(iter(dist))
+
+
+def main_float16(strategy):
+    """Loss scaling under MirroredStrategy vs the same two half-batches on one device."""
+    tf.keras.mixed_precision.set_global_policy("mixed_float16")
+    out = {}
+    for init in (64.0, 8.0):  # official init (overflows fp16), then one that fits
+        cfg = CFG.replace(precision="mixed_float16", loss_scaling_init=init)
+        mirrored, single = trainer(strategy, cfg=cfg), trainer(virtual_replicas=2, cfg=cfg)
+        copy_weights(mirrored, [single])
+        before = [v.numpy().copy() for v in mirrored.D.trainable_variables]
+        reals, labels = batch(4, 0)
+        r, l = distributed(strategy, reals, labels)
+        results = [tr.step(x, y, 4, 1.0, False, 0)
+                   for tr, x, y in ((mirrored, r, l), (single, reals, labels))]
+        out[str(init)] = {
+            "loss_d": [float(o["loss_d"]) for o in results],
+            "finite": [bool(o["finite"]) for o in results],
+            "scale_copies": [float(v.numpy()) for v in strategy.experimental_local_results(
+                mirrored.log2_loss_scale["d"])],
+            "single_scale": float(single.log2_loss_scale["d"].numpy()),
+            "d_changed": max(float(np.max(np.abs(b - v.numpy()))) for b, v in zip(
+                before, mirrored.D.trainable_variables))}
+    json.dump(out, sys.stdout)
+
+
+def main():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    if sys.argv[1:] == ["mixed_float16"]:
+        return main_float16(strategy)
+    mirrored, single, whole = trainer(strategy), trainer(virtual_replicas=2), trainer()
+    copy_weights(mirrored, [single, whole])
     losses = {"mirrored": [], "single": [], "whole": []}
     for i, (res, alpha, fading) in enumerate(STEPS):
         reals, labels = batch(res, i)
-        dist = strategy.experimental_distribute_dataset(
-            tf.data.Dataset.from_tensors((reals, labels)))
-        r, l = next(iter(dist))
+        r, l = distributed(strategy, reals, labels)
         for name, tr, x, y in (("mirrored", mirrored, r, l), ("single", single, reals, labels),
                                ("whole", whole, reals, labels)):
             out = tr.step(x, y, res, alpha, fading, i * B)

@@ -26,6 +26,23 @@ def test_mirrored_two_devices_equal_one_device_per_half_batch():
     assert np.max(np.abs(whole - single)) > 1e-3
 
 
+def test_mirrored_float16_loss_scaling_skips_on_every_replica_alike():
+    out = subprocess.run([sys.executable, "-m", "tests.mirrored_check", "mixed_float16"], cwd=REPO,
+                         env=train_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    overflow, fits = result["64.0"], result["8.0"]
+    # Official init: the scaled fp16 loss overflows, both runs skip, every copy of the scale −1.
+    assert overflow["finite"] == [False, False]
+    assert overflow["scale_copies"] == [63.0, 63.0] and overflow["single_scale"] == 63.0
+    assert overflow["d_changed"] == 0.0
+    # A scale that fits: both apply, the copies agree at log2 + 0.0005, D moved, losses agree.
+    assert fits["finite"] == [True, True]
+    np.testing.assert_allclose(fits["scale_copies"], [8.0005, 8.0005], rtol=0, atol=1e-6)
+    assert fits["d_changed"] > 0
+    np.testing.assert_allclose(fits["loss_d"][0], fits["loss_d"][1], rtol=1e-2, atol=1e-2)
+
+
 def test_two_worker_run_on_localhost_writes_one_checkpoint_dir(tmp_path):
     data_dir = make_tiny_dataset(str(tmp_path / "data"), resolution=16)
     run_dir, scratch = tmp_path / "run", tmp_path / "scratch"

@@ -106,30 +106,37 @@ class Trainer:
         a = alpha if fading else None
         seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(
             tf.constant([self.config.seed, 0], tf.int64), images_seen), num=4)  # [4, 2]
-        d_grads, d_metrics = self._per_replica(self._d_replica, reals, labels, a, res, seeds)
-        d_finite = self._apply("d", self._variables(self.D, res), d_grads, d_metrics["loss_d"])
+        d_vars, d_grads, d_metrics = self._per_replica(
+            self._d_replica, self.D, reals, labels, a, res, seeds)
+        d_finite = self._apply("d", d_vars, d_grads, d_metrics["loss_d"])
         self._update_ema()  # official: Gs update runs with the D step (REFERENCE §3.7)
-        g_grads, g_metrics = self._per_replica(self._g_replica, reals, labels, a, res, seeds)
-        g_finite = self._apply("g", self._variables(self.G, res), g_grads, g_metrics["loss_g"])
+        g_vars, g_grads, g_metrics = self._per_replica(
+            self._g_replica, self.G, reals, labels, a, res, seeds)
+        g_finite = self._apply("g", g_vars, g_grads, g_metrics["loss_g"])
         return {**d_metrics, **g_metrics, "finite": tf.logical_and(d_finite, g_finite)}
 
-    def _per_replica(self, fn, reals, labels, alpha, res, seeds):
-        """(grads averaged over replicas, metrics averaged over replicas) of `fn` per replica."""
+    def _per_replica(self, fn, model, reals, labels, alpha, res, seeds):
+        """(variables, their grads averaged over replicas, metrics averaged over replicas)."""
         if self.strategy.num_replicas_in_sync > 1:
             def replica_fn(r, l):
                 rid = tf.distribute.get_replica_context().replica_id_in_sync_group
                 return fn(r, l, alpha, res, seeds, rid)
-            per_replica = self.strategy.run(replica_fn, args=(reals, labels))
-            grads, metrics = per_replica
+            grads, metrics = self.strategy.run(replica_fn, args=(reals, labels))
+            variables = self._variables(model, res)  # known once `fn` has been traced
             mean = tf.distribute.ReduceOp.MEAN
-            grads = [self.strategy.reduce(mean, g, axis=None) for g in grads]
+            # One batched all-reduce (NCCL/collective ops pack the tensors) whose results land on
+            # each variable's own devices, so the optimizer updates every copy locally; no
+            # gather onto one device and broadcast back.
+            # (`.value`: the tf.Variable inside the Keras variable, a MirroredVariable here.)
+            grads = self.strategy.extended.batch_reduce_to(
+                mean, [(g, v.value) for g, v in zip(grads, variables)])
             metrics = {k: self.strategy.reduce(mean, v, axis=None) for k, v in metrics.items()}
-            return grads, metrics
+            return variables, grads, metrics
         outs = [fn(r, l, alpha, res, seeds, i) for i, (r, l) in enumerate(zip(
             tf.split(reals, self.virtual_replicas), tf.split(labels, self.virtual_replicas)))]
         grads = [tf.add_n(list(gs)) / len(outs) for gs in zip(*[o[0] for o in outs])]
         metrics = {k: tf.add_n([o[1][k] for o in outs]) / len(outs) for k in outs[0][1]}
-        return grads, metrics
+        return self._variables(model, res), grads, metrics
 
     def _d_replica(self, reals, labels, alpha, res, seeds, replica_id):
         """D's WGAN-GP + drift + AC-GAN loss on this replica's reals; returns (grads, metrics)."""
@@ -214,7 +221,10 @@ class Trainer:
         Under mixed_float16 the loss scale then moves as official: log2 +inc after a finite
         step, −dec after an overflow (REFERENCE §3.2)."""
         optimizer = self.d_opt if name == "d" else self.g_opt
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
+        # After the all-reduce every replica holds the same gradients: check this worker's first
+        # copy, so every worker takes the same branch.
+        local = [self.strategy.experimental_local_results(g)[0] for g in grads]
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in local])
         finite = tf.logical_and(finite, tf.math.is_finite(loss))
         if self.loss_scaling:
             cfg = self.config
@@ -230,8 +240,13 @@ class Trainer:
     def _update_ema(self):
         """Gs ← G + (Gs − G)·β for every G weight (official setup_as_moving_average_of)."""
         beta = self.config.g_smoothing
+
+        def lerp(ema_var, var):
+            return ema_var.assign(var + (ema_var - var) * beta)
+
         for ema_var, var in zip(self.G_ema.weights, self.G.weights):
-            ema_var.assign(var + (ema_var - var) * beta)
+            # Per device under a strategy: each copy of Gs is updated from the same device's G.
+            self.strategy.extended.update(ema_var.value, lerp, args=(var.value,), group=False)
 
 
 def _replica_seed(seed, replica_id):
