@@ -36,6 +36,9 @@ _MIRROR_SALT = 0x4D49   # "MI"
 _RNG_ALG = "philox"     # explicit, so CPU and GPU hosts draw the same numbers
 _NEVER = np.iinfo(np.int64).max  # "repeat forever" bound for Dataset.range
 _PARSE_BATCH = 256  # records parsed per call when streaming in file order
+# Permuted records gathered per call: one gather + a native unbatch instead of one function call
+# per record (which capped the reader at 30-60k img/s whatever the image size, issue 5).
+_GATHER_CHUNK = 256
 
 
 def read_dataset_info(data_dir):
@@ -233,7 +236,12 @@ def _shuffled_epochs(reader, epochs, n, block, seed):
     def permuted(images, labels, *key):
         perm = tf.random.experimental.stateless_shuffle(
             tf.range(tf.shape(images)[0]), _seed(seed, _SHUFFLE_SALT, *key), alg=_RNG_ALG)
-        return tf.data.Dataset.from_tensor_slices(perm).map(lambda j: (images[j], labels[j]))
+        chunks = tf.data.Dataset.from_tensor_slices(perm).batch(_GATHER_CHUNK)
+        if labels.shape[-1] == 0:  # no labels: TF 2.21 segfaults unbatching a [m, 0] tensor
+            no_label = tf.data.Dataset.from_tensors(tf.zeros([0], labels.dtype)).repeat()
+            return tf.data.Dataset.zip(
+                (chunks.map(lambda js: tf.gather(images, js)).unbatch(), no_label))
+        return chunks.map(lambda js: (tf.gather(images, js), tf.gather(labels, js))).unbatch()
 
     if block >= n:
         whole = reader.block(0, n).cache()
