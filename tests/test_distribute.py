@@ -43,15 +43,38 @@ def test_mirrored_float16_loss_scaling_skips_on_every_replica_alike():
     np.testing.assert_allclose(fits["loss_d"][0], fits["loss_d"][1], rtol=1e-2, atol=1e-2)
 
 
-def test_two_worker_run_on_localhost_writes_one_checkpoint_dir(tmp_path):
+def _two_workers(data_dir, run_dir, total_kimg, scratch):
+    return subprocess.run([sys.executable, "-m", "tests.multiworker_check", data_dir, str(run_dir),
+                           str(total_kimg), str(scratch)], cwd=REPO, env=train_env(),
+                          capture_output=True, text=True, timeout=500)
+
+
+def _checkpoint_values(run_dir, name):
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(run_dir / "checkpoints" / name))
+    return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+            if k.startswith(("G/", "D/", "G_ema/"))}
+
+
+def test_two_worker_run_on_localhost_writes_one_checkpoint_dir_and_resumes(tmp_path):
     data_dir = make_tiny_dataset(str(tmp_path / "data"), resolution=16)
     run_dir, scratch = tmp_path / "run", tmp_path / "scratch"
     scratch.mkdir()
-    out = subprocess.run([sys.executable, "-m", "tests.multiworker_check", data_dir, str(run_dir),
-                          "0.032", str(scratch)], cwd=REPO, env=train_env(), capture_output=True,
-                         text=True, timeout=500)
+    out = _two_workers(data_dir, run_dir, 0.032, scratch)
     assert out.returncode == 0, out.stdout[-4000:]
     checkpoints = sorted(f for f in os.listdir(run_dir / "checkpoints") if f.endswith(".index"))
     assert checkpoints == ["ckpt-16.index", "ckpt-32.index"]
     assert log_lines(run_dir)[-1] == "Training reached total_kimg at kimg 0.032"
     assert os.listdir(scratch) == []  # the non-chief's temporary copies are gone
+    # Stopped at 0.016 kimg and resumed under the strategy: the same weights as the run above.
+    part = tmp_path / "part"
+    for kimg in (0.016, 0.032):
+        out = _two_workers(data_dir, part, kimg, scratch)
+        assert out.returncode == 0, out.stdout[-4000:]
+    assert [l for l in log_lines(part) if l.startswith("Resuming from")] == [
+        f"Resuming from {part / 'checkpoints' / 'ckpt-16'} at kimg 0.016"]
+    full, resumed = (_checkpoint_values(d, "ckpt-32") for d in (run_dir, part))
+    assert full.keys() == resumed.keys() and len(full) > 10
+    for key in full:
+        np.testing.assert_allclose(full[key], resumed[key], rtol=1e-4, atol=1e-5, err_msg=key)
