@@ -65,6 +65,8 @@ def test_training_survives_repeated_sigkill(tmp_path):
     final = subprocess.run(train_command(data_dir, run_dir, f"--total_kimg={TOTAL_IMAGES / 1000}"),
                            cwd=REPO, env=train_env(), capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
+    # A normal (resumed) run is quiet: no TensorFlow start-up or Grappler lines reach the user.
+    assert final.stderr.strip() == "", final.stderr
     _check_run(run_dir, ckpt_dir, expected_resumes)
 
 
