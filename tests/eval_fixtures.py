@@ -2,6 +2,7 @@
 
 * `make_eval_dataset`: a prepared dataset (dataset.json + train/ + val/) of colour-coded classes
   (class c = channel c bright, plus noise), so a narrow classifier separates them in a few epochs.
+* `colour_set`: the same classes as in-memory uint8 images and integer labels.
 * `tiny_run`: one tiny run trained at 16x16 on such a dataset, built once per test session
   and shared by every evaluation test module (training costs seconds).
 """
@@ -18,6 +19,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DARK_MAX, BRIGHT_LIFT = 90, 150
 
 _CACHE = {}
+
+
+def colour_set(seed, per_class, size=16):
+    """(uint8 [3 per_class, size, size, 3], int labels): `per_class` images of each of 3 classes."""
+    labels = np.repeat(np.arange(3), per_class)
+    return colour_images(labels, size, seed), labels
 
 
 def colour_images(labels, resolution, seed):

@@ -4,6 +4,7 @@ import pytest
 
 from pgan_tf.errors import UserError
 from pgan_tf.eval import classifier as clf
+from tests.eval_fixtures import colour_set
 
 # sum(p.numel() for p in torchvision.models.resnet18().parameters())
 TORCHVISION_RESNET18_PARAMS = 11_689_512
@@ -87,18 +88,9 @@ def test_config_defaults_follow_the_paper_and_record_pretrained():
         clf.ClassifierConfig(epochs=0)
 
 
-def _colour_set(seed, per_class, size=16):
-    """Class c = images whose channel c is bright: trivially separable."""
-    rng = np.random.RandomState(seed)
-    labels = np.repeat(np.arange(3), per_class)
-    images = rng.randint(0, 90, (len(labels), size, size, 3))
-    images[np.arange(len(labels)), :, :, labels] += 150
-    return images.astype(np.uint8), labels
-
-
 def test_training_learns():
-    images, labels = _colour_set(0, 12)
-    test_images, test_labels = _colour_set(1, 5)
+    images, labels = colour_set(0, 12)
+    test_images, test_labels = colour_set(1, 5)
     # A faster recipe than the paper's for a 3-class toy set (learns for every seed tried, 0..5).
     cfg = clf.ClassifierConfig(epochs=15, batch_size=8, learning_rate=0.003, width=8, seed=3)
     probs = clf.predict(clf.train_classifier(images, labels, 3, cfg, progress=False), test_images,
@@ -109,7 +101,7 @@ def test_training_learns():
 
 
 def test_bad_training_input_raises_user_error():
-    images, labels = _colour_set(0, 2)
+    images, labels = colour_set(0, 2)
     cfg = clf.ClassifierConfig(epochs=1, width=2)
     with pytest.raises(UserError, match="labels must be in"):
         clf.train_classifier(images, labels + 1, 3, cfg, progress=False)

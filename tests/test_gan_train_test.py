@@ -5,6 +5,7 @@ import pytest
 from pgan_tf.errors import UserError
 from pgan_tf.eval import gan_train_test as gtt
 from pgan_tf.eval.classifier import ClassifierConfig, train_classifier
+from tests.eval_fixtures import colour_set
 
 CLASSES = ["RED", "GREEN", "BLUE"]
 # Toy recipe (faster than the paper's 50 epochs at lr 0.001; learns this set for seeds 0..5).
@@ -43,21 +44,13 @@ def test_classification_metrics_reject_bad_shapes():
         gtt.classification_metrics(np.array([0, 2]), np.zeros((2, 2)), ["A", "B"])
 
 
-# ----------------------------------------------------------------------------------------------
-def _colour_set(seed, per_class, size=16):
-    """Class c = images whose channel c is bright (RED, GREEN, BLUE)."""
-    rng = np.random.RandomState(seed)
-    labels = np.repeat(np.arange(3), per_class)
-    images = rng.randint(0, 90, (len(labels), size, size, 3))
-    images[np.arange(len(labels)), :, :, labels] += 150
-    return images.astype(np.uint8), labels
 
 
 class PoolGenerator:
     """A 'generator' answering class requests with held-out real images, optionally of class + shift."""
 
     def __init__(self, shift):
-        self.images, self.labels = _colour_set(7, 12)
+        self.images, self.labels = colour_set(7, 12)
         self.shift = shift
 
     def __call__(self, labels):
@@ -68,8 +61,8 @@ class PoolGenerator:
 
 @pytest.fixture(scope="module")
 def toy():
-    train = _colour_set(0, 12)
-    val = _colour_set(1, 5)
+    train = colour_set(0, 12)
+    val = colour_set(1, 5)
     requested = np.repeat(np.arange(3), 12)  # class-uniform S_g, labels = conditioning classes
     return train, val, requested
 
