@@ -66,8 +66,8 @@ class _EqualizedBase(keras.layers.Layer):
         return tf.cast(self.kernel, self.compute_dtype) * tf.cast(self.wscale, self.compute_dtype)
 
     def _add_bias(self, y):
-        # BiasAdd (not a broadcasting Add) is the pattern Grappler's remapper fuses into the conv;
-        # with Add + LeakyRelu the remapper fails on the GP's double-backward graph (issue 5).
+        # BiasAdd, not a broadcasting Add: oneDNN then fuses the bias into the conv and its
+        # gradient into the filter gradient (Conv2DWithBias, Conv2DBackpropFilterWithBias).
         if self.bias is None:
             return y
         return tf.nn.bias_add(y, tf.cast(self.bias, y.dtype))
@@ -142,7 +142,7 @@ def _sum_shifted(kernel):
     """[3,3,a,b] -> [4,4,a,b]: the sum of the kernel at the four 2x2 offsets (REFERENCE §1.2).
 
     Official pads to 5x5 and adds four strided crops; the same sum written as four pads keeps the
-    backward pass to four cheap Slices. The crops' StridedSliceGrad cost ~10% of the full-width
+    backward pass to four cheap Slices. The crops' StridedSliceGrad cost 6-11% of the full-width
     step on the CPU because the kernels are rebuilt at every call (issue 5 profile).
     """
     return tf.add_n([tf.pad(kernel, [*pad, (0, 0), (0, 0)]) for pad in _SHIFT_PADS])
