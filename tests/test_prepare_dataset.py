@@ -266,7 +266,7 @@ def test_extra_train_adds_synthetic_images_to_train_only(tmp_path):
     assert train["synthetic_counts"] == {c: 1 for c in CLASSES}
     fx.write_csv(str(extra / "labels.csv"), ["image"] + CLASSES[:-1] + ["OTHER"], rows)
     _fails(_tiny_config(root, tmp_path / "x", extra_train=str(extra)),
-           r"labels.csv: .*missing columns \[.VASC.\]")
+           r"labels.csv: classes .* do not match .*extra: \[.OTHER.\]")
 
 
 def test_class_folders_source(tmp_path):

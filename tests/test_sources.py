@@ -88,11 +88,25 @@ def test_labelled_export_maps_classes_by_name(tmp_path):
         Image.new("RGB", (8, 8)).save(tmp_path / name / "0.png")
     records = sources.read_labelled_export(str(tmp_path), ("A", "B"), "syn:")
     assert [(r.image_id, r.label) for r in records] == [("syn:A/0", 0), ("syn:B/0", 1)]
-    with pytest.raises(UserError, match="do not match"):
+    with pytest.raises(UserError, match=r"do not match .*extra: \['B'\]"):
         sources.read_labelled_export(str(tmp_path), ("A", "C"), "syn:")
     os.remove(tmp_path / "A" / "0.png")
     with pytest.raises(UserError, match="lists image A/0"):
         sources.read_labelled_export(str(tmp_path), ("A", "B"), "syn:")
+
+
+def test_labelled_export_of_some_of_the_classes_adds_to_those(tmp_path):
+    # A run trained on class folders named with ISIC codes (MEL/, NV/) exports image,MEL,NV; it
+    # may be added to that dataset, or to a 7-class ISIC one, mapping by name.
+    fx.write_csv(str(tmp_path / "labels.csv"), ["image", "NV", "MEL"],
+                 [["NV/0", "1.0", "0.0"], ["MEL/0", "0.0", "1.0"]])
+    for name in ("MEL", "NV"):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (8, 8)).save(tmp_path / name / "0.png")
+    for classes in (("MEL", "NV"), sources.ISIC_CLASSES):
+        records = sources.read_labelled_export(str(tmp_path), classes, "syn:")
+        assert [(r.image_id, classes[r.label]) for r in records] == [("syn:MEL/0", "MEL"),
+                                                                      ("syn:NV/0", "NV")]
 
 
 @pytest.mark.parametrize("values, ones", [(["0.0"] * 7, 0), (["1.0", "1.0"] + ["0.0"] * 5, 2)])

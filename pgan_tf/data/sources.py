@@ -80,7 +80,7 @@ def read_isic2018(input_dir):
     groupings = _one_or_none([p for p in files if "lesiongroupings" in os.path.basename(p).lower()],
                              "LesionGroupings CSV")
     if ground_truth is not None:
-        classes, labels = read_onehot_csv(ground_truth)
+        classes, labels = read_onehot_csv(ground_truth, isic=True)
     elif metadata is not None:
         classes, labels = ISIC_CLASSES, _labels_from_metadata(metadata)
     else:
@@ -123,7 +123,8 @@ def read_class_folders(input_dir):
 def read_labelled_export(folder, classes, id_prefix):
     """An exported labelled set (`folder/labels.csv`, images `folder/<image>.png|.jpg`).
 
-    Its class columns must name exactly `classes` (any order; labels are mapped by name). Image ids
+    Its class columns must be among `classes` (any order; labels are mapped by name): an export of
+    a run trained on some of the dataset's classes adds images to those classes only. Image ids
     get `id_prefix` so they cannot clash with real ids; every image is its own lesion.
     """
     csv_path = os.path.join(folder, EXPORT_LABELS_FILE)
@@ -131,7 +132,7 @@ def read_labelled_export(folder, classes, id_prefix):
         raise UserError(f"{csv_path} does not exist; --extra_train expects a folder with "
                         f"{EXPORT_LABELS_FILE} (header image,<classes>) and the images")
     export_classes, labels = read_onehot_csv(csv_path)
-    remap = remap_labels(export_classes, classes, csv_path)
+    remap = remap_labels(export_classes, classes, csv_path, subset=True)
     records = []
     for image in sorted(labels):
         path = _find_image(os.path.join(folder, image))
@@ -143,26 +144,30 @@ def read_labelled_export(folder, classes, id_prefix):
     return tuple(records)
 
 
-def remap_labels(found, expected, where):
-    """Index map from class order `found` (in `where`) to `expected`; UserError if they differ."""
-    if sorted(found) != sorted(expected):
-        missing = sorted(set(expected) - set(found))
-        extra = sorted(set(found) - set(expected))
+def remap_labels(found, expected, where, subset=False):
+    """Index map from class order `found` (in `where`) to `expected`; UserError if they differ
+    (with `subset`, only if `found` names a class that `expected` lacks)."""
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    if extra or (missing and not subset):
         raise UserError(f"{where}: classes {','.join(found)} do not match the dataset's "
                         f"{','.join(expected)} (missing: {missing or 'none'}, extra: "
                         f"{extra or 'none'})")
     return [list(expected).index(c) for c in found]
 
 
-def read_onehot_csv(path):
-    """Parse `image,<class...>` with one-hot rows → (classes, {image id: class index})."""
+def read_onehot_csv(path, isic=False):
+    """Parse `image,<class...>` with one-hot rows → (classes, {image id: class index}).
+
+    `isic`: the file is an ISIC ground-truth CSV: a header naming some ISIC classes must name all
+    seven (a truncated download). Exports may name any subset."""
     rows = _read_rows(path)
     header = [h.strip() for h in rows[0][1]]
     if not header or header[0].lower() != "image":
         raise UserError(f"{path}: the first column must be 'image' (found header "
                         f"{','.join(header)})")
     classes = header[1:]
-    _check_class_columns(classes, path)
+    _check_class_columns(classes, path, isic)
     labels = {}
     for line, row in rows[1:]:
         if len(row) != len(header):
@@ -177,12 +182,12 @@ def read_onehot_csv(path):
     return classes, labels
 
 
-def _check_class_columns(classes, path):
+def _check_class_columns(classes, path, isic):
     """Class columns: at least one, unique, non-empty; an ISIC header must be complete."""
     if not classes or any(not c for c in classes) or len(set(classes)) != len(classes):
         raise UserError(f"{path}: class columns {','.join(classes)} must be non-empty and unique")
     known = set(classes) & set(ISIC_CLASSES)
-    if known and set(classes) != set(ISIC_CLASSES):
+    if isic and known and set(classes) != set(ISIC_CLASSES):
         missing = [c for c in ISIC_CLASSES if c not in classes]
         extra = [c for c in classes if c not in ISIC_CLASSES]
         raise UserError(f"{path}: header does not match ISIC 2018 (image,{','.join(ISIC_CLASSES)})"
