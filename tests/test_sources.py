@@ -55,6 +55,11 @@ def test_ham10000_metadata_tab_separated_without_extension(tmp_path):
     assert src.classes == sources.ISIC_CLASSES
     assert [(r.image_id, src.classes[r.label], r.lesion_id) for r in src.records] == [
         (i, d.upper(), l) for l, i, d in rows]
+    # The Dataverse download also holds the test set's ground truth: the metadata still wins.
+    fx.write_csv(str(root / "ISIC2018_Task3_Test_GroundTruth.csv"),
+                 ["image"] + list(sources.ISIC_CLASSES), [["ISIC_0034524", "1.0"] + ["0.0"] * 6])
+    again = sources.read_source("isic2018", str(root))
+    assert [r.image_id for r in again.records] == [r.image_id for r in src.records]
 
 
 def test_class_folders(tmp_path):

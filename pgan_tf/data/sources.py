@@ -73,10 +73,15 @@ def check_every_class_present(source):
 def read_isic2018(input_dir):
     """The ISIC 2018 Task 3 / HAM10000 layout (see the module docstring)."""
     files = _walk_files(input_dir)
-    ground_truth = _one_or_none([p for p in files if _is_ground_truth_csv(p)], "ground-truth CSV")
     metadata = _one_or_none([p for p in files
                              if os.path.basename(p).lower().startswith("ham10000_metadata")],
                             "HAM10000_metadata file")
+    truths = [p for p in files if _is_ground_truth_csv(p)]
+    if metadata is not None:
+        # HAM10000 as distributed on Harvard Dataverse ships ISIC2018_Task3_Test_GroundTruth.csv
+        # (and the test images) beside the training metadata: those label other images.
+        truths = [p for p in truths if not _is_held_out_ground_truth(p)]
+    ground_truth = _one_or_none(truths, "ground-truth CSV")
     groupings = _one_or_none([p for p in files if "lesiongroupings" in os.path.basename(p).lower()],
                              "LesionGroupings CSV")
     if ground_truth is not None:
@@ -288,6 +293,12 @@ def _one_or_none(paths, what):
 def _is_ground_truth_csv(path):
     name = os.path.basename(path).lower()
     return "groundtruth" in name and name.endswith(".csv")
+
+
+def _is_held_out_ground_truth(path):
+    """ISIC 2018 Task 3's Test or Validation ground truth (not the training labels)."""
+    name = os.path.basename(path).lower()
+    return "_test_" in name or "_validation_" in name
 
 
 def _is_image(path):
