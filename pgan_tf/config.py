@@ -75,6 +75,11 @@ class TrainConfig:
                               "{4:160 ... 256:40}.", lo=0.0)
     snapshot_ticks: int = _field(10, "Checkpoint every N ticks (official network_snapshot_ticks 10).", lo=1)
     image_snapshot_ticks: int = _field(1, "Fake grid every N ticks (official 1).", lo=1)
+    swd_every_kimg: float = _field(0.0, "SWD of G_ema vs the training reals at the current resolution "
+                                   "every K kimg, into log.txt and TensorBoard (0 = off; >= 16x16 "
+                                   "only).", lo=0.0)
+    swd_images: int = _field(1024, "Images per set for --swd_every_kimg (fewer than official's final "
+                             "16384: a monitor, not the reported metric).", lo=2)
     keep_checkpoints: int = _field(3, "Most recent checkpoints kept (at least 3).", lo=3)
     keep_checkpoint_every_kimg: float = _field(1000.0, "Also keep one checkpoint every K kimg for good "
                                                "(0 = none).", lo=0.0)

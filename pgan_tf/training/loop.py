@@ -29,6 +29,7 @@ from pgan_tf.training import run_dir as run_dir_lib  # noqa: E402
 from pgan_tf.training.checkpoint import Checkpointer  # noqa: E402
 from pgan_tf.training.dataset_meta import resolve_dataset  # noqa: E402
 from pgan_tf.training.schedule import ScheduleParams, kimg_to_images, stage_at  # noqa: E402
+from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars  # noqa: E402
 from pgan_tf.training.step import Trainer  # noqa: E402
 from pgan_tf.training.summaries import Reporter, format_log_line  # noqa: E402
 
@@ -148,6 +149,7 @@ class _Run:
         self.grid_latents, self.grid_labels = latents, labels[:, :config.num_classes]
         self.images_seen = self.skipped = self.ticks = self.last_saved = 0
         self.phase_key = None
+        self.swd = None  # set once the restore has fixed images_seen (see run)
 
     def restore(self):
         """Resume from the newest good checkpoint; returns True if one was restored."""
@@ -180,6 +182,7 @@ def run(config):
     """Train (or resume) the run described by `config` until `total_kimg`; see module docstring."""
     state = _Run(config)
     resumed = state.restore()
+    state.swd = SwdMonitor(config, state.meta.train_dir, state.images_seen)
     total = kimg_to_images(config.total_kimg)
     if state.images_seen >= total:
         state.reporter.log(f"Run already reached total_kimg {config.total_kimg:g} "
@@ -266,7 +269,7 @@ def _end_tick(state, stage, tick, final=False, save=True):
     values = {"tick": state.ticks, "kimg": state.images_seen / 1000, "res": stage.resolution,
               "alpha": stage.alpha, "minibatch": stage.minibatch, **tick.means(),
               "sec_per_kimg": seconds / max(images / 1000, 1e-9), "img_per_s": images / seconds,
-              "skipped": state.skipped}
+              "skipped": state.skipped, **_swd_values(state, stage)}
     state.reporter.log(format_log_line(values))
     step = state.images_seen
     state.reporter.scalars({**values, "lod": stage.lod, "g_lr": stage.g_lr, "d_lr": stage.d_lr},
@@ -276,6 +279,14 @@ def _end_tick(state, stage, tick, final=False, save=True):
                                   kimg=state.images_seen // 1000, step=step)
     if save and (final or state.ticks % config.snapshot_ticks == 0):
         state.save()
+
+
+def _swd_values(state, stage):
+    """swd_avg, swd_<res> for this tick's line and scalars when --swd_every_kimg is due (chief)."""
+    if not (state.chief and state.swd.due(state.images_seen)):
+        return {}
+    result = state.swd.measure(state.trainer.G_ema, stage, state.images_seen)
+    return swd_scalars(result) if result else {}
 
 
 def _write_reals_grid(state):

@@ -88,6 +88,8 @@ def _group(key):
         return "LearningRate/"
     if key.startswith(("loss", "d_", "g_", "acc")):
         return "Loss/"
+    if key.startswith("swd"):
+        return "Metrics/"
     if key in ("sec_per_kimg", "img_per_s", "sec_per_tick"):
         return "Timing/"
     return "Progress/"
