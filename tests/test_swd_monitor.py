@@ -14,7 +14,7 @@ from pgan_tf.data import pipeline  # noqa: E402
 from pgan_tf.eval import swd as swd_lib  # noqa: E402
 from pgan_tf.training import loop  # noqa: E402
 from pgan_tf.training.summaries import parse_log_line  # noqa: E402
-from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars  # noqa: E402
+from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars, to_float  # noqa: E402
 from tests.test_loop import TINY  # noqa: E402
 from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
 
@@ -27,6 +27,12 @@ def data_dir(tmp_path_factory):
 def _monitor(data_dir, images_seen=0, **overrides):
     config = TrainConfig(**{**TINY, "swd_every_kimg": 0.064, "swd_images": 20, **overrides})
     return SwdMonitor(config, os.path.join(data_dir, "train"), images_seen)
+
+
+def _latents(monitor, n):
+    """The monitor's documented latents: RandomState([seed, "SWD"]) normals, one per real."""
+    rng = np.random.RandomState([monitor.config.seed, 0x535744])
+    return rng.standard_normal((n, monitor.config.latent_size)).astype(np.float32)
 
 
 def test_due_at_each_multiple_once_and_after_a_resume(data_dir):
@@ -56,9 +62,14 @@ def test_measure_compares_faded_reals_with_fakes_of_the_same_labels(data_dir):
     assert reals.shape == (20, 16, 16, 3) and labels.shape == (20, 3)
     np.testing.assert_array_equal(np.concatenate(seen["labels"]), labels)  # the reals' labels
     assert seen["alpha"] == 0.25
-    faded = pipeline.fade_reals(reals, 0.25).numpy()
-    fakes = m.fakes(generator, labels, 16, 0.25)
-    want = swd_lib.swd(sampling.to_uint8(faded), sampling.to_uint8(fakes), seed=TINY["seed"])
+    # The cached uint8 reals are exactly the pipeline's images.
+    first = next(iter(pipeline.make_dataset(os.path.join(data_dir, "train"), 16, 20,
+                                            shuffle=False, repeat=False)))[0].numpy()
+    np.testing.assert_allclose(to_float(reals), first, atol=1e-6)
+    faded = sampling.to_uint8(pipeline.fade_reals(first, 0.25))
+    latents = _latents(m, len(labels))
+    fakes = sampling.to_uint8(generator(latents, labels, res=16, alpha=0.25, training=False))
+    want = swd_lib.swd(faded, fakes, seed=TINY["seed"])
     assert result == want and result["avg"] > 0
     assert swd_scalars(result) == {"swd_avg": want["avg"], "swd_16": want["levels"]["16"]}
     assert m.last == 64
