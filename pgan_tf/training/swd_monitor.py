@@ -25,7 +25,7 @@ _LATENT_SALT = 0x535744  # "SWD"
 
 
 class SwdMonitor:
-    """Decides when an SWD is due and measures it; holds the reals of each resolution once."""
+    """Decides when an SWD is due and measures it; keeps the current resolution's reals."""
 
     def __init__(self, config, train_dir, images_seen):
         self.config = config
