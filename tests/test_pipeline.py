@@ -98,6 +98,19 @@ def test_same_seed_same_stream_and_start_index_skips_elements(data_dir):
         assert stream(seed=9, start_index=k)[:16 - k] == base[k:]
 
 
+def test_mirror_flips_depend_on_the_stream_position_alone(data_dir, monkeypatch):
+    monkeypatch.setattr(pipeline, "_FLIP_BLOCK", 8)  # cross draw blocks within a few batches
+
+    def flips(batch, start_index=0, batches=4):
+        return [f for _, f, _ in _elements(pipeline.make_dataset(
+            data_dir, 8, batch, seed=4, mirror=True, start_index=start_index), batches=batches)]
+
+    base = flips(16)  # 64 positions, 8 draw blocks
+    assert 16 <= sum(base) <= 48
+    assert flips(7, batches=10)[:64] == base  # another batch size: the same flips
+    assert flips(5, start_index=13, batches=11)[:51] == base[13:]  # resumed mid-block
+
+
 def test_block_shuffle_is_a_deterministic_permutation_per_epoch(data_dir):
     ds = pipeline.make_dataset(data_dir, 8, 5, seed=2, shuffle_buffer=2)
     stream = _elements(ds, batches=3)

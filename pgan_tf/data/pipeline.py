@@ -39,6 +39,9 @@ _PARSE_BATCH = 256  # records parsed per call when streaming in file order
 # Permuted records gathered per call: one gather + a native unbatch instead of one function call
 # per record (which capped the reader at 30-60k img/s whatever the image size, issue 5).
 _GATHER_CHUNK = 256
+# Mirror draws come in blocks of this many stream positions, one stateless draw per block, so a
+# batch's flips are one or two vectorised draws and still a function of the position alone.
+_FLIP_BLOCK = 1024
 
 
 def read_dataset_info(data_dir):
@@ -185,11 +188,10 @@ def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mir
         stream = _shuffled_epochs(reader, epochs, n, min(n, int(budget)), seed)
     else:
         stream = epochs.flat_map(lambda e: reader.stream())
-    stream = stream.skip(skip)
+    stream = stream.skip(skip).batch(batch_size, drop_remainder=repeat)
     if mirror:
-        indices = tf.data.Dataset.range(int(start_index), _NEVER)
-        stream = tf.data.Dataset.zip((indices, stream)).map(_mirror(seed))
-    stream = stream.batch(batch_size, drop_remainder=repeat)
+        starts = tf.data.Dataset.range(int(start_index), _NEVER, batch_size)  # first position
+        stream = tf.data.Dataset.zip((starts, stream)).map(_mirror(seed))
     stream = stream.map(_to_nhwc_float)
     return stream.prefetch(tf.data.AUTOTUNE)
 
@@ -258,13 +260,28 @@ def _shuffled_epochs(reader, epochs, n, block, seed):
 
 
 def _mirror(seed):
-    """(index i, (image, label)) → (image flipped left-right with p = 1/2 drawn from (seed, i),
-    label) — official mirror augment (REFERENCE §3.5 step 3), made stateless."""
-    def flip(i, example):
-        image, label = example
-        u = tf.random.stateless_uniform([], _seed(seed, _MIRROR_SALT, i), alg=_RNG_ALG)
-        return tf.where(u < 0.5, tf.reverse(image, axis=[2]), image), label  # [C, H, W]: 2 = width
+    """(first stream position, (images [B, C, H, W], labels)) → the images flipped left-right,
+    each with p = 1/2 drawn from (seed, its position) — official mirror augment (REFERENCE §3.5
+    step 3), made stateless so a resumed stream flips exactly the same images."""
+    def flip(start, batch):
+        images, labels = batch
+        u = _flip_draws(seed, start, tf.shape(images, out_type=tf.int64)[0])  # [B]
+        flipped = tf.reverse(images, axis=[3])  # [B, C, H, W]: 3 = width
+        return tf.where(u[:, None, None, None] < 0.5, flipped, images), labels
     return flip
+
+
+def _flip_draws(seed, start, n):
+    """U[0,1) draws of stream positions start .. start+n-1: position i takes element i mod
+    _FLIP_BLOCK of block i // _FLIP_BLOCK's draw from (seed, block) — a function of i alone,
+    whatever the batch size."""
+    first, last = start // _FLIP_BLOCK, (start + n - 1) // _FLIP_BLOCK
+    blocks = tf.map_fn(
+        lambda b: tf.random.stateless_uniform([_FLIP_BLOCK], _seed(seed, _MIRROR_SALT, b),
+                                              alg=_RNG_ALG),
+        tf.range(first, last + 1), fn_output_signature=tf.float32)  # [blocks, _FLIP_BLOCK]
+    offset = start - first * _FLIP_BLOCK
+    return tf.reshape(blocks, [-1])[offset:offset + n]
 
 
 def fade_reals(images, alpha):
