@@ -62,10 +62,11 @@ def _weights(state):
 
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(data_dir, tmp_path):
-    full = loop.run(_config(data_dir, tmp_path / "full", total_kimg=0.12))
+    # With mirror augment on: the flips, too, must continue where they stopped.
+    full = loop.run(_config(data_dir, tmp_path / "full", total_kimg=0.12, mirror_augment=True))
     part = tmp_path / "part"
-    loop.run(_config(data_dir, part, total_kimg=0.056))  # stops mid fade-in of 8x8
-    resumed = loop.run(_config(data_dir, part, total_kimg=0.12))
+    loop.run(_config(data_dir, part, total_kimg=0.056, mirror_augment=True))  # mid fade-in of 8x8
+    resumed = loop.run(_config(data_dir, part, total_kimg=0.12, mirror_augment=True))
     resumes = [l for l in _log(part) if l.startswith("Resuming from")]
     assert len(resumes) == 1 and resumes[0].endswith("ckpt-56 at kimg 0.056")
     assert resumed.images_seen == full.images_seen == 120
