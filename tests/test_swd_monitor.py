@@ -14,7 +14,7 @@ from pgan_tf.data import pipeline  # noqa: E402
 from pgan_tf.eval import swd as swd_lib  # noqa: E402
 from pgan_tf.training import loop  # noqa: E402
 from pgan_tf.training.summaries import parse_log_line  # noqa: E402
-from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars, to_float  # noqa: E402
+from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars  # noqa: E402
 from tests.test_loop import TINY  # noqa: E402
 from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
 
@@ -65,7 +65,7 @@ def test_measure_compares_faded_reals_with_fakes_of_the_same_labels(data_dir):
     # The cached uint8 reals are exactly the pipeline's images.
     first = next(iter(pipeline.make_dataset(os.path.join(data_dir, "train"), 16, 20,
                                             shuffle=False, repeat=False)))[0].numpy()
-    np.testing.assert_allclose(to_float(reals), first, atol=1e-6)
+    np.testing.assert_allclose(pipeline.to_unit_range(reals), first, atol=1e-6)
     faded = sampling.to_uint8(pipeline.fade_reals(first, 0.25))
     latents = _latents(m, len(labels))
     fakes = sampling.to_uint8(generator(latents, labels, res=16, alpha=0.25, training=False))

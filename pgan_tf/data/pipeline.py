@@ -147,12 +147,16 @@ def _channels(path, resolution):
     raise UserError(f"{path} holds no records")
 
 
+def to_unit_range(images):
+    """uint8 images (any layout) → float32 in [-1, 1]: x·2/255 − 1 (REFERENCE §3.5 step 2)."""
+    return tf.cast(images, tf.float32) * (2 / 255) - 1
+
+
 def _to_nhwc_float(images, labels):
-    """uint8 [B, C, H, W] → float32 [B, H, W, C] in [-1, 1] (x·2/255 − 1, REFERENCE §3.5 step 2)."""
+    """uint8 [B, C, H, W] → float32 [B, H, W, C] in [-1, 1] (`to_unit_range`)."""
     # Scale before transposing: Grappler would move a transpose that directly follows the cast
     # back onto the uint8 tensor.
-    images = tf.cast(images, tf.float32) * (2 / 255) - 1
-    return tf.transpose(images, [0, 2, 3, 1]), labels  # [B, C, H, W] → [B, H, W, C]
+    return tf.transpose(to_unit_range(images), [0, 2, 3, 1]), labels  # [B,C,H,W] → [B,H,W,C]
 
 
 def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mirror=False,

@@ -46,7 +46,7 @@ class SwdMonitor:
         reals, labels = self.reals(stage.resolution)
         alpha = stage.alpha if stage.fading else None
         if alpha is not None:
-            reals = sampling.to_uint8(pipeline.fade_reals(to_float(reals), alpha))
+            reals = sampling.to_uint8(pipeline.fade_reals(pipeline.to_unit_range(reals), alpha))
         fakes = self.fakes(generator, labels, stage.resolution, alpha)
         return swd_lib.swd(reals, fakes, seed=self.config.seed)
 
@@ -73,11 +73,6 @@ class SwdMonitor:
                                            res=resolution, alpha=alpha, training=False))
                for i in range(0, len(labels), _BATCH)]
         return np.concatenate(out)
-
-
-def to_float(images):
-    """uint8 → float32 in [-1, 1] as the input pipeline maps records (x·2/255 − 1)."""
-    return images.astype(np.float32) * (2 / 255) - 1
 
 
 def swd_scalars(result):
