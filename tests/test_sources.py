@@ -85,12 +85,17 @@ def test_class_folder_without_images_is_an_error(tmp_path):
         sources.read_source("folders", str(tmp_path))
 
 
+def _write_export(folder, classes):
+    """An export folder: labels.csv with columns `classes` and one image `<class>/0.png` each."""
+    rows = [[f"{c}/0"] + ["1.0" if k == c else "0.0" for k in classes] for c in classes]
+    fx.write_csv(str(folder / "labels.csv"), ["image", *classes], rows)
+    for name in classes:
+        (folder / name).mkdir()
+        Image.new("RGB", (8, 8)).save(folder / name / "0.png")
+
+
 def test_labelled_export_maps_classes_by_name(tmp_path):
-    fx.write_csv(str(tmp_path / "labels.csv"), ["image", "B", "A"],
-                 [["B/0", "1.0", "0.0"], ["A/0", "0.0", "1.0"]])
-    for name in ("A", "B"):
-        (tmp_path / name).mkdir()
-        Image.new("RGB", (8, 8)).save(tmp_path / name / "0.png")
+    _write_export(tmp_path, ["B", "A"])
     records = sources.read_labelled_export(str(tmp_path), ("A", "B"), "syn:")
     assert [(r.image_id, r.label) for r in records] == [("syn:A/0", 0), ("syn:B/0", 1)]
     with pytest.raises(UserError, match=r"do not match .*extra: \['B'\]"):
@@ -103,11 +108,7 @@ def test_labelled_export_maps_classes_by_name(tmp_path):
 def test_labelled_export_of_some_of_the_classes_adds_to_those(tmp_path):
     # A run trained on class folders named with ISIC codes (MEL/, NV/) exports image,MEL,NV; it
     # may be added to that dataset, or to a 7-class ISIC one, mapping by name.
-    fx.write_csv(str(tmp_path / "labels.csv"), ["image", "NV", "MEL"],
-                 [["NV/0", "1.0", "0.0"], ["MEL/0", "0.0", "1.0"]])
-    for name in ("MEL", "NV"):
-        (tmp_path / name).mkdir()
-        Image.new("RGB", (8, 8)).save(tmp_path / name / "0.png")
+    _write_export(tmp_path, ["NV", "MEL"])
     for classes in (("MEL", "NV"), sources.ISIC_CLASSES):
         records = sources.read_labelled_export(str(tmp_path), classes, "syn:")
         assert [(r.image_id, classes[r.label]) for r in records] == [("syn:MEL/0", "MEL"),
