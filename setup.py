@@ -55,4 +55,13 @@ setup(
         "matplotlib",
     ],
     extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": [
+        "pgan-train=pgan_tf.cli.train:entry",
+        "pgan-prepare=pgan_tf.cli.prepare:entry",
+        "pgan-export=pgan_tf.cli.export:entry",
+        "pgan-evaluate=pgan_tf.cli.evaluate:entry",
+        "pgan-experiment=pgan_tf.cli.experiment:entry",
+        "pgan-benchmark=pgan_tf.cli.benchmark:entry",
+        "pgan-synthetic=pgan_tf.cli.synthetic:entry",
+    ]},
 )

@@ -6,8 +6,8 @@ def load_generator(run_dir):
     """Callable `(latents, labels) -> images` of a run's exported EMA generator (SavedModel).
 
     Imported lazily so that `import pgan_tf` stays free of TensorFlow; see
-    `pgan_tf.eval.generator.load_generator`.
+    `pgan_tf.training.generator.load_generator`.
     """
-    from pgan_tf.eval.generator import load_generator as _load
+    from pgan_tf.training.generator import load_generator as _load
 
     return _load(run_dir)

@@ -75,7 +75,7 @@ def test_standard_arm_cycles_over_the_picked_images():
 
 def test_gan_arm_samples_the_run_and_resizes(tmp_path_factory):
     from pgan_tf.eval import export
-    from pgan_tf.eval.generator import restore_run_generator
+    from pgan_tf.training.generator import restore_run_generator
 
     run_dir, _, _ = tiny_run(tmp_path_factory)
     images, labels, notes = ex.gan_extra(run_dir, ("DF", "MEL"), 2, seed=3, resolution=16)

@@ -23,7 +23,7 @@ def run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def generator(run):
-    from pgan_tf.eval.generator import restore_run_generator
+    from pgan_tf.training.generator import restore_run_generator
 
     return restore_run_generator(run[0])
 

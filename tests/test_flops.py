@@ -12,7 +12,7 @@ tf = cli.import_tensorflow()
 
 from pgan_tf.bench import flops  # noqa: E402
 from pgan_tf.config import TrainConfig  # noqa: E402
-from pgan_tf.training.loop import model_factories  # noqa: E402
+from pgan_tf.training.builders import model_factories  # noqa: E402
 
 # nf(stage) = min(32 / 2^stage, 8): 8 channels at 4x4 and 8x8, 4 at 16x16 (a width change).
 TINY = dict(resolution=16, num_classes=3, latent_size=8, fmap_base=32, fmap_max=8)

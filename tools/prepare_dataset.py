@@ -1,82 +1,11 @@
-"""Raw labelled images → official-PGAN-format TFRecords per split + dataset.json (issue 2).
-
-    python tools/prepare_dataset.py --input_dir DIR --output_dir OUT [--source isic2018|folders]
-        [--resolution 256] [--val_size 501] [--augment_per_image K] [--seed S] [--workers W]
-        [--val_from DIR] [--extra_train DIR] [--skip_bad] [--overwrite]
-
-Flags are checked before TensorFlow is imported, so a typo fails at once.
-"""
+"""`python tools/prepare_dataset.py` = `pgan-prepare` (the binary lives in `pgan_tf/cli/prepare.py`)."""
 import os
-import time
+import sys
 
-from pgan_tf import cli
+# Run from a clone without installing: the package is the folder above tools/.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-FLAGS = None
-
-
-def define_flags():
-    """Flags of this binary (defined here, never at import time); defaults follow the paper."""
-    from absl import flags
-
-    flags.DEFINE_string("input_dir", None, "Unzipped ISIC 2018 Task 3 download, or class folders.")
-    flags.DEFINE_string("output_dir", None, "Where OUT/train, OUT/val and dataset.json go.")
-    flags.DEFINE_enum("source", "isic2018", ["isic2018", "folders"],
-                      "isic2018: official layout (labels CSV); folders: one sub-folder per class.")
-    flags.DEFINE_integer("resolution", 256, "Output resolution, a power of two ≥ 4 (paper: 256).")
-    flags.DEFINE_integer("val_size", 501, "Validation images split off (paper: 501 of 10,015).")
-    flags.DEFINE_integer("augment_per_image", 0,
-                         "Augmentor copies per real training image (paper's pre-augmentation).")
-    flags.DEFINE_integer("seed", 123, "Split, shuffle and augmentation seed (official: 123).")
-    flags.DEFINE_integer("workers", os.cpu_count() or 1, "Worker processes.")
-    flags.DEFINE_string("val_from", None,
-                        "Take val from this separate labelled set (same --source) instead.")
-    flags.DEFINE_string("extra_train", None,
-                        "Exported synthetic set (labels.csv + images) added to train only.")
-    flags.DEFINE_bool("skip_bad", False, "Skip unreadable images (listed in dataset.json).")
-    flags.DEFINE_bool("overwrite", False, "Replace an output folder that already holds files.")
-    flags.DEFINE_bool("progress", True, "Show progress bars.")
-    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
-    flags.mark_flags_as_required(["input_dir", "output_dir"])
-    return flags.FLAGS
-
-
-def main(argv):
-    from pgan_tf.data import prepare
-    from pgan_tf.errors import UserError
-
-    if len(argv) > 1:
-        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    config = prepare.PrepareConfig(
-        input_dir=FLAGS.input_dir, output_dir=FLAGS.output_dir, source=FLAGS.source,
-        resolution=FLAGS.resolution, val_size=FLAGS.val_size,
-        augment_per_image=FLAGS.augment_per_image, seed=FLAGS.seed, workers=FLAGS.workers,
-        overwrite=FLAGS.overwrite, skip_bad=FLAGS.skip_bad, val_from=FLAGS.val_from,
-        extra_train=FLAGS.extra_train, progress=FLAGS.progress)
-    prepare.validate_config(config)   # before anything heavy: typos fail in well under a second
-    prepare.check_output_dir(config)
-    start = time.time()
-    info = prepare.prepare_dataset(config)
-    print_summary(info, FLAGS.output_dir, time.time() - start)
-
-
-def print_summary(info, output_dir, seconds):
-    """A few lines: where, what size, how many images per split and class, what was left out."""
-    print(f"prepared {output_dir} ({info['resolution']}x{info['resolution']}, "
-          f"source {info['source']}, seed {info['seed']}) in {seconds:.1f} s")
-    for name, split in info["splits"].items():
-        counts = ", ".join(f"{c} {n}" for c, n in split["counts"].items())
-        extra = ""
-        if split.get("augmented_images"):
-            extra += f", {split['augmented_images']} augmented"
-        if split.get("synthetic_images"):
-            extra += f", {len(split['synthetic_images'])} synthetic"
-        print(f"  {name}: {split['num_images']} images{extra} ({counts})")
-    if info["skipped"]:
-        print(f"  skipped {len(info['skipped'])} bad image(s), listed in dataset.json")
-    if info["converted"]:
-        print(f"  converted {len(info['converted'])} image(s) to RGB, listed in dataset.json")
-
+from pgan_tf.cli.prepare import entry  # noqa: E402
 
 if __name__ == "__main__":
-    FLAGS = define_flags()
-    cli.run(main)
+    entry()

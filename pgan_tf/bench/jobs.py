@@ -10,13 +10,11 @@ import os
 import time
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
-from pgan_tf import cli
 from pgan_tf.bench.options import ISIC_IMAGES
 from pgan_tf.data import prepare, synthetic
-
-tf = cli.import_tensorflow()
 
 # The paper keeps 501 of ISIC 2018's 10,015 images for validation (paper §3.1, REFERENCE §11).
 PAPER_VAL_SIZE = 501

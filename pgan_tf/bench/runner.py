@@ -24,7 +24,8 @@ import numpy as np
 from pgan_tf.bench import flops, jobs, report, timing
 from pgan_tf.bench.options import batch_for, check_options
 from pgan_tf.errors import UserError
-from pgan_tf.training.loop import configure_runtime, model_factories
+from pgan_tf.training.builders import model_factories
+from pgan_tf.training.loop import configure_runtime
 from pgan_tf.training.step import Trainer
 
 

@@ -9,13 +9,10 @@ import sys
 import time
 
 import numpy as np
+import tensorflow as tf
 
-from pgan_tf import cli
 from pgan_tf.bench import flops
-
-tf = cli.import_tensorflow()
-
-from pgan_tf.data import pipeline  # noqa: E402
+from pgan_tf.data import pipeline
 
 # Issue 5's conv peak: best of 5 timings of a 3x3 conv 512 -> 512 at 32x32, batch 8, NHWC, fp32.
 CONV_PEAK_BATCH = 8

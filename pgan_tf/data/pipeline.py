@@ -20,12 +20,10 @@ import json
 import os
 
 import numpy as np
+import tensorflow as tf
 
-from pgan_tf.cli import import_tensorflow
 from pgan_tf.data import tfrecords
 from pgan_tf.errors import UserError
-
-tf = import_tensorflow()  # may be a binary's first TF import: filter the start-up chatter
 
 DATASET_JSON = tfrecords.DATASET_JSON
 # Official reader: shuffle buffer = 4096 MB worth of records (REFERENCE §4).

@@ -68,9 +68,7 @@ class LevelWriter:
     """
 
     def __init__(self, folder, resolution):
-        from pgan_tf.cli import import_tensorflow  # only the writing process loads TensorFlow
-
-        tf = import_tensorflow()
+        import tensorflow as tf  # only the writing process loads TensorFlow
 
         os.makedirs(folder, exist_ok=True)
         top = log2_resolution(resolution)
@@ -101,9 +99,7 @@ class LevelWriter:
 def serialize_example(chw, tf=None):
     """One official-format record: `shape` int64 [C, H, W] and `data` uint8 CHW bytes."""
     if tf is None:
-        from pgan_tf.cli import import_tensorflow
-
-        tf = import_tensorflow()
+        import tensorflow as tf  # only the writing process loads TensorFlow
     feature = {
         "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=list(chw.shape))),
         "data": tf.train.Feature(bytes_list=tf.train.BytesList(value=[chw.tobytes()])),
@@ -133,9 +129,7 @@ def find_level_files(folder):
 
 def read_level(path):
     """All records of one level file → uint8 [N, C, H, W] (NumPy; for tests and small tools)."""
-    from pgan_tf.cli import import_tensorflow
-
-    tf = import_tensorflow()
+    import tensorflow as tf
 
     arrays = []
     for raw in tf.data.TFRecordDataset(path):

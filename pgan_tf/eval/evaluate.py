@@ -273,7 +273,7 @@ def _header(config, mode):
 
 def evaluate_run(config):
     """Evaluate `config.run_dir` at its latest checkpoint or at every checkpoint ("all")."""
-    from pgan_tf.eval.generator import list_checkpoints, restore_run_generator
+    from pgan_tf.training.generator import list_checkpoints, restore_run_generator
 
     saved = export.read_run(config.run_dir)
     fid_scorer = _fid_scorer(config)

@@ -143,7 +143,7 @@ def standard_extra(images, labels, indices, num_classes, per_class, seed):
 
 def gan_extra(run_dir, class_names, per_class, seed, resolution):
     """`per_class` samples per class of the run's EMA generator -> (images, labels, notes)."""
-    from pgan_tf.eval.generator import restore_run_generator
+    from pgan_tf.training.generator import restore_run_generator
 
     rg = restore_run_generator(run_dir, "latest")
     images = [export.generate_class(rg, rg.class_names.index(name), per_class, seed)

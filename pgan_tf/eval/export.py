@@ -168,7 +168,7 @@ def at_checkpoint(run_generator, images_seen, path):
         return run_generator
     import tensorflow as tf
 
-    from pgan_tf.training.loop import schedule_params
+    from pgan_tf.training.builders import schedule_params
     from pgan_tf.training.schedule import stage_at
 
     tf.train.Checkpoint(G_ema=run_generator.model).restore(path).expect_partial()
@@ -194,7 +194,7 @@ def export_samples(config, run_generator=None):
     saved = validate_export(config)
     counts, real_counts = plan_counts(config, saved)
     if run_generator is None:
-        from pgan_tf.eval.generator import restore_run_generator
+        from pgan_tf.training.generator import restore_run_generator
 
         run_generator = restore_run_generator(config.run_dir, config.checkpoint)
     run_classes = list(saved["classes"])

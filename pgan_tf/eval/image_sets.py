@@ -143,9 +143,6 @@ def load_prepared_split(root, split, resolution=None):
 
 def _load_official(folder, resolution, class_names, kind):
     """Official-format TFRecords (+ labels) of `folder` at `resolution` (default: the largest)."""
-    from pgan_tf import cli
-
-    cli.import_tensorflow()  # quiet start-up (pipeline imports TensorFlow)
     from pgan_tf.data import pipeline
 
     available = pipeline.list_resolutions(folder)

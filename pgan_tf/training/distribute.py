@@ -15,10 +15,9 @@ import os
 import shutil
 import tempfile
 
-from pgan_tf.cli import import_tensorflow
-from pgan_tf.errors import UserError
+import tensorflow as tf
 
-tf = import_tensorflow()
+from pgan_tf.errors import UserError
 
 
 def make_strategy(name):

@@ -7,63 +7,31 @@ fake grid; every `snapshot_ticks` a checkpoint. The end of the run — and a sto
 always closes with a final tick: log line, grid, summaries and checkpoint.
 """
 import dataclasses
-import functools
 import os
 import signal
 import sys
 import time
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-from pgan_tf import cli
-
-tf = cli.import_tensorflow()
-import keras  # noqa: E402  (after the quiet TensorFlow import)
-
-from pgan_tf import sampling  # noqa: E402
-from pgan_tf.data import pipeline  # noqa: E402
-from pgan_tf.errors import UserError  # noqa: E402
-from pgan_tf.model.networks import Discriminator, Generator  # noqa: E402
-from pgan_tf.training import distribute, faults  # noqa: E402
-from pgan_tf.training import run_dir as run_dir_lib  # noqa: E402
-from pgan_tf.training.checkpoint import Checkpointer  # noqa: E402
-from pgan_tf.training.dataset_meta import resolve_dataset  # noqa: E402
-from pgan_tf.training.schedule import ScheduleParams, kimg_to_images, stage_at  # noqa: E402
-from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars  # noqa: E402
-from pgan_tf.training.step import Trainer  # noqa: E402
-from pgan_tf.training.summaries import Reporter, format_log_line  # noqa: E402
+from pgan_tf import sampling
+from pgan_tf.data import pipeline
+from pgan_tf.errors import UserError
+from pgan_tf.training import distribute, faults
+from pgan_tf.training import run_dir as run_dir_lib
+from pgan_tf.training.builders import model_factories, schedule_params
+from pgan_tf.training.checkpoint import Checkpointer
+from pgan_tf.training.dataset_meta import resolve_dataset
+from pgan_tf.training.generator import EXPORT_DIR, restore_run_generator, save_generator
+from pgan_tf.training.schedule import kimg_to_images, stage_at
+from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars
+from pgan_tf.training.step import Trainer
+from pgan_tf.training.summaries import Reporter, format_log_line
 
 # Official '1080p' grid width: clip(1920 // R, 3, 32) columns (REFERENCE §3.8); one row per class.
 _GRID_WIDTH_PX, _GRID_MIN_COLS, _GRID_MAX_COLS = 1920, 3, 32
-
-
-def schedule_params(config, num_replicas=1):
-    """ScheduleParams from the config (tick_kimg 0 = the official per-resolution table)."""
-    return ScheduleParams(
-        resolution=config.resolution, lod_initial_resolution=config.lod_initial_resolution,
-        lod_training_kimg=config.lod_training_kimg, lod_transition_kimg=config.lod_transition_kimg,
-        minibatch_base=config.minibatch_base, minibatch_dict=config.minibatch_dict,
-        max_minibatch_per_replica=config.max_minibatch_per_replica, num_replicas=num_replicas,
-        g_lr=config.g_lr, d_lr=config.d_lr, g_lr_dict=config.g_lr_dict, d_lr_dict=config.d_lr_dict,
-        tick_kimg=config.tick_kimg or None)
-
-
-def model_factories(config):
-    """(make_generator, make_discriminator) partials taking `name=`."""
-    common = dict(resolution=config.resolution, num_classes=config.num_classes,
-                  fmap_base=config.fmap_base, fmap_max=config.fmap_max, fmap_decay=config.fmap_decay,
-                  attention_stages=config.attention_stages, attention_type=config.attention_type,
-                  num_channels=config.num_channels, fused_scale=config.fused_scale)
-    make_g = functools.partial(Generator, latent_size=config.latent_size, **common)
-    make_d = functools.partial(Discriminator, mbstd_group_size=config.mbstd_group_size, **common)
-    return make_g, make_d
-
-
-def parameter_counts(config):
-    """Trainable parameters of G and D at full resolution (no EMA/optimizer variables)."""
-    make_g, make_d = model_factories(config)
-    count = lambda m: int(sum(np.prod(v.shape) for v in m.trainable_weights))  # noqa: E731
-    return count(make_g(name="generator")), count(make_d(name="discriminator"))
 
 
 def configure_runtime(config):
@@ -206,7 +174,6 @@ def run(config):
 
 def _export_generator(state):
     """`run_dir/export/generator`: G_ema as a SavedModel usable without this package (issue 4)."""
-    from pgan_tf.eval.generator import EXPORT_DIR, restore_run_generator, save_generator
 
     run_generator = restore_run_generator(state.config.run_dir, "latest")
     save_generator(run_generator, os.path.join(state.config.run_dir, EXPORT_DIR))

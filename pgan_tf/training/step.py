@@ -14,8 +14,6 @@ gradients are averaged over replicas (official: summed with NCCL, times 1/num_gp
 once in cross-replica context, where the NaN/Inf check can skip the step for every replica alike.
 `virtual_replicas` splits the batch the same way on one device (a reference for tests).
 """
-import logging
-
 import tensorflow as tf
 import keras
 
@@ -23,15 +21,6 @@ from pgan_tf.data.pipeline import fade_reals
 from pgan_tf.training import losses
 
 
-
-class _StageRetracingFilter(logging.Filter):
-    """Drop TF's 'triggered tf.function retracing' warning: we trace once per stage by design."""
-
-    def filter(self, record):
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
-tf.get_logger().addFilter(_StageRetracingFilter())
 
 # Independent streams folded from (seed, images_seen): D latents, GP mix, G latents, G labels.
 _STREAM_D_LATENTS, _STREAM_GP_MIX, _STREAM_G_LATENTS, _STREAM_G_LABELS = range(4)

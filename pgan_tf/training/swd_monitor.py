@@ -9,14 +9,12 @@ run's seed. Same sets and draws at every measurement: the curve moves only becau
 uses `pgan_tf.eval.swd.swd` unchanged, so it needs resolution >= 16 and skips smaller stages.
 """
 import numpy as np
+import tensorflow as tf
 
 from pgan_tf import sampling
-from pgan_tf.cli import import_tensorflow
 from pgan_tf.data import pipeline
 from pgan_tf.eval import swd as swd_lib
 from pgan_tf.training.schedule import kimg_to_images
-
-tf = import_tensorflow()
 
 # Images per G_ema call and per reals batch (memory only: results do not depend on it).
 _BATCH = 64

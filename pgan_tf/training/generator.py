@@ -9,16 +9,14 @@ import dataclasses
 import os
 
 import numpy as np
+import tensorflow as tf
 
-from pgan_tf import cli
 from pgan_tf.config import TrainConfig
 from pgan_tf.errors import UserError
-
-tf = cli.import_tensorflow()
-
-from pgan_tf.training.checkpoint import CHECKPOINT_DIR, MILESTONE_DIR  # noqa: E402
-from pgan_tf.training.run_dir import read_run_config  # noqa: E402
-from pgan_tf.training.schedule import stage_at  # noqa: E402
+from pgan_tf.training.builders import model_factories, schedule_params
+from pgan_tf.training.checkpoint import CHECKPOINT_DIR, MILESTONE_DIR
+from pgan_tf.training.run_dir import read_run_config
+from pgan_tf.training.schedule import stage_at
 
 EXPORT_DIR = os.path.join("export", "generator")
 
@@ -92,8 +90,6 @@ def restore_run_generator(run_dir, checkpoint="latest"):
             kimgs = ", ".join(f"{n / 1000:g}" for n in checkpoints)
             raise UserError(f"--checkpoint={checkpoint}: no checkpoint at that kimg (have {kimgs})")
         images_seen = max(matches)
-    from pgan_tf.training.loop import model_factories, schedule_params
-
     make_g, _ = model_factories(config)
     model = make_g(name="generator_ema")
     tf.train.Checkpoint(G_ema=model).restore(checkpoints[images_seen]).expect_partial()

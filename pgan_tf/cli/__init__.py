@@ -1,14 +1,18 @@
-"""Shared start-up for the binaries (`pgan_tf/train.py`, `tools/*.py`): quiet TF, one-line errors.
+"""The binaries (console scripts `pgan-*`, `python -m pgan_tf.cli.<name>`) and their shared start-up.
 
+Each module of this package is one binary: flags (defined in a function, never at import time),
+one frozen config, then a call into the library. `tools/*.py` and `python -m pgan_tf.train` are
+thin wrappers kept so older commands work.
+
+Start-up side effects (quiet TensorFlow logging, filtered import chatter, the stage-retracing log
+filter) happen here, in the binaries' `run`, never when the library is imported (issue 10).
 Imports nothing heavy, so a binary can validate its flags before TensorFlow is loaded.
 """
+import logging
 import os
 import sys
 
 from pgan_tf.errors import UserError
-
-# TF logs CUDA-driver probes on CPU-only machines; users should see our output, not those.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def run(main):
@@ -16,11 +20,15 @@ def run(main):
 
     `--verbose` (when the binary defines it) keeps the traceback for debugging.
     """
-    from absl import app, flags, logging
+    from absl import app, flags
+    from absl import logging as absl_logging
+
+    # TF logs CUDA-driver probes on CPU-only machines; users should see our output, not those.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     def _wrapped(argv):
         if not flags.FLAGS["verbosity"].present:  # TF's INFO lines (checkpoint sharding...) hide ours
-            logging.set_verbosity(logging.WARNING)
+            absl_logging.set_verbosity(absl_logging.WARNING)
         try:
             return main(argv)
         except UserError as err:
@@ -61,10 +69,28 @@ _TF_IMPORT_NOISE = (
 )
 
 
+class _StageRetracingFilter(logging.Filter):
+    """Drop TF's 'triggered tf.function retracing' warning: the trainer traces once per stage by
+    design (`training/step.py`)."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def import_tensorflow():
-    """Import TensorFlow with its start-up chatter filtered out of stderr (real errors pass)."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
+    """Binaries only: import TensorFlow with its start-up chatter filtered out of stderr (real
+    errors pass) and the stage-retracing warning dropped from its logger. Idempotent."""
+    if "tensorflow" not in sys.modules:
+        _quiet_import()
+    tf = sys.modules["tensorflow"]
+    logger = tf.get_logger()
+    if not any(isinstance(f, _StageRetracingFilter) for f in logger.filters):
+        logger.addFilter(_StageRetracingFilter())
+    return tf
+
+
+def _quiet_import():
+    """`import tensorflow` with file descriptor 2 captured; known notices are dropped."""
     import tempfile
 
     sys.stderr.flush()
@@ -72,7 +98,7 @@ def import_tensorflow():
     with tempfile.TemporaryFile(mode="w+b") as capture:
         os.dup2(capture.fileno(), 2)
         try:
-            import tensorflow as tf
+            import tensorflow  # noqa: F401
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
@@ -81,4 +107,3 @@ def import_tensorflow():
             for line in capture.read().decode("utf-8", "replace").splitlines():
                 if line.strip() and not any(noise in line for noise in _TF_IMPORT_NOISE):
                     print(line, file=sys.stderr)
-    return tf

@@ -1,0 +1,89 @@
+"""Evaluate a run (or two image sets): GAN-train, GAN-test, SWD, MS-SSIM, FID, memorization.
+
+    pgan-evaluate --run_dir RUN [--data_dir DATA]
+        --metrics gan_train,gan_test,swd,ms_ssim[,fid][,memorization] [--inception_weights PATH]
+        [--num_per_class 1000] [--checkpoints latest|all] [--epochs 50] [--repeats 1]
+        [--classifier_width 64] [--classifier_weights PATH] --output results.json
+    pgan-evaluate --fakes DIR --reals DIR --metrics ... --output results.json
+
+Writes the JSON (every number), confusion-matrix PNGs (and memorization.png) next to it, and prints
+a Markdown summary; see docs/evaluation.md. Flags are checked before TensorFlow is imported.
+"""
+from pgan_tf import cli
+
+FLAGS = None
+
+
+def define_flags():
+    """Flags of this binary (defined here, never at import time); defaults follow the paper."""
+    from absl import flags
+
+    from pgan_tf.eval import evaluate, memorization
+
+    flags.DEFINE_string("run_dir", None, "Run directory of pgan_tf.train (holds config.json).")
+    flags.DEFINE_string("data_dir", None, "Prepared dataset (default: the run's config data_dir).")
+    flags.DEFINE_list("metrics", list(evaluate.DEFAULT_METRICS),
+                      f"Comma-separated subset of {','.join(evaluate.METRICS)}.")
+    flags.DEFINE_integer("num_per_class", evaluate.DEFAULT_NUM_PER_CLASS,
+                         "Generated images per class (uniform labels; paper §3.5: 1000).")
+    flags.DEFINE_string("checkpoints", "latest", "latest, or all (every snapshot, also written to "
+                        "RUN/tensorboard/eval; the JSON adds 'best').")
+    flags.DEFINE_integer("epochs", 50, "Classifier epochs (paper §3.3: 50).")
+    flags.DEFINE_integer("repeats", 1, "Classifier seeds; > 1 reports mean ± std.")
+    flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).")
+    flags.DEFINE_integer("classifier_batch_size", 64, "Classifier batch size (paper §3.3: 64).")
+    flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).")
+    flags.DEFINE_string("classifier_weights", None, "ImageNet ResNet-18 .weights.h5 to fine-tune "
+                        "(see docs/evaluation.md); default: from scratch.")
+    flags.DEFINE_string("inception_weights", None, "Keras InceptionV3 (include_top=False) weights "
+                        "file; required by --metrics fid, never downloaded (docs/evaluation.md).")
+    flags.DEFINE_string("fakes", None, "Image set to evaluate instead of a run (with --reals).")
+    flags.DEFINE_string("reals", None, "Real image set to compare --fakes with.")
+    flags.DEFINE_integer("num_images", None, "--fakes/--reals: images of each set (default: "
+                         "min(#reals, #fakes)).")
+    flags.DEFINE_float("memorization_threshold", memorization.DEFAULT_THRESHOLD,
+                       "Flag samples whose RMS pixel difference (grey levels, 0..255, at 64x64) to "
+                       "the nearest training image is below this (default: likely copies).")
+    flags.DEFINE_integer("seed", 0, "Seed of the fakes' latents, real subsets and SWD draws; the "
+                         "classifier seeds are seed .. seed + repeats - 1.")
+    flags.DEFINE_string("output", None, "Results JSON path; PNGs are written next to it.")
+    flags.DEFINE_bool("progress", True, "Print progress lines and classifier epochs on stderr.")
+    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
+    flags.mark_flags_as_required(["output"])
+    return flags.FLAGS
+
+
+def main(argv):
+    from pgan_tf.errors import UserError
+    from pgan_tf.eval import eval_results, evaluate
+    from pgan_tf.eval.classifier import ClassifierConfig
+
+    if len(argv) > 1:
+        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    classifier = ClassifierConfig(
+        epochs=FLAGS.epochs, batch_size=FLAGS.classifier_batch_size,
+        learning_rate=FLAGS.classifier_learning_rate, width=FLAGS.classifier_width,
+        seed=FLAGS.seed, weights_path=FLAGS.classifier_weights)
+    config = evaluate.EvalConfig(
+        output=FLAGS.output, metrics=tuple(FLAGS.metrics), run_dir=FLAGS.run_dir,
+        data_dir=FLAGS.data_dir, fakes=FLAGS.fakes, reals=FLAGS.reals,
+        num_per_class=FLAGS.num_per_class, num_images=FLAGS.num_images,
+        checkpoints=FLAGS.checkpoints, repeats=FLAGS.repeats, classifier=classifier,
+        seed=FLAGS.seed, memorization_threshold=FLAGS.memorization_threshold,
+        inception_weights=FLAGS.inception_weights, progress=FLAGS.progress)
+    evaluate.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
+    cli.import_tensorflow()
+    results = evaluate.run_evaluation(config)
+    print(eval_results.summary_markdown(results))
+    print(f"results: {FLAGS.output}")
+
+
+def entry():
+    """Console script `pgan-evaluate` (also `python tools/evaluate.py`)."""
+    global FLAGS
+    FLAGS = define_flags()
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,76 @@
+"""The augmentation experiment of paper §3.7 / Fig. 8: real vs standard vs GAN augmentation.
+
+    pgan-experiment --data_dir DATA --per_class_real 100 --per_class_extra 1000
+        --arms real,standard,gan:RUN1,gan:RUN2 [--repeats R] [--epochs E] [--classifier_width W]
+        --output_dir OUT [--seed S] [--overwrite]
+
+Writes OUT/results.json, OUT/results.md (table like Fig. 8) and OUT/results.png (bar chart); see
+docs/evaluation.md. Flags are checked before TensorFlow is imported.
+"""
+from pgan_tf import cli
+
+FLAGS = None
+
+
+def define_flags():
+    """Flags of this binary (defined here, never at import time); defaults follow the paper."""
+    from absl import flags
+
+    flags.DEFINE_string("data_dir", None, "Prepared dataset with train and val splits.")
+    flags.DEFINE_integer("per_class_real", 100, "Real training images picked per class (§3.7).")
+    flags.DEFINE_integer("per_class_extra", 1000, "Extra images per class of each arm (§3.7: 1k).")
+    flags.DEFINE_list("arms", ["real", "standard"],
+                      "Training sets: real, standard (Augmentor) and/or gan:RUN_DIR (repeatable).")
+    flags.DEFINE_integer("repeats", 1, "Classifier seeds per arm (mean ± std).")
+    flags.DEFINE_integer("epochs", 50, "Classifier epochs (paper §3.3: 50).")
+    flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).")
+    flags.DEFINE_integer("classifier_batch_size", 64, "Classifier batch size (paper §3.3: 64).")
+    flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).")
+    flags.DEFINE_string("classifier_weights", None, "ImageNet ResNet-18 .weights.h5 to fine-tune "
+                        "(see docs/evaluation.md); default: from scratch.")
+    flags.DEFINE_integer("seed", 0, "Seed of the real pick, the augmentation and GAN latents; "
+                         "classifier seeds are seed .. seed + repeats - 1.")
+    flags.DEFINE_string("output_dir", None, "Output folder (must not exist unless --overwrite).")
+    flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
+    flags.DEFINE_bool("progress", True, "Print progress lines and classifier epochs.")
+    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
+    flags.mark_flags_as_required(["data_dir", "output_dir"])
+    return flags.FLAGS
+
+
+def main(argv):
+    import os
+
+    from pgan_tf.errors import UserError
+    from pgan_tf.eval import experiment
+    from pgan_tf.eval.classifier import ClassifierConfig
+
+    if len(argv) > 1:
+        raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.classifier_weights and not os.path.isfile(FLAGS.classifier_weights):
+        raise UserError(f"--classifier_weights={FLAGS.classifier_weights}: no such file")
+    classifier = ClassifierConfig(
+        epochs=FLAGS.epochs, batch_size=FLAGS.classifier_batch_size,
+        learning_rate=FLAGS.classifier_learning_rate, width=FLAGS.classifier_width,
+        seed=FLAGS.seed, weights_path=FLAGS.classifier_weights)
+    config = experiment.ExperimentConfig(
+        data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, arms=tuple(FLAGS.arms),
+        per_class_real=FLAGS.per_class_real, per_class_extra=FLAGS.per_class_extra,
+        repeats=FLAGS.repeats, classifier=classifier, seed=FLAGS.seed,
+        overwrite=FLAGS.overwrite, progress=FLAGS.progress)
+    experiment.validate_experiment(config)  # JSON and paths only: fails fast, before TensorFlow
+    cli.import_tensorflow()
+    results = experiment.run_experiment(config)
+    print(experiment.results_markdown(results))
+    print(f"results: {FLAGS.output_dir}")
+
+
+def entry():
+    """Console script `pgan-experiment` (also `python tools/augment_experiment.py`)."""
+    global FLAGS
+    FLAGS = define_flags()
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    entry()
