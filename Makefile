@@ -6,9 +6,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pgan_tf-installed
 DEMO_DIR ?= demo_out
-# One TensorFlow distribution per environment (they share the tensorflow/ folder): the CPU build
-# where no NVIDIA GPU is visible, the full build otherwise. Override: make TF_PACKAGE=tensorflow ...
-TF_PACKAGE ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo tensorflow || echo tensorflow-cpu)
+comma := ,
+# One TensorFlow distribution per environment (they share the tensorflow/ folder), chosen by the
+# package extra: `cpu` (tensorflow-cpu) where no NVIDIA GPU is visible, `gpu` (tensorflow[and-cuda])
+# otherwise. Override: make TF_EXTRA=gpu ... (TF_EXTRA= installs no TensorFlow: bring your own).
+TF_EXTRA ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo gpu || echo cpu)
 # Quiet TensorFlow's C++ start-up chatter (CUDA probes on CPU machines).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
@@ -20,7 +22,7 @@ install: $(STAMP)
 $(STAMP): setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
-	PGAN_TF_PACKAGE=$(TF_PACKAGE) $(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[$(if $(TF_EXTRA),$(TF_EXTRA)$(comma))test]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

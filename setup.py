@@ -1,49 +1,38 @@
 """Installs the pgan_tf package (APGAN+TTUR in TensorFlow 2 / Keras 3).
 
-TensorFlow comes in several distributions that all install the same ``tensorflow/`` folder
-(``tensorflow``, ``tensorflow-cpu``, ...). Two of them in one environment overwrite each other's
-files, so we require exactly one: ``PGAN_TF_PACKAGE`` names it (the Makefile sets it to
-``tensorflow-cpu`` on machines without an NVIDIA GPU); without the variable we keep whichever
-distribution is already installed and otherwise ask for ``tensorflow``.
+Static metadata: nothing here looks at the installed packages, so a wheel built anywhere (pip's
+isolated build environment included) asks for the same requirements.
+
+TensorFlow comes in several distributions that all install the same ``tensorflow/`` folder and
+overwrite each other's files, so the base requirements name none of them. Choose with an extra:
+``pip install '.[cpu]'`` (``tensorflow-cpu``), ``pip install '.[gpu]'`` (``tensorflow[and-cuda]``,
+NVIDIA), or plain ``pip install .`` into an environment that already has TensorFlow >=2.16,<3.
 """
-import importlib.metadata
 import os
+import re
 
 from setuptools import find_packages, setup
 
-_TF_RANGE = ">=2.16,<3"
-_TF_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tf-nightly", "tf-nightly-cpu")
-
-
-def _tensorflow_requirement():
-    """One TensorFlow distribution: $PGAN_TF_PACKAGE, else the installed one, else `tensorflow`."""
-    name = os.environ.get("PGAN_TF_PACKAGE", "").strip()
-    if not name:
-        for candidate in _TF_DISTRIBUTIONS:
-            try:
-                importlib.metadata.version(candidate)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-            name = candidate
-            break
-    return (name or "tensorflow") + _TF_RANGE
+_TF_RANGE = ">=2.16,<3"   # Keras 3 is TF's Keras from 2.16 on; TF 3 may change the APIs we use
 
 
 def _version():
-    scope = {}
-    with open(os.path.join(os.path.dirname(__file__), "pgan_tf", "__init__.py")) as f:
-        exec(f.read(), scope)  # __init__ holds only __version__
-    return scope["__version__"]
+    """`__version__` of pgan_tf/__init__.py, read as text (importing would need the package)."""
+    with open(os.path.join(os.path.dirname(__file__), "pgan_tf", "__init__.py"),
+              encoding="utf-8") as f:
+        return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
 
 
 setup(
     name="pgan_tf",
     version=_version(),
     description="APGAN+TTUR: class-conditional progressive GAN with SNL attention (TF2/Keras 3)",
+    license="Apache-2.0",
+    license_files=["LICENSE"],
     python_requires=">=3.10",
     packages=find_packages(include=["pgan_tf", "pgan_tf.*"]),
     install_requires=[
-        _tensorflow_requirement(),
+        "keras>=3",
         "numpy",
         "scikit-image",
         "scipy",
@@ -54,7 +43,11 @@ setup(
         "tqdm",
         "matplotlib",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={
+        "cpu": ["tensorflow-cpu" + _TF_RANGE],
+        "gpu": ["tensorflow[and-cuda]" + _TF_RANGE],
+        "test": ["pytest"],
+    },
     entry_points={"console_scripts": [
         "pgan-train=pgan_tf.cli.train:entry",
         "pgan-prepare=pgan_tf.cli.prepare:entry",
