@@ -78,7 +78,8 @@ def test_images_follow_the_documented_latents(run, generator, tmp_path):
     for i in range(2):
         got = np.asarray(Image.open(tmp_path / "out" / "DF" / f"run-000000-9-{i:06d}.png"))
         np.testing.assert_array_equal(got, expected[i])
-    assert sorted(os.listdir(tmp_path / "out")) == ["DF", "labels.csv", "manifest.json"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["DF", "MODEL_CARD.md", "labels.csv",
+                                                    "manifest.json"]
 
 
 def test_more_images_or_other_classes_keep_earlier_images(run, generator, tmp_path):

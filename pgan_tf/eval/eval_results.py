@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from pgan_tf import model_card
 from pgan_tf.eval import reports
 
 CLASSIFIER_METRICS = ("gan_train", "gan_test")
@@ -56,6 +57,18 @@ def write_tensorboard(run_dir, entry, step):
         for tag, value in scalars(entry).items():
             tf.summary.scalar(f"eval/{tag}", float(value), step=step)
     writer.close()
+
+
+def record_in_run(run_dir, results, output, memorization_threshold):
+    """Headline numbers of every evaluated checkpoint into the run's evaluation record (read by
+    model cards), then the SavedModel's card (RUN/export/generator) rewritten with them."""
+    from pgan_tf.training.generator import EXPORT_DIR
+
+    entries = results.get("checkpoints") or {"latest": results}
+    for entry in entries.values():
+        model_card.record_evaluation(run_dir, entry["images_seen"], scalars(entry),
+                                     os.path.abspath(output), memorization_threshold)
+    model_card.refresh_card(os.path.join(run_dir, EXPORT_DIR), run_dir)
 
 
 def best_checkpoints(per_checkpoint):

@@ -34,7 +34,7 @@ from pgan_tf.errors import UserError
 from pgan_tf.eval import export, image_sets, memorization
 from pgan_tf.eval import gan_train_test as gtt
 from pgan_tf.eval.classifier import ClassifierConfig, train_classifier
-from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints,
+from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, record_in_run,
                                        save_confusion_pngs, write_json, write_tensorboard)
 
 METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "fid", "memorization")
@@ -353,10 +353,13 @@ def evaluate_sets(config):
 
 
 def run_evaluation(config):
-    """Validate, evaluate (run or sets), write `config.output`; returns the results dict."""
+    """Validate, evaluate (run or sets), write `config.output` (a run also gets the numbers in its
+    evaluation record and SavedModel card, `eval_results.record_in_run`); returns the results."""
     config = validate_eval(config)
     results = evaluate_sets(config) if config.fakes else evaluate_run(config)
     write_json(results, config.output)
+    if not config.fakes:  # run mode: the numbers reach the run's model cards
+        record_in_run(config.run_dir, results, config.output, config.memorization_threshold)
     return results
 
 

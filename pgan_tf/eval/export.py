@@ -3,7 +3,8 @@
 Layout of OUT: `OUT/<CLASS>/<run>-<kimg>-<seed>-<index>.png` (kimg = images seen // 1000, 6 digits;
 index 6 digits), `OUT/labels.csv` (`image,<run classes>`, `image` = path relative to OUT without
 extension, one-hot `1.0`/`0.0`, the ISIC ground-truth format that `prepare_dataset.py --extra_train`
-reads), `OUT/manifest.json` and, with `grid`, `OUT/grid.png` (one row per class).
+reads), `OUT/manifest.json`, `OUT/MODEL_CARD.md` (`pgan_tf.model_card`) and, with `grid`,
+`OUT/grid.png` (one row per class).
 
 Latents: image i of class c (c = the class's index in the run) uses row i of the N(0, 1) stream of
 `np.random.RandomState(SeedSequence([seed, c]))`. A class's images therefore do not depend on which
@@ -25,7 +26,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from pgan_tf import sampling
+from pgan_tf import model_card, sampling
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
 
@@ -219,6 +220,8 @@ def export_samples(config, run_generator=None):
         _write_labels_csv(os.path.join(tmp, LABELS_CSV), run_classes, rows)
         manifest = _manifest(config, saved, run_generator, counts, real_counts)
         _write_json(os.path.join(tmp, MANIFEST), manifest)
+        model_card.write_model_card(tmp, config.run_dir, run_generator.images_seen,
+                                    stage_resolution=run_generator.stage_resolution, what="samples")
         if config.grid and rows:
             _write_grid(os.path.join(tmp, GRID_PNG), grid_cells, counts, run_generator)
     return manifest

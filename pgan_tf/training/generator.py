@@ -11,6 +11,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf import model_card
 from pgan_tf.config import TrainConfig
 from pgan_tf.errors import UserError
 from pgan_tf.training.builders import model_factories, schedule_params
@@ -32,6 +33,7 @@ class RunGenerator:
     images_seen: int
     stage_resolution: int
     alpha: float
+    run_dir: str = ""    # where it was restored from (its config.json feeds the model card)
 
     @property
     def upsampled(self):
@@ -96,11 +98,12 @@ def restore_run_generator(run_dir, checkpoint="latest"):
     stage = stage_at(max(images_seen - 1, 0), schedule_params(config))
     return RunGenerator(model=model, config=config, class_names=list(saved.get("classes", [])),
                         checkpoint=checkpoints[images_seen], images_seen=images_seen,
-                        stage_resolution=stage.resolution, alpha=stage.alpha)
+                        stage_resolution=stage.resolution, alpha=stage.alpha, run_dir=run_dir)
 
 
 def save_generator(run_generator, export_dir):
-    """SavedModel with one signature `(latents, labels) -> images` usable without pgan_tf."""
+    """SavedModel with one signature `(latents, labels) -> images` usable without pgan_tf, with
+    its MODEL_CARD.md (`pgan_tf.model_card`) when the run dir is known."""
     cfg = run_generator.config
     module = tf.Module()
     module.model = run_generator.model
@@ -120,6 +123,9 @@ def save_generator(run_generator, export_dir):
     module.generate = generate
     tmp = export_dir.rstrip("/") + f".tmp{os.getpid()}"
     tf.saved_model.save(module, tmp, signatures={"serving_default": generate})
+    if run_generator.run_dir:
+        model_card.write_model_card(tmp, run_generator.run_dir, run_generator.images_seen,
+                                    stage_resolution=run_generator.stage_resolution)
     if os.path.exists(export_dir):
         import shutil
 
