@@ -12,13 +12,30 @@ CLASSIFIER_METRICS = ("gan_train", "gan_test")
 TENSORBOARD_EVAL = os.path.join("tensorboard", "eval")
 
 
+def _confusion_path(png_dir, prefix, name):
+    return os.path.join(png_dir, f"{prefix}confusion_{name}.png")
+
+
 def save_confusion_pngs(metrics, class_names, png_dir, prefix=""):
     """`<png_dir>/<prefix>confusion_<metric>.png` for every classification entry of `metrics`."""
     for name, value in metrics.items():
         if isinstance(value, dict) and "confusion_matrix" in value:
-            path = os.path.join(png_dir, f"{prefix}confusion_{name}.png")
-            reports.save_confusion_png(value["confusion_matrix"], class_names, path,
+            reports.save_confusion_png(value["confusion_matrix"], class_names,
+                                       _confusion_path(png_dir, prefix, name),
                                        f"{name} {prefix.rstrip('_')}".strip())
+
+
+def confusion_images(entry, png_dir, prefix=""):
+    """{TensorBoard tag: uint8 [H, W, 3]} of the confusion-matrix PNGs saved for `entry`."""
+    from PIL import Image
+
+    out = {}
+    for name in CLASSIFIER_METRICS:
+        path = _confusion_path(png_dir, prefix, name)
+        if name in entry and os.path.isfile(path):
+            with Image.open(path) as image:
+                out[f"eval/confusion_{name}"] = np.asarray(image.convert("RGB"))
+    return out
 
 
 def _mean(value):
@@ -48,14 +65,18 @@ def scalars(entry):
     return out
 
 
-def write_tensorboard(run_dir, entry, step):
-    """Scalars of one checkpoint's entry into `run_dir/tensorboard/eval` at step = images seen."""
+def write_tensorboard(run_dir, entry, step, images=None):
+    """Scalars of one checkpoint's entry, and `images` ({tag: uint8 [H, W, C]}: confusion matrices,
+    sample grid), into `run_dir/tensorboard/eval` at step = images seen. The scalars are the
+    metrics of the run's HParams table (`training/hparams.py`)."""
     import tensorflow as tf
 
     writer = tf.summary.create_file_writer(os.path.join(run_dir, TENSORBOARD_EVAL))
     with writer.as_default():
         for tag, value in scalars(entry).items():
             tf.summary.scalar(f"eval/{tag}", float(value), step=step)
+        for tag, image in (images or {}).items():
+            tf.summary.image(tag, image[np.newaxis], step=step)
     writer.close()
 
 

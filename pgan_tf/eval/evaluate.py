@@ -34,8 +34,9 @@ from pgan_tf.errors import UserError
 from pgan_tf.eval import export, image_sets, memorization
 from pgan_tf.eval import gan_train_test as gtt
 from pgan_tf.eval.classifier import ClassifierConfig, train_classifier
-from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, record_in_run,
-                                       save_confusion_pngs, write_json, write_tensorboard)
+from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, confusion_images,
+                                       record_in_run, save_confusion_pngs, write_json,
+                                       write_tensorboard)
 
 METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "fid", "memorization")
 CHECKPOINT_MODES = ("latest", "all")
@@ -307,7 +308,9 @@ def evaluate_run(config):
         source = export.run_source(rg, config.seed, config.batch_size)
         entry.update(evaluate_generator(source, reals, config, models, png_dir=png_dir,
                                         prefix=prefix, fid_scorer=fid_scorer))
-        write_tensorboard(config.run_dir, entry, images_seen)
+        images = {**confusion_images(entry, png_dir, prefix),
+                  "eval/samples": sample_grid(source, len(reals.class_names))}
+        write_tensorboard(config.run_dir, entry, images_seen, images)
         per_checkpoint[key] = entry
     if config.checkpoints == "latest":
         results.update(entry)
@@ -315,6 +318,15 @@ def evaluate_run(config):
         results["checkpoints"] = per_checkpoint
         results["best"] = best_checkpoints(per_checkpoint)
     return results
+
+
+def sample_grid(fake_source, num_classes):
+    """uint8 grid, one row per class: images 0..GRID_COLUMNS-1 of each class (the first images of
+    an export with the evaluation's seed)."""
+    from pgan_tf import sampling
+
+    labels = np.repeat(np.arange(num_classes), export.GRID_COLUMNS)
+    return sampling.make_grid(fake_source(labels), num_classes, export.GRID_COLUMNS)
 
 
 def evaluate_sets(config):

@@ -25,6 +25,7 @@ from pgan_tf.training.builders import model_factories, schedule_params
 from pgan_tf.training.checkpoint import Checkpointer
 from pgan_tf.training.dataset_meta import resolve_dataset
 from pgan_tf.training.generator import EXPORT_DIR, restore_run_generator, save_generator
+from pgan_tf.training.hparams import write_hparams
 from pgan_tf.training.schedule import kimg_to_images, stage_at
 from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars
 from pgan_tf.training.step import Trainer
@@ -160,6 +161,7 @@ def run(config):
         return state
     if not resumed:
         state.reporter.config_text(config.to_dict(), step=0)
+        write_hparams(state.reporter.writer, config)  # TensorBoard HParams table (issue 10)
         _write_reals_grid(state)
         state.reporter.class_grid(state.generate_grid(stage_at(0, state.params)),
                                   *state.grid_shape, kimg=0, step=0)

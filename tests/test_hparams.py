@@ -1,0 +1,104 @@
+"""TensorBoard (issue 10): the training run's HParams data and the evaluation's metrics and images,
+read back from the event files."""
+import dataclasses
+import glob
+import os
+
+import tensorflow as tf
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from pgan_tf.config import TrainConfig
+from pgan_tf.eval import eval_results, evaluate
+from pgan_tf.training import hparams
+from tests.eval_fixtures import tiny_run
+
+
+
+def _events(folder):
+    """[(step, tag, plugin name, summary value)] of every event file directly in `folder`."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(folder, "events.out.tfevents.*"))):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                out.append((event.step, value.tag, value.metadata.plugin_data.plugin_name, value))
+    return out
+
+
+def _hparams_data(folder):
+    """The HParamsPluginData messages written into `folder`."""
+    out = []
+    for _, _, plugin, value in _events(folder):
+        if plugin == "hparams":
+            data = plugin_data_pb2.HParamsPluginData()
+            data.ParseFromString(value.metadata.plugin_data.content)
+            out.append(data)
+    return out
+
+
+def test_hparams_of_names_the_model_and_picks_up_optional_fields():
+    config = TrainConfig(attention_stages=(32, 64), g_lr=0.001, d_lr=0.004, resolution=64)
+    values = hparams.hparams_of(config)
+    assert values["model"] == "apgan_ttur" and values["attention_stages"] == "32,64"
+    assert (values["g_lr"], values["d_lr"], values["precision"]) == (0.001, 0.004, "float32")
+    assert "d_augment" not in values
+    assert all(isinstance(v, (bool, int, float, str)) for v in values.values())  # plugin types
+
+    @dataclasses.dataclass(frozen=True)
+    class WithAugment(TrainConfig):  # a config that has issue 13's field
+        d_augment: str = "ada"
+
+    values = hparams.hparams_of(WithAugment(attention_stages=(64,), resolution=64))
+    assert values["model"] == "apgan" and values["d_augment"] == "ada"
+
+
+def test_training_writes_the_experiment_and_the_runs_values(tmp_path_factory):
+    run_dir, _, _ = tiny_run(tmp_path_factory)
+    data = _hparams_data(os.path.join(run_dir, "tensorboard"))
+    experiments = [d.experiment for d in data if d.HasField("experiment")]
+    sessions = [d.session_start_info for d in data if d.HasField("session_start_info")]
+    assert len(experiments) == 1 and len(sessions) == 1
+    metrics = {(m.name.group, m.name.tag) for m in experiments[0].metric_infos}
+    assert metrics == {("eval", tag) for tag, _ in hparams.METRICS}
+    assert {h.name for h in experiments[0].hparam_infos} == set(sessions[0].hparams)
+    values = sessions[0].hparams
+    assert values["model"].string_value == "pgan"       # the tiny run has no attention
+    assert values["attention_stages"].string_value == ""
+    assert values["resolution"].number_value == 16
+    assert sessions[0].group_name == run_dir
+
+
+def test_every_table_metric_is_a_scalar_that_evaluation_writes():
+    score = {"accuracy": 0.5, "balanced_accuracy": 0.4}
+    entry = {"gan_train": score, "gan_test": score, "swd": {"levels": {"16": 2.0}, "avg": 2.0}}
+    written = {f"eval/{tag}" for tag in eval_results.scalars(entry)}
+    assert {tag for tag, _ in hparams.METRICS} <= written
+
+
+def test_evaluation_writes_metrics_and_sample_grid_at_the_checkpoint(tmp_path_factory, tmp_path):
+    run_dir, _, _ = tiny_run(tmp_path_factory)
+    evaluate.run_evaluation(evaluate.EvalConfig(
+        output=str(tmp_path / "r.json"), metrics=("swd",), run_dir=run_dir, num_per_class=4,
+        progress=False))
+    found = {}
+    for step, tag, plugin, value in _events(os.path.join(run_dir, "tensorboard", "eval")):
+        found.setdefault((tag, plugin), set()).add(step)
+        if tag == "eval/samples":
+            width, height = (int(v) for v in tf.make_ndarray(value.tensor)[:2])
+    assert 32 in found[("eval/swd/avg", "scalars")]      # step = images seen of the checkpoint
+    assert 32 in found[("eval/samples", "images")]
+    cell = height // 3                                   # 3 classes, one row each
+    assert width == 8 * cell and cell >= 16              # GRID_COLUMNS images per row
+
+
+def test_confusion_matrices_reach_tensorboard_beside_their_scalars(tmp_path):
+    entry = {"gan_test": {"accuracy": 0.75, "balanced_accuracy": 0.5,
+                          "confusion_matrix": [[3, 0], [1, 0]]}}
+    eval_results.save_confusion_pngs(entry, ["MEL", "NV"], str(tmp_path), "kimg1_")
+    images = eval_results.confusion_images(entry, str(tmp_path), "kimg1_")
+    assert list(images) == ["eval/confusion_gan_test"]   # gan_train was not measured
+    assert eval_results.confusion_images(entry, str(tmp_path), "kimg2_") == {}  # no PNG there
+    eval_results.write_tensorboard(str(tmp_path / "run"), entry, 1000, images)
+    found = {(step, tag, plugin) for step, tag, plugin, _ in
+             _events(str(tmp_path / "run" / "tensorboard" / "eval"))}
+    assert {(1000, "eval/confusion_gan_test", "images"),
+            (1000, "eval/gan_test/accuracy", "scalars")} <= found
