@@ -22,7 +22,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf.data import record_index, tfrecords
+from pgan_tf.data import integrity, record_index, tfrecords
 from pgan_tf.errors import UserError
 
 DATASET_JSON = tfrecords.DATASET_JSON
@@ -119,7 +119,13 @@ def dataset_size(data_dir):
 
 
 def _count_records(path):
-    return int(tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda n, _: n + 1))
+    with integrity.read_errors(path):
+        return int(tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda n, _: n + 1))
+
+
+def level_file(data_dir, resolution):
+    """The TFRecord file of `resolution` in `data_dir` (for error messages)."""
+    return _level_files(data_dir).get(int(resolution).bit_length() - 1, data_dir)
 
 
 def _parse_batch(resolution, channels):
@@ -183,7 +189,8 @@ def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mir
                         "records; re-create the dataset")
     if n == 0:
         raise UserError(f"{path} holds no records")
-    channels = _channels(path, resolution)
+    with integrity.read_errors(path):
+        channels = _channels(path, resolution)
     budget = shuffle_buffer or max(1, SHUFFLE_BUDGET_BYTES // (resolution * resolution * channels))
     reader = _Reader(path, labels, _parse_batch(resolution, channels))
     first_epoch, skip = divmod(int(start_index), n)
