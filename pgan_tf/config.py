@@ -44,6 +44,10 @@ class TrainConfig:
     num_classes: int = _field(7, "Class count when data_dir has no dataset.json (ISIC 2018: 7).", lo=0)
     num_channels: int = _field(3, "Image channels (RGB).", lo=1)
     mirror_augment: bool = _field(False, "Random horizontal flips of reals (official default off).")
+    data_cache_mb: int = _field(4096, "Memory budget in MB for one resolution's training records "
+                                "(default 4096 = official PGAN's shuffle buffer, all of ISIC 2018 "
+                                "at 256x256); above it records are read from the TFRecord file by "
+                                "record number. Never changes results.", lo=0)
     label_sampling: str = _field("dataset", "G labels: rows of the dataset's labels (official) or uniform "
                                  "over classes.", enum=LABEL_SAMPLING)
     # --- model (REFERENCE §1) ---

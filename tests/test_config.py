@@ -36,6 +36,7 @@ def test_json_round_trip_keeps_every_field():
     (dict(minibatch_dict={6: 4}), "--minibatch_dict"),
     (dict(lod_initial_resolution=64, resolution=32), "--lod_initial_resolution"),
     (dict(keep_checkpoints=2), "--keep_checkpoints"),
+    (dict(data_cache_mb=-1), "--data_cache_mb"),
 ])
 def test_invalid_values_name_the_flag(kwargs, flag):
     with pytest.raises(UserError, match=flag):

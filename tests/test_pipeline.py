@@ -168,3 +168,49 @@ def test_fade_reals_matches_numpy_reference(alpha):
     np.testing.assert_allclose(got, _fade_reference(images, alpha), atol=1e-6)
     if alpha == 1.0:
         np.testing.assert_array_equal(got, images)
+
+
+def _batches(dataset, count):
+    """The first `count` batches as NumPy (images, labels) pairs."""
+    return [(x.numpy(), y.numpy()) for x, y in dataset.take(count)]
+
+
+@pytest.mark.parametrize("mirror, shuffle_buffer", [(True, None), (False, 2)])  # 1 / 19 blocks
+def test_reading_from_the_file_gives_exactly_the_in_memory_stream(tmp_path, monkeypatch, mirror,
+                                                                  shuffle_buffer):
+    # 37 records (not a multiple of the chunk), images with distinct pixels, labels by class.
+    rng = np.random.default_rng(3)
+    folder = str(tmp_path / "train")
+    fx.write_official(folder, rng.integers(0, 256, (37, RES, RES, 3), dtype=np.uint8),
+                      np.eye(K, dtype=np.float32)[rng.integers(0, K, 37)])
+    kw = dict(seed=6, start_index=53, mirror=mirror, shuffle_buffer=shuffle_buffer)
+    reads = []
+    real_read = pipeline.record_index.RecordFile.read
+    monkeypatch.setattr(pipeline.record_index.RecordFile, "read",
+                        lambda self, js: reads.append(len(js)) or real_read(self, js))
+    memory = _batches(pipeline.make_dataset(folder, RES, 9, cache_mb=1, **kw), 12)  # 3 epochs
+    assert reads == []  # 37 records of 192 bytes fit 1 MB: held in memory
+    from_file = _batches(pipeline.make_dataset(folder, RES, 9, cache_mb=0, **kw), 12)
+    assert sum(reads) >= 108  # budget 0: every element was read from the file
+    assert len(from_file) == 12
+    for (x_mem, y_mem), (x_file, y_file) in zip(memory, from_file):
+        np.testing.assert_array_equal(x_file, x_mem)
+        np.testing.assert_array_equal(y_file, y_mem)
+
+
+def test_file_path_without_labels_and_its_damaged_record_error(tmp_path):
+    folder = str(tmp_path / "celeb")
+    fx.write_official(folder, _images(3))
+    images, labels = next(iter(pipeline.make_dataset(folder, 8, 4, cache_mb=0)))
+    assert images.shape == (4, 8, 8, 3) and labels.shape == (4, 0)
+    path = os.path.join(folder, "celeb-r03.tfrecords")
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0x10  # a flipped bit inside record 1's image bytes
+    with open(path, "wb") as f:
+        f.write(data)
+    with pytest.raises(tf.errors.OpError, match="celeb-r03.tfrecords: record 1 at byte"):
+        next(iter(pipeline.make_dataset(folder, 8, 4, cache_mb=0)))
+    with open(path, "wb") as f:
+        f.write(data[:-5])  # a truncated tail is found when the index is built
+    with pytest.raises(UserError, match="celeb-r03.tfrecords: record 2 .* truncated"):
+        pipeline.make_dataset(folder, 8, 4, cache_mb=0)

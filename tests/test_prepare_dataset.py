@@ -3,6 +3,7 @@ case (library calls; a few through the tool to check exit code, one stderr line 
 the end-to-end synthesize → prepare → read a batch at two resolutions."""
 import collections
 import dataclasses
+import hashlib
 import json
 import os
 
@@ -61,6 +62,11 @@ def test_dataset_json_contract(prepared):
     assert len(train["sha256"]) == 64 and train["sha256"] != val["sha256"]
     assert sorted(os.listdir(os.path.join(out, "train"))) == [
         "train-r02.tfrecords", "train-r03.tfrecords", "train-r04.tfrecords", "train-rxx.labels"]
+    for name in ("train", "val"):  # one sha256 per file, over the file's bytes
+        folder = os.path.join(out, name)
+        assert info["splits"][name]["files"] == {
+            f: hashlib.sha256(open(os.path.join(folder, f), "rb").read()).hexdigest()
+            for f in os.listdir(folder)}
 
 
 def test_split_is_lesion_grouped_complete_and_near_val_size(prepared, synth_dir):

@@ -1,5 +1,6 @@
 """Issue 6: graceful stop, corrupt-checkpoint fallback, non-finite stop, determinism."""
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pgan_tf import cli
 tf = cli.import_tensorflow()
 
 from pgan_tf.config import TrainConfig  # noqa: E402
+from pgan_tf.data import integrity  # noqa: E402
 from pgan_tf.errors import UserError  # noqa: E402
 from pgan_tf.training import loop  # noqa: E402
 from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
@@ -119,3 +121,50 @@ def test_deterministic_runs_write_identical_checkpoints(data_dir, tmp_path):
             continue
         np.testing.assert_array_equal(readers[0].get_tensor(name), readers[1].get_tensor(name),
                                       err_msg=name)
+
+
+def _with_file_hashes(root):
+    """Add per-file sha256 to the tiny dataset's dataset.json (as prepare_dataset writes)."""
+    path = os.path.join(root, "dataset.json")
+    with open(path) as f:
+        info = json.load(f)
+    info["splits"]["train"]["files"] = integrity.folder_hashes(os.path.join(root, "train"))
+    with open(path, "w") as f:
+        json.dump(info, f)
+
+
+def _damaged(path, what):
+    return f"^{path}: damaged TFRecord data \\({what} record at \\d+\\); re-create the dataset"
+
+
+def _flip_byte(path, offset_from_end=100):
+    data = bytearray(open(path, "rb").read())
+    data[-offset_from_end] ^= 0x01
+    open(path, "wb").write(bytes(data))
+
+
+def test_changed_dataset_file_is_refused_at_start_before_the_run_dir_is_written(tmp_path):
+    root = make_tiny_dataset(str(tmp_path / "data"), resolution=16)
+    _with_file_hashes(root)
+    target = os.path.join(root, "train", "train-r03.tfrecords")
+    _flip_byte(target)
+    run_dir = tmp_path / "run"
+    with pytest.raises(UserError, match=f"{target} changed since the dataset was prepared"):
+        loop.run(TrainConfig(data_dir=root, run_dir=str(run_dir), total_kimg=0.016, **TINY))
+    assert not run_dir.exists()
+
+
+def test_damaged_or_truncated_record_stops_with_one_line_naming_the_file(tmp_path):
+    # dataset.json without file hashes (older version): warned, then caught by the record CRCs.
+    root = make_tiny_dataset(str(tmp_path / "data"), resolution=16)
+    target = os.path.join(root, "train", "train-r02.tfrecords")  # read by the first stage
+    _flip_byte(target)
+    config = TrainConfig(data_dir=root, run_dir=str(tmp_path / "run"), total_kimg=0.1, **TINY)
+    with pytest.raises(UserError, match=_damaged(target, "corrupted")):
+        loop.run(config)
+    _flip_byte(target)  # restored
+    target = os.path.join(root, "train", "train-r04.tfrecords")  # read for the reals grid
+    with open(target, "r+b") as f:
+        f.truncate(os.path.getsize(target) - 10)
+    with pytest.raises(UserError, match=_damaged(target, "truncated")):
+        loop.run(config.replace(run_dir=str(tmp_path / "run2")))

@@ -22,7 +22,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf.data import tfrecords
+from pgan_tf.data import integrity, record_index, tfrecords
 from pgan_tf.errors import UserError
 
 DATASET_JSON = tfrecords.DATASET_JSON
@@ -119,7 +119,13 @@ def dataset_size(data_dir):
 
 
 def _count_records(path):
-    return int(tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda n, _: n + 1))
+    with integrity.read_errors(path):
+        return int(tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda n, _: n + 1))
+
+
+def level_file(data_dir, resolution):
+    """The TFRecord file of `resolution` in `data_dir` (for error messages)."""
+    return _level_files(data_dir).get(int(resolution).bit_length() - 1, data_dir)
 
 
 def _parse_batch(resolution, channels):
@@ -158,12 +164,14 @@ def _to_nhwc_float(images, labels):
 
 
 def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mirror=False,
-                 shuffle=True, repeat=True, shuffle_buffer=None):
+                 shuffle=True, repeat=True, shuffle_buffer=None, cache_mb=None):
     """Batches (images float32 [B, res, res, C] in [-1, 1], labels float32 [B, K]).
 
     `shuffle=False, repeat=False` gives one ordered pass (last partial batch kept) for evaluation;
     with `repeat` every batch is full, even for a dataset smaller than one batch. `shuffle_buffer`
-    caps the records held for shuffling (default: SHUFFLE_BUDGET_BYTES worth).
+    caps the records held for shuffling (default: SHUFFLE_BUDGET_BYTES worth). When the records
+    one shuffle holds exceed `cache_mb` MB (None = no limit), they are read from the file by
+    record number instead of being held in memory: the same elements in the same order.
     """
     if batch_size < 1 or start_index < 0:
         raise ValueError(f"batch_size {batch_size} must be ≥ 1 and start_index {start_index} ≥ 0")
@@ -181,16 +189,21 @@ def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mir
                         "records; re-create the dataset")
     if n == 0:
         raise UserError(f"{path} holds no records")
-    channels = _channels(path, resolution)
+    with integrity.read_errors(path):
+        channels = _channels(path, resolution)
     budget = shuffle_buffer or max(1, SHUFFLE_BUDGET_BYTES // (resolution * resolution * channels))
     reader = _Reader(path, labels, _parse_batch(resolution, channels))
     first_epoch, skip = divmod(int(start_index), n)
     epochs = tf.data.Dataset.range(first_epoch, _NEVER if repeat else first_epoch + 1)
-    if shuffle:
-        stream = _shuffled_epochs(reader, epochs, n, min(n, int(budget)), seed)
+    block = min(n, int(budget))
+    record_bytes = resolution * resolution * channels
+    if shuffle and cache_mb is not None and block * record_bytes > cache_mb * (1 << 20):
+        stream = _file_epochs(reader, epochs, n, block, seed, skip)
+    elif shuffle:
+        stream = _shuffled_epochs(reader, epochs, n, block, seed).skip(skip)
     else:
-        stream = epochs.flat_map(lambda e: reader.stream())
-    stream = stream.skip(skip).batch(batch_size, drop_remainder=repeat)
+        stream = epochs.flat_map(lambda e: reader.stream()).skip(skip)
+    stream = stream.batch(batch_size, drop_remainder=repeat)
     if mirror:
         starts = tf.data.Dataset.range(int(start_index), _NEVER, batch_size)  # first position
         stream = tf.data.Dataset.zip((starts, stream)).map(_mirror(seed))
@@ -259,6 +272,34 @@ def _shuffled_epochs(reader, epochs, n, block, seed):
             lambda b: reader.block(b * block, block).flat_map(
                 lambda x, y: permuted(x, y, e, b + 1)))
     return epochs.flat_map(epoch)
+
+
+def _file_epochs(reader, epochs, n, block, seed, skip):
+    """The elements of `_shuffled_epochs`, in the same order, read from the file by record number
+    (bounded memory): the same permutation draws give global record indices, which are skipped
+    (cheap) before any record is read, then fetched `_GATHER_CHUNK` at a time."""
+    num_blocks = -(-n // block)
+
+    def epoch(e):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(num_blocks, dtype=tf.int64), _seed(seed, _SHUFFLE_SALT, e, 0), alg=_RNG_ALG)
+
+        def block_indices(b):
+            size = tf.cast(tf.minimum(tf.constant(block, tf.int64), n - b * block), tf.int32)
+            # int32 like `permuted`'s tf.range over the block: the same draws, the same order.
+            perm = tf.random.experimental.stateless_shuffle(
+                tf.range(size), _seed(seed, _SHUFFLE_SALT, e, b + 1), alg=_RNG_ALG)
+            return tf.data.Dataset.from_tensor_slices(b * block + tf.cast(perm, tf.int64))
+        return tf.data.Dataset.from_tensor_slices(order).flat_map(block_indices)
+
+    records = record_index.RecordFile(reader.path)
+    chunks = epochs.flat_map(epoch).skip(skip).batch(_GATHER_CHUNK)
+    images = chunks.map(lambda js: reader.parse(records.read_op(js))).unbatch()
+    if reader.labels.shape[-1] == 0:  # TF 2.21 segfaults unbatching a [m, 0] tensor
+        labels = tf.data.Dataset.from_tensors(tf.zeros([0], reader.labels.dtype)).repeat()
+    else:
+        labels = chunks.map(lambda js: tf.gather(reader.labels, js)).unbatch()
+    return tf.data.Dataset.zip((images, labels))
 
 
 def _mirror(seed):

@@ -23,7 +23,7 @@ import tempfile
 
 import numpy as np
 
-from pgan_tf.data import augment, preprocess, sources, tfrecords
+from pgan_tf.data import augment, integrity, preprocess, sources, tfrecords
 from pgan_tf.errors import UserError
 
 DATASET_JSON = tfrecords.DATASET_JSON
@@ -260,7 +260,8 @@ def _write_split(pool, folder, tasks, classes, config, spec):
     labels = np.eye(len(classes), dtype=np.float32)[[t.label for t in kept]]  # [N, K] one-hot
     tfrecords.write_labels(folder, labels.reshape(len(kept), len(classes)))
     return {"tasks": kept, "skipped": list(skipped.values()),
-            "converted": list(converted.values()), "sha256": digest.hexdigest()}
+            "converted": list(converted.values()), "sha256": digest.hexdigest(),
+            "files": integrity.folder_hashes(folder)}
 
 
 def _hash_record(digest, task, num_classes, levels):
@@ -288,7 +289,8 @@ def _dataset_info(config, classes, plan, written, val_origin, spec):
         tasks = result["tasks"]
         entry = {"dir": name if name in written else None, "num_images": len(tasks),
                  "images": [t.image_id for t in tasks],
-                 "counts": _counts(tasks, classes), "sha256": result["sha256"]}
+                 "counts": _counts(tasks, classes), "sha256": result["sha256"],
+                 "files": result.get("files", {})}  # sha256 per file: checked at training start
         if name == "train":
             synthetic = [t for t in tasks if t.synthetic]
             entry.update(augmented_images=sum(1 for t in tasks if t.aug_k),

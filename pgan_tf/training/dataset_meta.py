@@ -12,8 +12,9 @@ import os
 
 import numpy as np
 
-from pgan_tf.data import pipeline
+from pgan_tf.data import integrity, pipeline
 from pgan_tf.errors import UserError
+from pgan_tf.training.run_dir import write_json_atomic
 
 # ISIC 2018 Task 3 column order (REFERENCE §11.1), used to name classes of an official-format
 # dataset with 7 label columns; other counts get generic names.
@@ -27,6 +28,9 @@ class DatasetMeta:
     class_names: tuple
     sha256: str
     label_rows: np.ndarray  # float32 [M, K]: the rows G's labels are drawn from (REFERENCE §2)
+    # {file name: sha256} of train/ from dataset.json; None for a dataset.json without them;
+    # "absent" for an official-format folder (no dataset.json: nothing to check at start-up).
+    file_hashes: object = "absent"
 
 
 def resolve_dataset(config):
@@ -46,17 +50,34 @@ def resolve_dataset(config):
     width = 0 if labels is None else labels.shape[1]
     if info is not None:
         class_names = tuple(info["classes"])
-        sha = info.get("splits", {}).get("train", {}).get("sha256") or _file_hash(train_dir)
+        split = info.get("splits", {}).get("train", {})
+        sha = split.get("sha256") or _file_hash(train_dir)
+        file_hashes = split.get("files")
     else:
         class_names = ISIC_CLASSES if width == len(ISIC_CLASSES) else tuple(
             f"class{i}" for i in range(width))
         sha = _file_hash(train_dir)
+        file_hashes = "absent"
     if width != config.num_classes or len(class_names) != config.num_classes:
         raise UserError(f"--num_classes={config.num_classes} but {train_dir} has {width} label "
                         "columns; set --num_classes to match the dataset")
     rows = labels.astype(np.float32) if labels is not None else np.zeros((1, 0), np.float32)
     return DatasetMeta(root=root, train_dir=train_dir, class_names=class_names, sha256=sha,
-                       label_rows=rows)
+                       label_rows=rows, file_hashes=file_hashes)
+
+
+def verify_files(meta, run_dir):
+    """Refuse training files changed since preparation (`integrity.verify_split`); returns the
+    record to keep in the run dir (`record_verified_files`), or None."""
+    if meta.file_hashes == "absent":
+        return None
+    return integrity.verify_split(meta.train_dir, meta.file_hashes, run_dir)
+
+
+def record_verified_files(run_dir, record):
+    """Keep `verify_files`' result in the run dir, so a resume need not re-hash unchanged files."""
+    if record is not None:
+        write_json_atomic(integrity.record_path(run_dir), {"files": record})
 
 
 def _file_hash(folder):

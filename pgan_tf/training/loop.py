@@ -17,13 +17,13 @@ import numpy as np
 import tensorflow as tf
 
 from pgan_tf import sampling
-from pgan_tf.data import pipeline
+from pgan_tf.data import integrity, pipeline
 from pgan_tf.errors import UserError
 from pgan_tf.training import distribute, faults
 from pgan_tf.training import run_dir as run_dir_lib
 from pgan_tf.training.builders import model_factories, schedule_params
 from pgan_tf.training.checkpoint import Checkpointer
-from pgan_tf.training.dataset_meta import resolve_dataset
+from pgan_tf.training.dataset_meta import record_verified_files, resolve_dataset, verify_files
 from pgan_tf.training.generator import EXPORT_DIR, restore_run_generator, save_generator
 from pgan_tf.training.hparams import write_hparams
 from pgan_tf.training.schedule import kimg_to_images, stage_at
@@ -100,8 +100,10 @@ class _Run:
         self.chief = distribute.is_chief(self.strategy)
         self.params = schedule_params(config, self.strategy.num_replicas_in_sync)
         self.meta = resolve_dataset(config)
+        verified = verify_files(self.meta, config.run_dir)  # refuse changed data before writing
         if self.chief:
             run_dir_lib.prepare_run_dir(config, self.meta.class_names, self.meta.sha256)
+            record_verified_files(config.run_dir, verified)
         self.worker_dir = distribute.WorkerDir(config.run_dir, self.chief)
         configure_runtime(config)
         make_g, make_d = model_factories(config)
@@ -196,14 +198,16 @@ def train(state, total, stop):
             faults.reached("stage")
         if (stage.resolution, stage.minibatch) != stream_key:
             stream_key = (stage.resolution, stage.minibatch)
+            data_file = pipeline.level_file(state.meta.train_dir, stage.resolution)
             batches = iter(distribute.distribute(state.strategy, pipeline.make_dataset(
                 state.meta.train_dir, stage.resolution, stage.minibatch, seed=config.seed,
                 start_index=state.images_seen - stage.stream_start_images,
-                mirror=config.mirror_augment)))
+                mirror=config.mirror_augment, cache_mb=config.data_cache_mb)))
         if (stage.g_lr, stage.d_lr) != lr_key:
             lr_key = (stage.g_lr, stage.d_lr)
             trainer.set_learning_rates(*lr_key)
-        reals, labels = next(batches)
+        with integrity.read_errors(data_file):  # a damaged record: one line, not a traceback
+            reals, labels = next(batches)
         faults.reached("step")
         out = trainer.step(reals, labels, stage.resolution, stage.alpha, stage.fading,
                            state.images_seen)
@@ -265,7 +269,8 @@ def _write_reals_grid(state):
     picked = [[] for _ in range(rows)]
     batches = pipeline.make_dataset(state.meta.train_dir, config.resolution, 64, seed=config.seed,
                                     shuffle=False, repeat=False)
-    for images, labels in batches:
+    for images, labels in _read(batches, pipeline.level_file(state.meta.train_dir,
+                                                             config.resolution)):
         classes = (np.argmax(labels.numpy(), axis=1) if labels.shape[1]
                    else np.zeros(len(images), int))
         for image, cls in zip(images.numpy(), classes):
@@ -277,3 +282,14 @@ def _write_reals_grid(state):
     cells = [p[i] if i < len(p) else blank for p in picked for i in range(cols)]
     grid = sampling.make_grid(sampling.to_uint8(np.stack(cells)), rows, cols)
     sampling.save_png(os.path.join(state.worker_dir.path, "grids", "reals.png"), grid)
+
+
+def _read(batches, path):
+    """Iterate `batches`, a damaged record of `path` ending the run with one line."""
+    iterator = iter(batches)
+    while True:
+        with integrity.read_errors(path):
+            element = next(iterator, None)
+        if element is None:
+            return
+        yield element
