@@ -56,8 +56,10 @@ class TrainConfig:
     fmap_base: int = _field(8192, "Feature maps: min(fmap_base / 2^stage, fmap_max) (official 8192).", lo=1)
     fmap_max: int = _field(512, "Feature-map cap (official 512).", lo=1)
     fmap_decay: float = _field(1.0, "Feature-map decay exponent (official 1.0).", lo=0.0)
-    attention_stages: tuple = _field((), "Resolutions whose G/D blocks get attention, e.g. 64 or 32,64 "
-                                     "(paper Table 1; empty = plain PGAN).")
+    attention_stages: tuple = _field((), "Resolutions whose G/D blocks get attention: auto = R/2, the "
+                                     "second-to-last block (paper §3.4), or a list such as 32,64 "
+                                     "(paper Table 1); empty = plain PGAN. config.json holds the "
+                                     "resolved list.")
     attention_type: str = _field("snl", "Attention block: snl (paper Eq. 3) or sagan (ablation).",
                                  enum=ATTENTION_TYPES)
     mbstd_group_size: int = _field(4, "Minibatch-stddev group size (official 4; 0/1 disables).", lo=0)
@@ -185,14 +187,33 @@ def validate(cfg):
                 raise UserError(f"--{name}: value {value} for resolution {res} must be > 0")
 
 
-def resolve_attention_stages(stages, resolution):
-    """Drop stages above `resolution` (so a small demo can reuse the paper's flagfile).
+ATTENTION_AUTO = "auto"  # --attention_stages=auto: the second-to-last block, R/2 (paper §3.4)
 
-    Returns (kept stages as a sorted tuple, list of warning strings). A stage that is not a power of
-    two from 8 up stays in and is refused by `validate`.
+
+def resolve_attention_stages(stages, resolution):
+    """The one place where `--attention_stages` becomes the resolutions of attention blocks.
+
+    `stages`: the flag's items (strings or ints): `["auto"]`, explicit resolutions, or empty (no
+    attention). "auto" = `resolution // 2`, the block mapping 2^(N-1) to 2^N: paper §3.4, "the
+    APGAN models with the self-attention mechanism at the 2^(N-1)-to-2^N level feature maps
+    (e.g., stage 64 and stage 128) achieve better performance" (Table 1: stage 64 at 128x128).
+    Explicit stages above `resolution` are dropped (so a small demo can reuse the paper's
+    flagfile). Returns (stages as a sorted tuple of ints, list of warning strings). A stage that
+    is not a power of two from 8 up stays in and is refused by `validate`; junk raises UserError.
     """
+    items = [str(s).strip() for s in stages if str(s).strip()]
+    if ATTENTION_AUTO in items:
+        if items != [ATTENTION_AUTO]:
+            raise UserError(f"--attention_stages={','.join(items)}: use auto alone or a list of "
+                            "resolutions such as 32,64")
+        return (resolution // 2,), []
+    try:
+        numbers = sorted(set(int(s) for s in items))
+    except ValueError:
+        raise UserError(f"--attention_stages={','.join(items)}: expected auto (R/2, paper §3.4) "
+                        "or resolutions such as 32,64") from None
     kept, warnings = [], []
-    for stage in sorted(set(int(s) for s in stages)):
+    for stage in numbers:
         if is_power_of_two(stage) and stage > resolution:
             warnings.append(f"--attention_stages: stage {stage} is above --resolution={resolution}; ignored")
         else:

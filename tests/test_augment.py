@@ -4,7 +4,8 @@ import random
 import numpy as np
 import pytest
 
-from pgan_tf.data import augment
+from pgan_tf.data import augment, reflect_rotate
+from pgan_tf.errors import UserError
 
 # Augmentor refuses probability 0, so "off" is a probability no uniform draw goes below.
 OFF = 1e-12
@@ -78,13 +79,63 @@ def test_rotation_stays_within_90_degrees():
     assert min(angles) < -60 and max(angles) > 60  # the whole range is used
 
 
-def test_describe_records_every_operation(image):
+def test_describe_records_every_operation_and_the_fill_rule(image):
     spec = augment.DEFAULT_SPEC
     info = augment.describe(spec, 3)
     ops = {op["op"]: op for op in info["operations"]}
-    assert list(ops) == ["rotate_without_crop", "flip_left_right", "flip_top_bottom", "zoom",
-                         "skew"]
-    assert ops["rotate_without_crop"]["max_left_rotation"] == 90
+    assert list(ops) == ["rotate", "flip_left_right", "flip_top_bottom", "zoom", "skew"]
+    assert ops["rotate"]["angle_degrees"] == [-90, 90] and ops["rotate"]["mode"] == "reflect"
     assert ops["zoom"]["probability"] == spec.zoom_probability
-    assert info["per_image"] == 3 and "0.2.12" in info["library"]
+    assert all(op["fill"].startswith("none") for op in ops.values())
+    assert "source image" in info["fill_rule"]
+    assert info["per_image"] == 3 and "0.2.12" in info["library"] and "scikit-image" in info["library"]
     assert augment.describe(spec, 0)["operations"] == []
+
+
+def _only(**changes):
+    """A spec with every operation off except those in `changes`."""
+    off = dict(rotation_probability=OFF, flip_left_right_probability=OFF,
+               flip_top_bottom_probability=OFF, zoom_probability=OFF, skew_probability=OFF)
+    return augment.AugmentationSpec(**{**off, **changes})
+
+
+@pytest.fixture(scope="module")
+def bright():
+    """A 'skin' image without dark pixels: noise in [128, 255] (noise is the worst case for
+    interpolation ringing; a black fill would put 0s in the output)."""
+    return np.random.default_rng(3).integers(128, 256, (32, 32, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("spec", [
+    _only(rotation_probability=1.0),                                  # angles over [-90°, 90°]
+    _only(skew_probability=1.0, skew_magnitude=augment.MAX_SKEW_MAGNITUDE),  # every skew type
+    _only(zoom_probability=1.0, zoom_min_factor=2.0, zoom_max_factor=2.0),   # strong zoom
+    _only(zoom_probability=1.0, zoom_min_factor=1.2, zoom_max_factor=1.2),   # the spec's max
+    _only(flip_left_right_probability=1.0, flip_top_bottom_probability=1.0),
+    augment.AugmentationSpec(skew_magnitude=augment.MAX_SKEW_MAGNITUDE),    # all together
+], ids=["rotate", "skew", "zoom2", "zoom1.2", "flips", "all"])
+def test_no_fill_colour_at_extreme_magnitudes(bright, spec):
+    t = _transform(spec)
+    outs = np.stack([augment.augment_image(bright, t, 0, i, 1) for i in range(60)])
+    assert outs.min() >= 64, outs.min()  # no black (or dark) wedge, frame or corner anywhere
+    assert not all(np.array_equal(o, bright) for o in outs)  # the operation did run
+
+
+@pytest.mark.parametrize("angle", [90, -90, 45, -45])
+def test_rotation_reflects_instead_of_filling(bright, angle):
+    out = reflect_rotate.rotate_reflect(bright, angle)
+    if abs(angle) == 90:  # a square maps onto the pixel grid: exactly np.rot90 (counter-clockwise)
+        np.testing.assert_array_equal(out, np.rot90(bright, angle // 90))
+    # Every value stays inside the source's range (clipped cubic interpolation of source pixels).
+    assert bright.min() <= out.min() and out.max() <= bright.max()
+    # 45°: the uncovered corner holds the image mirrored at its border, not a constant.
+    assert out[:3, :3].std() > 10
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(zoom_min_factor=0.8), "zoom"), (dict(skew_magnitude=1.5), "skew_magnitude"),
+    (dict(flip_left_right_probability=0.0), "flip_left_right_probability"),
+])
+def test_spec_refuses_settings_that_would_fill(changes, message):
+    with pytest.raises(UserError, match=message):
+        augment.AugmentationSpec(**changes)

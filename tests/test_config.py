@@ -51,6 +51,17 @@ def test_attention_stage_above_resolution_is_dropped_with_warning():
     assert kept == (12,) and not warnings  # not a power of two: left for validate() to refuse
 
 
+def test_attention_stages_auto_is_the_second_to_last_block():
+    # Paper §3.4: the 2^(N-1)-to-2^N block, R/2.
+    assert resolve_attention_stages(["auto"], resolution=256) == ((128,), [])
+    assert resolve_attention_stages(["auto"], resolution=32) == ((16,), [])
+    assert resolve_attention_stages(["32", "64"], resolution=128) == ((32, 64), [])
+    assert resolve_attention_stages([], resolution=128) == ((), [])
+    for junk in (["auto", "64"], ["sixty"]):
+        with pytest.raises(UserError, match="--attention_stages"):
+            resolve_attention_stages(junk, resolution=128)
+
+
 def test_parse_int_dict():
     assert parse_int_dict("4:256, 8:128", "minibatch_dict") == {4: 256, 8: 128}
     assert parse_int_dict("", "x") == {}

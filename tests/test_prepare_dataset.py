@@ -59,6 +59,9 @@ def test_dataset_json_contract(prepared):
     train, val = info["splits"]["train"], info["splits"]["val"]
     assert len(train["images"]) == sum(train["counts"].values()) == train["num_images"]
     assert train["augmented_images"] == train["num_images"] // 2  # K = 1 copy per real image
+    augmentation = info["augmentation"]  # operations, parameters and the fill rule
+    assert augmentation["per_image"] == 1 and "source image" in augmentation["fill_rule"]
+    assert [op["op"] for op in augmentation["operations"]][0] == "rotate"
     assert len(train["sha256"]) == 64 and train["sha256"] != val["sha256"]
     assert sorted(os.listdir(os.path.join(out, "train"))) == [
         "train-r02.tfrecords", "train-r03.tfrecords", "train-r04.tfrecords", "train-rxx.labels"]

@@ -34,13 +34,38 @@ def test_dry_run_of_the_paper_model_and_the_demo():
     out = _train("--flagfile=flags/apgan_ttur.cfg", "--dry_run")
     assert out.returncode == 0, out.stderr
     config = json.loads(out.stdout[:out.stdout.rindex("}") + 1])
-    assert (config["g_lr"], config["d_lr"], config["attention_stages"]) == (0.001, 0.004, [64])
+    # --attention_stages=auto (apgan.cfg) resolves to R/2 = 128, the second-to-last block (§3.4).
+    assert (config["g_lr"], config["d_lr"], config["attention_stages"]) == (0.001, 0.004, [128])
     assert (config["total_kimg"], config["resolution"]) == (8000, 256)
+
+
+# The config --dry_run prints (`config_from_flags`), without the TensorFlow start-up of a dry run.
+_CONFIG_ONLY = ("import json, sys; from absl import flags; from pgan_tf.cli import train; "
+                "from pgan_tf.flagfiles import expand_flagfiles; train.define_flags(); "
+                "flags.FLAGS(expand_flagfiles(sys.argv)); "
+                "print(json.dumps(train.config_from_flags().to_dict())); "
+                "assert 'tensorflow' not in sys.modules")
+
+
+@pytest.mark.parametrize("args, stages", [
+    (["--flagfile=flags/apgan.cfg"], [128]),                      # auto at 256
+    (["--flagfile=flags/demo.cfg"], [16]),                        # auto at 32
+    (["--flagfile=flags/pgan.cfg"], []),                          # no attention
+    (["--flagfile=flags/apgan.cfg", "--resolution=128"], [64]),   # auto follows --resolution
+    # An explicit list still works (paper Table 1 at 128x128: stages 32, 64, 128).
+    (["--flagfile=flags/apgan.cfg", "--resolution=128", "--attention_stages=32,128"], [32, 128]),
+])
+def test_attention_stages_resolve_to_one_list(args, stages):
+    out = subprocess.run([sys.executable, "-c", _CONFIG_ONLY, *args], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["attention_stages"] == stages
 
 
 @pytest.mark.parametrize("flag, message", [
     ("--resolution=48", "--resolution=48: must be a power of two"),
     ("--attention_stages=12", "--attention_stages: 12"),
+    ("--attention_stages=automatic", "--attention_stages=automatic: expected auto"),
     ("--attention_type=gc", "--attention_type"),
     ("--minibatch_dict=4=2", "--minibatch_dict"),
 ])

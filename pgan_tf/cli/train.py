@@ -64,17 +64,13 @@ def config_from_flags():
         value = FLAGS[f.name].value
         if f.name in DICT_FIELDS:
             value = parse_int_dict(value, f.name, float if f.name in _LR_DICTS else int)
-        elif f.name == "attention_stages":
-            try:
-                value = tuple(int(v) for v in value)
-            except ValueError:
-                raise UserError(f"--attention_stages={','.join(value)}: expected resolutions "
-                                "such as 32,64") from None
         kwargs[f.name] = value
     classes = _dataset_classes(kwargs["data_dir"])
     if classes is not None:
         kwargs["num_classes"] = len(classes)
     if is_power_of_two(kwargs["resolution"]):  # else TrainConfig refuses --resolution itself
+        # "auto" and explicit lists become resolutions here, so config.json (and a resume's
+        # architecture check) always holds the resolved stages.
         kwargs["attention_stages"], warnings = resolve_attention_stages(
             kwargs["attention_stages"], kwargs["resolution"])
         for warning in warnings:

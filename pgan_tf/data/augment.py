@@ -1,12 +1,24 @@
-"""Offline Augmentor pre-augmentation of the GAN training split (paper §3.1).
+"""Offline pre-augmentation of the GAN training split (paper §3.1), without any fill colour.
 
 Paper §3.1: "We utilize rotation (in the range of [-90°, 90°]), horizontal and vertical flipping,
-scale and skew. A python package named Augmentor was used." The paper gives no probabilities or
-magnitudes; ours are the `AugmentationSpec` defaults below, recorded in dataset.json.
+scale and skew. A python package named Augmentor was used." The paper gives no probabilities,
+magnitudes or number of copies; ours are the `AugmentationSpec` defaults below and
+`PAPER_COPIES_PER_IMAGE`, recorded in dataset.json and explained in docs/data_recipe.md.
+
+Fill rule: every output pixel comes from the source image, so the GAN never sees (and never learns
+to draw) a colour the photograph does not have:
+* rotation: scikit-image with reflection at the borders (`reflect_rotate.py`), replacing Augmentor's
+  `rotate_without_crop`, which fills the uncovered corners black (and its `rotate`, which crops,
+  refuses angles above 25°: REFERENCE §12.4);
+* skew: Augmentor `skew` only ever moves corners *outward* (every TILT and CORNER variant), so the
+  output frame lies inside the warped source: nothing is uncovered;
+* zoom: Augmentor `zoom` enlarges by a factor >= 1 (validated) and center-crops back;
+* flips only permute pixels.
+Interpolation (bicubic in Augmentor's skew and zoom) can ring slightly past the source's range at
+sharp edges; it never produces a fill colour. tests/test_augment.py checks all of it at the
+extreme magnitudes.
 
 Augmentor quirks handled here (REFERENCE §12.3-12.4):
-* `rotate` refuses angles above 25°, so the [-90°, 90°] range needs `rotate_without_crop` with
-  `expand=False` (same size; the uncovered corners are filled black, Augmentor's default).
 * `Pipeline.sample`/`_execute` fire an operation when `round(uniform(0, 1), 1) <= p`, i.e. with
   probability p + 0.05 (0.5 → 0.55). We run the operations through Augmentor's public per-image
   callable `Pipeline.torch_transform()`, whose test is a plain `uniform(0, 1) < p`, so the
@@ -22,13 +34,23 @@ import warnings
 import numpy as np
 from PIL import Image
 
+from pgan_tf.errors import UserError
+
+
+# Copies per real image for the paper recipe (`--augment_per_image`; the paper does not say): 3
+# quadruples ISIC's 9,514 training images to 38,056 records (about 10 GB of TFRecords at 256x256
+# with all levels), so over the 8M images shown each record is seen ~210 times instead of ~840.
+# Reasons and costs: docs/data_recipe.md.
+PAPER_COPIES_PER_IMAGE = 3
+MAX_SKEW_MAGNITUDE = 1.0  # Augmentor's skew accepts magnitudes in (0, 1]
+
 
 @dataclasses.dataclass(frozen=True)
 class AugmentationSpec:
-    """Augmentor operations and their parameters, applied in this order."""
-    # Paper §3.1 range [-90°, 90°]; Augmentor draws an integer angle, left or right with p = 1/2.
+    """The operations and their parameters, applied in this order."""
+    # Paper §3.1 range [-90°, 90°]: an angle drawn uniformly, reflected borders (module docstring).
     rotation_probability: float = 1.0   # always: rotation is the paper's first-named transform
-    max_rotation_degrees: int = 90
+    max_rotation_degrees: float = 90.0
     # A fair coin for each mirror axis (lesions have no preferred orientation).
     flip_left_right_probability: float = 0.5
     flip_top_bottom_probability: float = 0.5
@@ -41,17 +63,33 @@ class AugmentationSpec:
     skew_probability: float = 0.5
     skew_magnitude: float = 0.2
 
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            if f.name.endswith("_probability") and not 0 < getattr(self, f.name) <= 1:
+                raise UserError(f"augmentation {f.name}={getattr(self, f.name)}: must be in (0, 1] "
+                                "(Augmentor refuses 0; use a tiny value to switch an op off)")
+        if not 1.0 <= self.zoom_min_factor <= self.zoom_max_factor:
+            # A factor below 1 would shrink the image and leave a black frame around it.
+            raise UserError(f"augmentation zoom factors [{self.zoom_min_factor}, "
+                            f"{self.zoom_max_factor}]: need 1 <= min <= max (no fill colour)")
+        if not 0 < self.skew_magnitude <= MAX_SKEW_MAGNITUDE:
+            raise UserError(f"augmentation skew_magnitude={self.skew_magnitude}: must be in (0, 1]")
+        if not 0 <= self.max_rotation_degrees <= 180:
+            raise UserError(f"augmentation max_rotation_degrees={self.max_rotation_degrees}: must be "
+                            "in [0, 180]")
+
 
 DEFAULT_SPEC = AugmentationSpec()
 
 
 def build_pipeline(spec=DEFAULT_SPEC):
-    """An Augmentor `Pipeline` with the paper's operations (rotation, flips, zoom, skew)."""
+    """An Augmentor `Pipeline`: reflect-rotation, flips, zoom, skew (paper §3.1; no fill colour)."""
     import Augmentor  # imported here: only the processes that augment pay for it
 
+    from pgan_tf.data.reflect_rotate import ReflectRotate
+
     pipeline = Augmentor.Pipeline()
-    pipeline.rotate_without_crop(spec.rotation_probability, spec.max_rotation_degrees,
-                                 spec.max_rotation_degrees, expand=False)
+    pipeline.add_operation(ReflectRotate(spec.rotation_probability, spec.max_rotation_degrees))
     pipeline.flip_left_right(spec.flip_left_right_probability)
     pipeline.flip_top_bottom(spec.flip_top_bottom_probability)
     pipeline.zoom(spec.zoom_probability, spec.zoom_min_factor, spec.zoom_max_factor)
@@ -84,24 +122,36 @@ def augment_image(image, transform, seed, index, k):
     return out
 
 
+FILL_RULE = ("every output pixel comes from the source image: rotation reflects the image at its "
+             "borders; skew only moves corners outward and zoom only enlarges then center-crops, "
+             "so neither uncovers a pixel; flips permute pixels")
+
+
 def describe(spec, per_image):
-    """The "augmentation" entry of dataset.json."""
+    """The "augmentation" entry of dataset.json: operations, parameters, fill rule, libraries."""
     import Augmentor
+    import skimage
+
+    from pgan_tf.data import reflect_rotate
 
     ops = [
-        {"op": "rotate_without_crop", "probability": spec.rotation_probability,
-         "max_left_rotation": spec.max_rotation_degrees,
-         "max_right_rotation": spec.max_rotation_degrees, "expand": False, "fill": "black"},
-        {"op": "flip_left_right", "probability": spec.flip_left_right_probability},
-        {"op": "flip_top_bottom", "probability": spec.flip_top_bottom_probability},
+        {"op": "rotate", "library": f"scikit-image {skimage.__version__} transform.rotate",
+         "probability": spec.rotation_probability,
+         "angle_degrees": [-spec.max_rotation_degrees, spec.max_rotation_degrees],
+         "angle_distribution": "uniform", "mode": reflect_rotate.BORDER_MODE,
+         "order": reflect_rotate.INTERPOLATION_ORDER, "fill": "none (reflection)"},
+        {"op": "flip_left_right", "probability": spec.flip_left_right_probability, "fill": "none"},
+        {"op": "flip_top_bottom", "probability": spec.flip_top_bottom_probability, "fill": "none"},
         {"op": "zoom", "probability": spec.zoom_probability, "min_factor": spec.zoom_min_factor,
-         "max_factor": spec.zoom_max_factor},
+         "max_factor": spec.zoom_max_factor, "fill": "none (enlarge, center crop)"},
         {"op": "skew", "probability": spec.skew_probability, "skew_type": "RANDOM",
-         "magnitude": spec.skew_magnitude},
+         "magnitude": spec.skew_magnitude, "fill": "none (corners move outward only)"},
     ]
     return {"per_image": per_image,
-            "library": f"Augmentor {getattr(Augmentor, '__version__', 'unknown')}",
+            "library": f"Augmentor {getattr(Augmentor, '__version__', 'unknown')} (flips, zoom, "
+                       f"skew), scikit-image {skimage.__version__} (rotation)",
             "applied_to": "real training-split images after crop and resize (val never)",
+            "fill_rule": FILL_RULE,
             "probability_rule": "uniform(0,1) < p per operation, in order (torch_transform); "
                                 "Pipeline.sample would fire with p + 0.05",
             "seeding": "Python random and np.random seeded per copy from (seed, image index, k)",

@@ -6,8 +6,8 @@ Protocol: pick `per_class_real` (paper: 100) real training images per class with
 `per_class_extra` (paper: 1000) images per class to that pick:
 
 * `real`: nothing (the pick alone).
-* `standard`: Augmentor copies of the picked images (paper §3.1 operations: rotation ±90° without
-  crop, flips, zoom, skew; `pgan_tf.data.augment`, which also handles the probability quirk of
+* `standard`: Augmentor copies of the picked images (paper §3.1 operations: rotation ±90° with
+  reflected borders, flips, zoom, skew; no fill colour; `pgan_tf.data.augment`, which also handles the probability quirk of
   REFERENCE §12.3). Extra image k of class c is copy k // n_c + 1 of picked image k % n_c.
 * `gan:RUN`: samples of that run's EMA generator at its latest checkpoint (latents as
   `tools/export_samples.py` with the experiment seed), resized to the dataset's resolution when the
