@@ -43,6 +43,8 @@ def test_dry_run_of_the_paper_model_and_the_demo():
     ("--attention_stages=12", "--attention_stages: 12"),
     ("--attention_type=gc", "--attention_type"),
     ("--minibatch_dict=4=2", "--minibatch_dict"),
+    ("--d_augment_ops=blit,colour", "--d_augment_ops=blit,colour: unknown group 'colour'; "
+     "valid groups: blit, geom, color, cutout"),
 ])
 def test_bad_flags_fail_with_one_line(flag, message):
     out = _train("--flagfile=flags/apgan_ttur.cfg", flag, "--dry_run")
