@@ -131,22 +131,22 @@ def geom_matrices(batch, p, keys):
     for (name, prob), key in zip(ops, keys):
         key_gate, key_value = tf.unstack(tf.random.experimental.stateless_split(key, num=2))
         gate = _gate(batch, prob, key_gate)
+        # Each step is built as its inverse (output → input, as ADA's G_inv): no matrix inverse.
         if name == "rotate":
             theta = tf.random.stateless_uniform([batch], key_value, -1.0, 1.0) * math.pi * ROTATE_MAX
-            step = _rotation(theta)
+            step = _rotation(-theta)
         elif name == "xfrac":
             # Size units → normalized units (the image spans 2).
             shift = tf.random.stateless_normal([batch, 2], key_value) * XFRAC_STD * 2.0
             zero, one = tf.zeros([batch]), tf.ones([batch])
-            step = _affine(one, zero, zero, one, shift[:, 0], shift[:, 1])
+            step = _affine(one, zero, zero, one, -shift[:, 0], -shift[:, 1])
         else:
             std = SCALE_STD if name == "scale" else ANISO_STD
             s = tf.pow(2.0, tf.random.stateless_normal([batch], key_value) * std)
             sy = s if name == "scale" else 1.0 / s
             zero = tf.zeros([batch])
-            step = _affine(s, zero, zero, sy, zero, zero)
-        # Inverse warp: an output pixel samples the input at inverse(step) of its position.
-        step = tf.where(tf.reshape(gate, [-1, 1, 1]), tf.linalg.inv(step), identity)
+            step = _affine(1.0 / s, zero, zero, 1.0 / sy, zero, zero)
+        step = tf.where(tf.reshape(gate, [-1, 1, 1]), step, identity)
         matrix = tf.matmul(matrix, step)
         fired = tf.logical_or(fired, gate)
     return matrix, fired
