@@ -17,6 +17,9 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ATTENTION_TYPES = ("snl", "sagan")
 LABEL_SAMPLING = ("dataset", "uniform")
 STRATEGIES = ("default", "mirrored", "multi_worker")
+D_AUGMENT_MODES = ("none", "fixed", "ada")
+# ADA's group names (pgan_tf/training/d_augment.py; kept here so flags validate without TF).
+D_AUGMENT_GROUPS = ("blit", "geom", "color", "cutout")
 # Fields given on the command line as 'res:value,...'.
 DICT_FIELDS = ("minibatch_dict", "max_minibatch_per_replica", "g_lr_dict", "d_lr_dict")
 # Fields that define the networks or the data contract: a resume must not change them (issue 6).
@@ -94,6 +97,26 @@ class TrainConfig:
     wgan_target: float = _field(1.0, "Gradient-penalty target norm (official 1).", lo=1e-12)
     wgan_epsilon: float = _field(0.001, "Drift weight on D(real)^2 (official 0.001).", lo=0.0)
     cond_weight: float = _field(1.0, "AC-GAN cross-entropy weight (official 1).", lo=0.0)
+    # --- discriminator augmentation (issue 13; StyleGAN2-ADA, beyond the paper) ---
+    d_augment: str = _field("none", "Augment every image D sees (reals, fakes, GP interpolates): none "
+                            "(the paper), fixed p, or ada (p adapted to D's overfitting).",
+                            enum=D_AUGMENT_MODES)
+    d_augment_p: float = _field(0.0, "Per-op augmentation probability: the value for fixed, the start "
+                                "value for ada.", lo=0.0, hi=0.999)
+    # Default blit,geom: a dermoscopic lesion has no canonical orientation, position or scale, so
+    # flips/rotations/shifts/zooms are label-preserving (the paper's Augmentor set rotates, flips
+    # and zooms too). Colour is diagnostic (blue-white veil, pigment network, vascular red) and
+    # D's class head learns from augmented reals, so colour ops would teach it that hue-shifted
+    # lesions keep their class; cutout can hide the (centred) lesion. Both are opt-in.
+    d_augment_ops: str = _field("blit,geom", "Comma list of augmentation groups: blit (flip, 90° "
+                                "rotations, integer shifts), geom (scale, rotation, anisotropy, "
+                                "fractional shifts), color (brightness, contrast, luma flip, hue, "
+                                "saturation), cutout.")
+    d_augment_target: float = _field(0.6, "ada: target of the overfitting statistic r_t (ADA 0.6).",
+                                     lo=0.0, hi=1.0)
+    d_augment_interval: int = _field(4, "ada: adjust p every N D steps (ADA 4).", lo=1)
+    d_augment_speed_kimg: float = _field(500.0, "ada: kimg for p to go 0 -> 1 (ADA 500; short runs "
+                                         "need far less).", lo=1e-6)
     # --- optimisation (REFERENCE §3.2, §3.7) ---
     adam_beta1: float = _field(0.0, "Adam beta1 (official 0).", lo=0.0, hi=1.0)
     adam_beta2: float = _field(0.99, "Adam beta2 (official 0.99).", lo=0.0, hi=1.0)
@@ -179,12 +202,28 @@ def validate(cfg):
         if not is_power_of_two(stage) or stage < 8 or stage > cfg.resolution:
             raise UserError(f"--attention_stages: {stage} is not a resolution of a G/D block "
                             f"(powers of two from 8 to --resolution={cfg.resolution})")
+    _validate_d_augment(cfg)
     for name in DICT_FIELDS:
         for res, value in getattr(cfg, name).items():
             if not is_power_of_two(res) or res < 4:
                 raise UserError(f"--{name}: key {res} is not a power-of-two resolution >= 4")
             if value <= 0:
                 raise UserError(f"--{name}: value {value} for resolution {res} must be > 0")
+
+
+def _validate_d_augment(cfg):
+    """--d_augment_ops: known groups only (at least one when augmenting); colour needs RGB."""
+    groups = [g.strip() for g in cfg.d_augment_ops.split(",") if g.strip()]
+    valid = ", ".join(D_AUGMENT_GROUPS)
+    for group in groups:
+        if group not in D_AUGMENT_GROUPS:
+            raise UserError(f"--d_augment_ops={cfg.d_augment_ops}: unknown group {group!r}; "
+                            f"valid groups: {valid}")
+    if cfg.d_augment != "none" and not groups:
+        raise UserError(f"--d_augment_ops is empty but --d_augment={cfg.d_augment}; name at least "
+                        f"one of {valid}")
+    if cfg.d_augment != "none" and "color" in groups and cfg.num_channels != 3:
+        raise UserError(f"--d_augment_ops=color needs RGB images (--num_channels={cfg.num_channels})")
 
 
 ATTENTION_AUTO = "auto"  # --attention_stages=auto: the second-to-last block, R/2 (paper §3.4)

@@ -6,7 +6,8 @@ weight difference between the first two.
 
 With the argument `mixed_float16`: the same mirrored-vs-split comparison under fp16 loss scaling
 (official init log2 = 64 overflows, so the first step is skipped on every replica alike; then a
-scale that fits), printing the losses, `finite` flags and each replica's copy of the scale."""
+scale that fits), printing the losses, `finite` flags and each replica's copy of the scale.
+With `ada`: --d_augment=ada under both, printing each replica's copy of p per step (issue 13)."""
 import functools
 import json
 import sys
@@ -82,10 +83,32 @@ def main_float16(strategy):
     json.dump(out, sys.stdout)
 
 
+def main_ada(strategy):
+    """--d_augment=ada (issue 13): one p for both replicas, equal to the split single-device run."""
+    cfg = CFG.replace(d_augment="ada", d_augment_p=0.3, d_augment_interval=1, d_augment_target=0.0,
+                      d_augment_speed_kimg=0.1)
+    mirrored, single = trainer(strategy, cfg=cfg), trainer(virtual_replicas=2, cfg=cfg)
+    copy_weights(mirrored, [single])
+    ps = {"mirrored": [], "single": []}
+    for i, (res, alpha, fading) in enumerate(STEPS):
+        reals, labels = batch(res, i)
+        r, l = distributed(strategy, reals, labels)
+        mirrored.step(r, l, res, alpha, fading, i * B)
+        single.step(reals, labels, res, alpha, fading, i * B)
+        ps["mirrored"].append([float(v.numpy()) for v in
+                               strategy.experimental_local_results(mirrored.augment.p)])
+        ps["single"].append(float(single.augment.p.numpy()))
+    diff = max(float(np.max(np.abs(a.numpy() - b.numpy()))) for a, b in zip(
+        mirrored.G.weights + mirrored.D.weights, single.G.weights + single.D.weights))
+    json.dump({"p": ps, "max_weight_diff": diff}, sys.stdout)
+
+
 def main():
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     if sys.argv[1:] == ["mixed_float16"]:
         return main_float16(strategy)
+    if sys.argv[1:] == ["ada"]:
+        return main_ada(strategy)
     mirrored, single, whole = trainer(strategy), trainer(virtual_replicas=2), trainer()
     copy_weights(mirrored, [single, whole])
     losses = {"mirrored": [], "single": [], "whole": []}

@@ -26,6 +26,19 @@ def test_mirrored_two_devices_equal_one_device_per_half_batch():
     assert np.max(np.abs(whole - single)) > 1e-3
 
 
+def test_mirrored_ada_shares_one_p_across_replicas():
+    out = subprocess.run([sys.executable, "-m", "tests.mirrored_check", "ada"], cwd=REPO,
+                         env=train_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    # Each step's r (reduced over replicas) moves p by 8 / 100 images; both copies alike, and
+    # the same as the single device computing the two half-batches.
+    for copies, single in zip(result["p"]["mirrored"], result["p"]["single"]):
+        assert copies[0] == copies[1] == single
+    assert len(set(result["p"]["single"])) > 1
+    assert result["max_weight_diff"] < 1e-5
+
+
 def test_mirrored_float16_loss_scaling_skips_on_every_replica_alike():
     out = subprocess.run([sys.executable, "-m", "tests.mirrored_check", "mixed_float16"], cwd=REPO,
                          env=train_env(), capture_output=True, text=True, timeout=300)

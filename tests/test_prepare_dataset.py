@@ -210,6 +210,7 @@ def test_split_leaving_a_class_without_training_images(tmp_path):
     ("resolution", 2, "--resolution=2 must be a power of two ≥ 4"),
     ("val_size", -1, "--val_size=-1 must be ≥ 0"), ("workers", 0, "--workers=0 must be ≥ 1"),
     ("augment_per_image", -2, "--augment_per_image=-2"), ("source", "zip", "--source=zip"),
+    ("max_per_class", -1, "--max_per_class=-1 must be ≥ 0"),
     ("extra_train", "/no/such/dir", "--extra_train=/no/such/dir is not a folder"),
 ])
 def test_bad_flags(tmp_path, field, value, pattern):
@@ -344,3 +345,31 @@ def test_end_to_end_synthesize_prepare_read(tmp_path):
         np.testing.assert_array_equal(labels.numpy().sum(1), np.ones(batch))
     counts = collections.Counter(np.argmax(pipeline.read_labels(train), 1).tolist())
     assert len(counts) == 7
+
+
+# ---- --max_per_class: a limited-data training set (issue 13) -------------------------------------
+
+def test_max_per_class_picks_n_per_class_deterministically(synth_dir, tmp_path):
+    full_classes, full = prepare.plan_splits(_config(synth_dir, str(tmp_path / "a")))[:2]
+    picked = prepare.plan_splits(_config(synth_dir, str(tmp_path / "b"), max_per_class=2))[1]
+    again = prepare.plan_splits(_config(synth_dir, str(tmp_path / "c"), max_per_class=2))[1]
+    other = prepare.plan_splits(_config(synth_dir, str(tmp_path / "d"), max_per_class=2,
+                                        seed=8))[1]
+    ids = lambda tasks: sorted({t.source_id for t in tasks})  # noqa: E731
+    counts = collections.Counter(t.label for t in picked["train"] if t.aug_k == 0)
+    full_counts = collections.Counter(t.label for t in full["train"] if t.aug_k == 0)
+    assert counts == {c: min(n, 2) for c, n in full_counts.items()}
+    assert max(full_counts.values()) > 2  # the cap did cut something
+    assert set(ids(picked["train"])) <= set(ids(full["train"]))
+    assert ids(picked["train"]) == ids(again["train"])  # same seed, same pick
+    assert ids(picked["train"]) != ids(other["train"])  # the pick depends on the seed
+    assert ids(picked["val"]) == ids(full["val"])  # val is untouched
+
+
+def test_max_per_class_is_recorded(synth_dir, tmp_path):
+    info = prepare.prepare_dataset(_config(synth_dir, str(tmp_path / "o"), max_per_class=3,
+                                           augment_per_image=0))
+    assert info["max_per_class"] == 3
+    assert max(info["splits"]["train"]["counts"].values()) == 3
+    with open(tmp_path / "o" / "dataset.json") as f:
+        assert json.load(f)["max_per_class"] == 3

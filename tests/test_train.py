@@ -68,6 +68,8 @@ def test_attention_stages_resolve_to_one_list(args, stages):
     ("--attention_stages=automatic", "--attention_stages=automatic: expected auto"),
     ("--attention_type=gc", "--attention_type"),
     ("--minibatch_dict=4=2", "--minibatch_dict"),
+    ("--d_augment_ops=blit,colour", "--d_augment_ops=blit,colour: unknown group 'colour'; "
+     "valid groups: blit, geom, color, cutout"),
 ])
 def test_bad_flags_fail_with_one_line(flag, message):
     out = _train("--flagfile=flags/apgan_ttur.cfg", flag, "--dry_run")

@@ -2,7 +2,7 @@
 
     pgan-prepare --input_dir DIR --output_dir OUT [--source isic2018|folders]
         [--resolution 256] [--val_size 501] [--augment_per_image K] [--seed S] [--workers W]
-        [--val_from DIR] [--extra_train DIR] [--skip_bad] [--overwrite]
+        [--val_from DIR] [--extra_train DIR] [--max_per_class N] [--skip_bad] [--overwrite]
 
 Flags are checked before TensorFlow is imported, so a typo fails at once.
 """
@@ -32,6 +32,9 @@ def define_flags():
                         "Take val from this separate labelled set (same --source) instead.")
     flags.DEFINE_string("extra_train", None,
                         "Exported synthetic set (labels.csv + images) added to train only.")
+    flags.DEFINE_integer("max_per_class", 0,
+                         "Keep at most N real training images per class (seeded pick, train split "
+                         "only, recorded in dataset.json; 0 = all): a limited-data set.")
     flags.DEFINE_bool("skip_bad", False, "Skip unreadable images (listed in dataset.json).")
     flags.DEFINE_bool("overwrite", False, "Replace an output folder that already holds files.")
     flags.DEFINE_bool("progress", True, "Show progress bars.")
@@ -51,7 +54,7 @@ def main(argv):
         resolution=FLAGS.resolution, val_size=FLAGS.val_size,
         augment_per_image=FLAGS.augment_per_image, seed=FLAGS.seed, workers=FLAGS.workers,
         overwrite=FLAGS.overwrite, skip_bad=FLAGS.skip_bad, val_from=FLAGS.val_from,
-        extra_train=FLAGS.extra_train, progress=FLAGS.progress)
+        extra_train=FLAGS.extra_train, progress=FLAGS.progress, max_per_class=FLAGS.max_per_class)
     prepare.validate_config(config)   # before anything heavy: typos fail in well under a second
     prepare.check_output_dir(config)
     cli.import_tensorflow()  # the TFRecord writer loads it: quiet start-up

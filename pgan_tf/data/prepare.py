@@ -51,6 +51,7 @@ class PrepareConfig:
     val_from: str = None         # a separate labelled set (e.g. the ISIC 2018 Validation download)
     extra_train: str = None      # an exported synthetic set added to train only (issue 4)
     progress: bool = True
+    max_per_class: int = 0       # keep at most N real training images per class (0 = all; issue 13)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +76,8 @@ def validate_config(config):
         raise UserError(f"--source={config.source} is unknown; use one of "
                         f"{', '.join(sources.SOURCE_KINDS)}")
     for flag, value, low in (("val_size", config.val_size, 0), ("workers", config.workers, 1),
-                             ("augment_per_image", config.augment_per_image, 0)):
+                             ("augment_per_image", config.augment_per_image, 0),
+                             ("max_per_class", config.max_per_class, 0)):
         if value < low:
             raise UserError(f"--{flag}={value} must be ≥ {low}")
     if not 0 <= config.seed < 2 ** 32:
@@ -147,11 +149,30 @@ def plan_splits(config):
             config.val_size, config.seed)
         train, val = [records[i] for i in train_idx], [records[i] for i in val_idx]
         origin = "split"
+    train = limit_per_class(train, config.max_per_class, config.seed)
     extra = (sources.read_labelled_export(config.extra_train, source.classes, SYNTHETIC_ID_PREFIX)
              if config.extra_train else ())
     plan = {"train": _tasks(train, config.augment_per_image, extra, config.seed),
             "val": _tasks(val, 0, (), config.seed)}
     return source.classes, plan, origin
+
+
+def limit_per_class(records, max_per_class, seed):
+    """At most `max_per_class` records of each class (0 = all), a seeded pick that keeps the
+    records' order: a limited-data training set (ADA benchmark, issue 13) one flag away.
+
+    Applied to the train split only, after the split, so val stays the same as without the flag.
+    """
+    if not max_per_class:
+        return records
+    rng = np.random.RandomState(seed)
+    keep = set()
+    for label in sorted({r.label for r in records}):
+        members = [i for i, r in enumerate(records) if r.label == label]
+        if len(members) > max_per_class:
+            members = sorted(rng.choice(members, max_per_class, replace=False).tolist())
+        keep.update(members)
+    return [r for i, r in enumerate(records) if i in keep]
 
 
 def _tasks(records, augment_per_image, extra, seed):
@@ -300,7 +321,7 @@ def _dataset_info(config, classes, plan, written, val_origin, spec):
             entry.update(origin=val_origin, requested=None if config.val_from else config.val_size)
         splits[name] = entry
     return {"classes": list(classes), "resolution": config.resolution, "source": config.source,
-            "seed": config.seed,
+            "seed": config.seed, "max_per_class": config.max_per_class,
             "inputs": {k: os.path.abspath(v) if v else None for k, v in
                        (("input_dir", config.input_dir), ("val_from", config.val_from),
                         ("extra_train", config.extra_train))},

@@ -242,7 +242,8 @@ def _end_tick(state, stage, tick, final=False, save=True):
     values = {"tick": state.ticks, "kimg": state.images_seen / 1000, "res": stage.resolution,
               "alpha": stage.alpha, "minibatch": stage.minibatch, **tick.means(),
               "sec_per_kimg": seconds / max(images / 1000, 1e-9), "img_per_s": images / seconds,
-              "skipped": state.skipped, **_swd_values(state, stage)}
+              "skipped": state.skipped, **_swd_values(state, stage),
+              **(state.trainer.augment.tick_values() if state.trainer.augment else {})}
     state.reporter.log(format_log_line(values))
     step = state.images_seen
     state.reporter.scalars({**values, "lod": stage.lod, "g_lr": stage.g_lr, "d_lr": stage.d_lr},

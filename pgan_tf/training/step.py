@@ -18,7 +18,7 @@ import tensorflow as tf
 import keras
 
 from pgan_tf.data.pipeline import fade_reals
-from pgan_tf.training import losses
+from pgan_tf.training import ada, losses
 
 
 
@@ -56,6 +56,7 @@ class Trainer:
             self.log2_loss_scale = {
                 name: tf.Variable(config.loss_scaling_init, trainable=False, dtype=tf.float32,
                                   name=f"{name}_log2_loss_scale") for name in ("d", "g")}
+            self.augment = ada.make_augmenter(config)  # None without --d_augment (issue 13)
         self.loss_scaling = config.precision == "mixed_float16"
         for ema_var, var in zip(self.G_ema.weights, self.G.weights):
             ema_var.assign(var)
@@ -98,6 +99,8 @@ class Trainer:
         d_vars, d_grads, d_metrics = self._per_replica(
             self._d_replica, self.D, reals, labels, a, res, seeds)
         d_finite = self._apply("d", d_vars, d_grads, d_metrics["loss_d"])
+        if self.augment is not None:  # ADA's controller: one for all replicas (cross-replica)
+            self.augment.update(d_metrics["aug_rt"], d_finite, self._global_batch(reals))
         self._update_ema()  # official: Gs update runs with the D step (REFERENCE §3.7)
         g_vars, g_grads, g_metrics = self._per_replica(
             self._g_replica, self.G, reals, labels, a, res, seeds)
@@ -137,6 +140,9 @@ class Trainer:
             [batch, cfg.latent_size], _replica_seed(seeds[_STREAM_D_LATENTS], replica_id))
         mix = gp_mix_factors(batch, _replica_seed(seeds[_STREAM_GP_MIX], replica_id))
         fakes = tf.stop_gradient(self.G(latents, labels, res=res, alpha=alpha, training=True))
+        # Issue 13: D sees only augmented images; the GP interpolates between the augmented pair.
+        reals = self._augment(reals, seeds[_STREAM_D_LATENTS], ada.STREAM_D_REALS, replica_id)
+        fakes = self._augment(fakes, seeds[_STREAM_D_LATENTS], ada.STREAM_D_FAKES, replica_id)
         with tf.GradientTape() as tape:
             real_scores, real_logits = self.D(reals, res=res, alpha=alpha, training=True)
             fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
@@ -155,6 +161,8 @@ class Trainer:
             scaled_loss = loss * self._scale("d")  # on the tape: fp16 loss scaling
         grads = self._gradients(tape, scaled_loss, self.D, res, "d")
         terms = {f"d_{k}" if not k.startswith("d_") else k: v for k, v in terms.items()}
+        if self.augment is not None:
+            terms["aug_rt"] = ada.overfit_statistic(real_scores, fake_scores)
         return grads, {**terms, "loss_d": loss}
 
     def _g_replica(self, reals, labels, alpha, res, seeds, replica_id):
@@ -166,12 +174,24 @@ class Trainer:
         labels = self._sample_labels(batch, _replica_seed(seeds[_STREAM_G_LABELS], replica_id))
         with tf.GradientTape() as tape:
             fakes = self.G(latents, labels, res=res, alpha=alpha, training=True)
+            fakes = self._augment(fakes, seeds[_STREAM_G_LATENTS], ada.STREAM_G_FAKES, replica_id)
             fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
             loss, terms = losses.g_loss(fake_scores, fake_logits, labels, cond_weight=cfg.cond_weight)
             scaled_loss = loss * self._scale("g")  # on the tape: fp16 loss scaling
         grads = self._gradients(tape, scaled_loss, self.G, res, "g")
         terms = {f"g_{k}" if not k.startswith("g_") else k: v for k, v in terms.items()}
         return grads, {**terms, "loss_g": loss}
+
+    def _augment(self, images, step_seed, stream, replica_id):
+        """D's input augmentation (identity without --d_augment); draws per stream and replica."""
+        if self.augment is None:
+            return images
+        return self.augment(images, _replica_seed(self.augment.seed(step_seed, stream), replica_id))
+
+    def _global_batch(self, reals):
+        """Images in this step's global minibatch (reals: a tensor or per-replica values)."""
+        local = self.strategy.experimental_local_results(reals)[0]  # the whole batch if 1 replica
+        return tf.shape(local)[0] * self.strategy.num_replicas_in_sync
 
     def _sample_labels(self, batch, seed):
         """G's labels: random dataset label rows (official) or uniform classes (`label_sampling`)."""

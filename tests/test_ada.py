@@ -1,0 +1,186 @@
+"""ADA state and controller (issue 13): the overfitting statistic, p's direction and step on a
+stub D, p = 0 equals no augmentation inside the step, the GP interpolates between the augmented
+pair, G trained through the augmentation, and p surviving a resume exactly."""
+import functools
+
+import numpy as np
+import pytest
+
+from pgan_tf import cli
+
+tf = cli.import_tensorflow()
+
+from pgan_tf.config import TrainConfig  # noqa: E402
+from pgan_tf.errors import UserError  # noqa: E402
+from pgan_tf.model.networks import Discriminator, Generator  # noqa: E402
+from pgan_tf.training import ada, loop  # noqa: E402
+from pgan_tf.training.step import Trainer, gp_mix_factors  # noqa: E402
+from pgan_tf.training.summaries import parse_log_line  # noqa: E402
+from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
+
+RES, K, LATENT, B = 8, 3, 8, 8
+NET = dict(resolution=RES, num_classes=K, latent_size=LATENT, fmap_base=32, fmap_max=8, seed=3)
+
+
+def _config(**overrides):
+    return TrainConfig(**{**NET, **overrides})
+
+
+# ---- the statistic and the controller on a stub D -------------------------------------------------
+
+def _stub_scores(overfit, offset, seed=0):
+    """A stub critic's scores for B reals and B fakes: a memorising D scores its reals above
+    every fake; an undecided one gives both the same distribution. `offset` shifts all scores
+    (a WGAN critic's arbitrary level)."""
+    rng = np.random.RandomState(seed)
+    fake = rng.normal(0.0, 1.0, B)
+    real = fake + 5.0 if overfit else rng.normal(0.0, 1.0, B)
+    return tf.constant(real + offset, tf.float32), tf.constant(fake + offset, tf.float32)
+
+
+def test_statistic_measures_separation_not_the_critics_offset():
+    for offset in (0.0, 50.0, -50.0):
+        assert float(ada.overfit_statistic(*_stub_scores(True, offset))) == 1.0
+        undecided = [float(ada.overfit_statistic(*_stub_scores(False, offset, s))) for s in range(40)]
+        assert abs(np.mean(undecided)) < 0.15
+    # ADA's raw E[sign(D(real))] would read the offset instead: +1 for an undecided critic at +50.
+    real, _ = _stub_scores(False, 50.0)
+    assert float(tf.reduce_mean(tf.sign(real))) == 1.0
+
+
+@pytest.mark.parametrize("overfit, direction", [(True, 1), (False, -1)])
+def test_controller_moves_p_by_ada_step_every_interval(overfit, direction):
+    aug = ada.DAugment(_config(d_augment="ada", d_augment_p=0.5, d_augment_interval=4,
+                               d_augment_speed_kimg=2.0))
+    ps = []
+    for step in range(8):
+        r = ada.overfit_statistic(*_stub_scores(overfit, 50.0, step))
+        aug.update(r, tf.constant(True), tf.constant(B))
+        ps.append(float(aug.p.numpy()))
+    move = B * 4 / 2000.0  # images per interval / (speed_kimg * 1000)
+    assert ps[:3] == [0.5] * 3 and ps[4:7] == [ps[3]] * 3  # only every 4th step
+    np.testing.assert_allclose([ps[3], ps[7]], [0.5 + direction * move, 0.5 + 2 * direction * move],
+                               rtol=1e-6)
+    assert (float(aug.last_rt.numpy()) > 0.6) == overfit
+
+
+def test_controller_clips_p_and_ignores_skipped_steps():
+    aug = ada.DAugment(_config(d_augment="ada", d_augment_p=0.0, d_augment_interval=1,
+                               d_augment_speed_kimg=0.001))
+    aug.update(tf.constant(-1.0), tf.constant(True), tf.constant(B))
+    assert float(aug.p.numpy()) == 0.0
+    aug.update(tf.constant(1.0), tf.constant(True), tf.constant(B))
+    assert float(aug.p.numpy()) == ada.P_MAX < 1.0
+    aug.update(tf.constant(np.nan), tf.constant(False), tf.constant(B))  # a skipped NaN step
+    assert float(aug.p.numpy()) == ada.P_MAX and float(aug.sign_steps.numpy()) == 0.0
+    fixed = ada.DAugment(_config(d_augment="fixed", d_augment_p=0.3))
+    fixed.update(tf.constant(1.0), tf.constant(True), tf.constant(B))
+    assert float(fixed.p.numpy()) == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("ops, message", [
+    ("blit,colour", "--d_augment_ops=blit,colour: unknown group 'colour'; valid groups: blit, geom, "
+                    "color, cutout"),
+    ("", "--d_augment_ops is empty but --d_augment=ada"),
+])
+def test_bad_ops_are_refused(ops, message):
+    with pytest.raises(UserError, match=message):
+        _config(d_augment="ada", d_augment_ops=ops)
+
+
+# ---- inside the training step ---------------------------------------------------------------------
+
+def _trainer(**overrides):
+    common = dict(resolution=RES, num_classes=K, fmap_base=32, fmap_max=8)
+    tf.keras.utils.set_random_seed(0)
+    return Trainer(_config(**overrides), functools.partial(Generator, latent_size=LATENT, **common),
+                   functools.partial(Discriminator, **common), np.eye(K, dtype=np.float32))
+
+
+def _batch(res=RES):
+    rng = np.random.RandomState(0)
+    return (tf.constant(rng.uniform(-1, 1, (B, res, res, 3)).astype(np.float32)),
+            tf.constant(np.eye(K, dtype=np.float32)[rng.randint(0, K, B)]))
+
+
+def test_fixed_p_zero_step_equals_no_augmentation():
+    plain, zero = _trainer(), _trainer(d_augment="fixed", d_augment_p=0.0,
+                                       d_augment_ops="blit,geom,color,cutout")
+    reals, labels = _batch()
+    a = plain.step(reals, labels, RES, 0.5, True, 0)  # a fade-in step
+    b = zero.step(reals, labels, RES, 0.5, True, 0)
+    for key in a:
+        np.testing.assert_array_equal(a[key].numpy(), b[key].numpy())
+    for u, v in zip(plain.G.weights + plain.D.weights, zero.G.weights + zero.D.weights):
+        np.testing.assert_array_equal(u.numpy(), v.numpy())
+
+
+class _Recorder:
+    """Wraps D: records every input batch, delegates the call (eager)."""
+
+    def __init__(self, model):
+        self.model, self.inputs = model, []
+        self.name, self.trainable_variables = model.name, model.trainable_variables
+
+    def __call__(self, images, **kwargs):
+        self.inputs.append(tf.convert_to_tensor(images))
+        return self.model(images, **kwargs)
+
+
+def test_d_sees_augmented_reals_fakes_and_their_interpolate():
+    trainer = _trainer(d_augment="fixed", d_augment_p=0.9)
+    trainer.D = _Recorder(trainer.D)
+    reals, labels = _batch()
+    seeds = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), num=4)
+    _, metrics = trainer._d_replica(reals, labels, None, RES, seeds, 0)
+    seen_reals, seen_fakes, mixed = trainer.D.inputs
+    assert not np.array_equal(seen_reals.numpy(), reals.numpy())  # reals were augmented
+    from pgan_tf.training.step import _STREAM_GP_MIX, _replica_seed
+    u = gp_mix_factors(B, _replica_seed(seeds[_STREAM_GP_MIX], 0))
+    np.testing.assert_allclose(mixed.numpy(), (seen_reals + (seen_fakes - seen_reals) * u).numpy(),
+                               atol=1e-6)
+    assert -1.0 <= float(metrics["aug_rt"]) <= 1.0
+
+
+def test_g_is_trained_through_the_augmentation():
+    trainer = _trainer(d_augment="fixed", d_augment_p=0.999, d_augment_ops="blit,geom,color,cutout")
+    trainer.D = _Recorder(trainer.D)
+    reals, labels = _batch()
+    seeds = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), num=4)
+    grads, _ = trainer._g_replica(reals, labels, None, RES, seeds, 0)
+    assert all(np.all(np.isfinite(g.numpy())) for g in grads)
+    assert sum(float(tf.reduce_sum(tf.abs(g))) for g in grads) > 0
+    fakes = trainer.D.inputs[0]
+    assert fakes.shape == (B, RES, RES, 3)
+
+
+# ---- through the loop: tick line and exact resume --------------------------------------------------
+
+# One 8x8 stage (fade-ins are covered above), minibatch 8: a tick and a checkpoint every 2 steps,
+# p adjusted every 2 steps by 0.032 (target 0: up while D ranks reals above fakes at all).
+TINY = dict(resolution=8, lod_initial_resolution=8, num_classes=3, latent_size=8, fmap_base=32,
+            fmap_max=8, minibatch_dict={8: 8}, tick_kimg=0.016, snapshot_ticks=1, d_lr=0.004,
+            seed=7, d_augment="ada", d_augment_p=0.2, d_augment_interval=2,
+            d_augment_target=0.0, d_augment_speed_kimg=0.5)
+
+
+def test_p_survives_resume_exactly(tmp_path):
+    data = make_tiny_dataset(str(tmp_path / "data"), resolution=8)
+
+    def run(name, kimg):
+        return loop.run(TrainConfig(data_dir=data, run_dir=str(tmp_path / name), total_kimg=kimg,
+                                    **TINY))
+
+    full = run("full", 0.048)
+    run("part", 0.024)  # 3 steps: stops with one step of the next interval accumulated
+    resumed = run("part", 0.048)
+    p_full, p_resumed = (float(s.trainer.augment.p.numpy()) for s in (full, resumed))
+    assert p_full == p_resumed
+    for a, b in zip(full.trainer.G.weights + full.trainer.D.weights,
+                    resumed.trainer.G.weights + resumed.trainer.D.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+    with open(tmp_path / "full" / "log.txt") as f:
+        ticks = [parse_log_line(l) for l in f if l.startswith("tick ")]
+    assert all("aug_p" in t and "aug_rt" in t and "aug_rt_last" in t for t in ticks)
+    assert ticks[-1]["aug_p"] == pytest.approx(p_full, abs=1e-4)
+    assert len({t["aug_p"] for t in ticks} | {0.2}) > 1  # p moved
