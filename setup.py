@@ -53,6 +53,7 @@ setup(
         "Pillow",
         "tqdm",
         "matplotlib",
+        "safetensors",
     ],
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": [
@@ -63,5 +64,6 @@ setup(
         "pgan-experiment=pgan_tf.cli.experiment:entry",
         "pgan-benchmark=pgan_tf.cli.benchmark:entry",
         "pgan-synthetic=pgan_tf.cli.synthetic:entry",
+        "pgan-convert-weights=pgan_tf.cli.convert_weights:entry",
     ]},
 )
