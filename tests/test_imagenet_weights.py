@@ -79,6 +79,9 @@ def test_pins_are_a_commit_and_a_sha256_and_files_resolve_to_their_hash(tmp_path
     resolved = iw.resolve_classifier_weights(classifier.ClassifierConfig(weights_path=str(path)))
     assert resolved.weights_sha256 == torch_weights.file_sha256(str(path))
     assert iw.resolve_classifier_weights(classifier.ClassifierConfig()).weights_sha256 is None
+    with pytest.raises(UserError, match="--classifier_width=8"):  # before any download
+        iw.resolve_classifier_weights(classifier.ClassifierConfig(weights_path=iw.IMAGENET, width=8),
+                                      url=UNREACHABLE, cache_dir=str(tmp_path / "k"))
     iw.check_weights_flag(iw.IMAGENET)
     with pytest.raises(UserError, match="no such file.*imagenet"):
         iw.check_weights_flag(str(tmp_path / "missing.weights.h5"))

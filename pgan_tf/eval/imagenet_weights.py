@@ -116,6 +116,9 @@ def resolve_classifier_weights(config, progress=True, **fetch_kwargs):
     if config.weights_path is None or config.weights_sha256 is not None:
         return config
     if config.weights_path == IMAGENET:
+        if config.width != torch_weights.WIDTH:
+            raise UserError(f"--classifier_weights={IMAGENET} is ResNet-18 with stem width "
+                            f"{torch_weights.WIDTH}; drop --classifier_width={config.width}")
         path = fetch_imagenet_weights(progress=progress, **fetch_kwargs)
         sha256 = fetch_kwargs.get("sha256", IMAGENET_SHA256)
         source = f"{IMAGENET}: {fetch_kwargs.get('url', IMAGENET_URL)}"
