@@ -42,6 +42,7 @@ setup(
         "Pillow",
         "tqdm",
         "matplotlib",
+        "safetensors",
     ],
     extras_require={
         "cpu": ["tensorflow-cpu" + _TF_RANGE],
@@ -56,5 +57,6 @@ setup(
         "pgan-experiment=pgan_tf.cli.experiment:entry",
         "pgan-benchmark=pgan_tf.cli.benchmark:entry",
         "pgan-synthetic=pgan_tf.cli.synthetic:entry",
+        "pgan-convert-weights=pgan_tf.cli.convert_weights:entry",
     ]},
 )

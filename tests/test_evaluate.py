@@ -1,5 +1,6 @@
 """The evaluation driver: known GAN-train/GAN-test answers, SWD, image sets, run mode, errors."""
 import dataclasses
+import hashlib
 import json
 import os
 import subprocess
@@ -154,9 +155,17 @@ def test_fakes_and_reals_folders(data, tmp_path):
         folder = tmp_path / "fakes" / ["MEL", "NV", "DF"][c]
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image).save(folder / f"{i}.png")
+    weights = tmp_path / "w.weights.h5"  # not loaded (no classifier metric): only hashed
+    weights.write_bytes(b"imagenet")
     config = evaluate.EvalConfig(output=str(tmp_path / "out" / "r.json"),
-                                 metrics=("swd", "ms_ssim"), fakes=str(tmp_path / "fakes"), reals=data, progress=False)
+                                 metrics=("swd", "ms_ssim"), fakes=str(tmp_path / "fakes"), reals=data,
+                                 classifier=ClassifierConfig(weights_path=str(weights)),
+                                 progress=False)
     results = evaluate.run_evaluation(config)
+    # Pretrained weights are recorded with their sha256 (paper-comparable runs, docs/evaluation.md).
+    assert results["pretrained"] is True and results["classifier"]["pretrained"] is True
+    assert results["weights_sha256"] == results["classifier"]["weights_sha256"] == \
+        hashlib.sha256(b"imagenet").hexdigest()
     assert results["num_fakes"] == results["num_reals"] == 12   # min(#fakes 12, #reals 36)
     assert results["resolution"] == 16 and any("32x32 -> 16x16" in n for n in results["notes"])
     assert list(results["swd"]["levels"]) == ["16"]
@@ -187,6 +196,8 @@ def _tool(*args):
 @pytest.mark.parametrize("args, message", [
     (["--metrics=gan_train,inception_score"], "--metrics: unknown or no metric inception_score"),
     (["--fakes=."], "give either --run_dir or both --fakes and --reals"),
+    (["--classifier_weights=/no/such.weights.h5"], "--classifier_weights=/no/such.weights.h5: no "
+                                                   "such file"),
 ])
 def test_tool_rejects_bad_input(data, tmp_path, args, message):
     out = _tool(f"--data_dir={data}", f"--output={tmp_path / 'r.json'}", *args)

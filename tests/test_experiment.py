@@ -96,6 +96,8 @@ def test_validation_errors(data, tmp_path):
     check("not a pgan_tf run", arms=(f"gan:{tmp_path}",))
     check("must be > 0", per_class_real=0)
     check("not a prepared dataset", data_dir=str(tmp_path))
+    check("--classifier_weights=.*no such file",
+          classifier=ClassifierConfig(weights_path=str(tmp_path / "none.weights.h5")))
 
 
 def test_tool_rejects_bad_input(data, tmp_path):

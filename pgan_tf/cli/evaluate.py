@@ -3,7 +3,7 @@
     pgan-evaluate --run_dir RUN [--data_dir DATA]
         --metrics gan_train,gan_test,swd,ms_ssim[,fid][,memorization] [--inception_weights PATH]
         [--num_per_class 1000] [--checkpoints latest|all] [--epochs 50] [--repeats 1]
-        [--classifier_width 64] [--classifier_weights PATH] --output results.json
+        [--classifier_width 64] [--classifier_weights imagenet|PATH] --output results.json
     pgan-evaluate --fakes DIR --reals DIR --metrics ... --output results.json
 
 Writes the JSON (every number), confusion-matrix PNGs (and memorization.png) next to it, and prints
@@ -33,8 +33,10 @@ def define_flags():
     flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).")
     flags.DEFINE_integer("classifier_batch_size", 64, "Classifier batch size (paper §3.3: 64).")
     flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).")
-    flags.DEFINE_string("classifier_weights", None, "ImageNet ResNet-18 .weights.h5 to fine-tune "
-                        "(see docs/evaluation.md); default: from scratch.")
+    flags.DEFINE_string("classifier_weights", None, "imagenet: fine-tune torchvision's ImageNet "
+                        "ResNet-18 (downloaded once into the Keras cache, as the paper); or a "
+                        ".weights.h5 path (pgan-convert-weights); default: from scratch "
+                        "(docs/evaluation.md).")
     flags.DEFINE_string("inception_weights", None, "Keras InceptionV3 (include_top=False) weights "
                         "file; required by --metrics fid, never downloaded (docs/evaluation.md).")
     flags.DEFINE_string("fakes", None, "Image set to evaluate instead of a run (with --reals).")

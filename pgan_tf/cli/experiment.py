@@ -26,8 +26,10 @@ def define_flags():
     flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).")
     flags.DEFINE_integer("classifier_batch_size", 64, "Classifier batch size (paper §3.3: 64).")
     flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).")
-    flags.DEFINE_string("classifier_weights", None, "ImageNet ResNet-18 .weights.h5 to fine-tune "
-                        "(see docs/evaluation.md); default: from scratch.")
+    flags.DEFINE_string("classifier_weights", None, "imagenet: fine-tune torchvision's ImageNet "
+                        "ResNet-18 (downloaded once into the Keras cache, as the paper); or a "
+                        ".weights.h5 path (pgan-convert-weights); default: from scratch "
+                        "(docs/evaluation.md).")
     flags.DEFINE_integer("seed", 0, "Seed of the real pick, the augmentation and GAN latents; "
                          "classifier seeds are seed .. seed + repeats - 1.")
     flags.DEFINE_string("output_dir", None, "Output folder (must not exist unless --overwrite).")
@@ -39,16 +41,12 @@ def define_flags():
 
 
 def main(argv):
-    import os
-
     from pgan_tf.errors import UserError
     from pgan_tf.eval import experiment
     from pgan_tf.eval.classifier import ClassifierConfig
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if FLAGS.classifier_weights and not os.path.isfile(FLAGS.classifier_weights):
-        raise UserError(f"--classifier_weights={FLAGS.classifier_weights}: no such file")
     classifier = ClassifierConfig(
         epochs=FLAGS.epochs, batch_size=FLAGS.classifier_batch_size,
         learning_rate=FLAGS.classifier_learning_rate, width=FLAGS.classifier_width,

@@ -25,7 +25,8 @@ def define_flags():
     flags.DEFINE_integer("resolution", 256, "Output resolution, a power of two ≥ 4 (paper: 256).")
     flags.DEFINE_integer("val_size", 501, "Validation images split off (paper: 501 of 10,015).")
     flags.DEFINE_integer("augment_per_image", 0,
-                         "Augmentor copies per real training image (paper's pre-augmentation).")
+                         "Augmented copies per real training image (paper §3.1 pre-augmentation; "
+                         "the paper recipe uses 3, docs/data_recipe.md).")
     flags.DEFINE_integer("seed", 123, "Split, shuffle and augmentation seed (official: 123).")
     flags.DEFINE_integer("workers", os.cpu_count() or 1, "Worker processes.")
     flags.DEFINE_string("val_from", None,

@@ -12,17 +12,15 @@ Preprocessing is inside the model: its input is float pixels in 0..255 (uint8 ca
 [0, 1] and normalised with the ImageNet mean/std (paper §3.3).
 
 Recipe (paper §3.3): SGD with momentum 0.9, learning rate 0.001, batch 64, 50 epochs, cross-entropy;
-no weight decay or augmentation is stated, so none is used. The paper fine-tunes an ImageNet model;
-the default here trains from scratch (`ClassifierConfig.pretrained` is False) and such numbers are not
-comparable with the paper's.
+no weight decay or augmentation is stated, so none is used. The paper fine-tunes an ImageNet model
+(Table 2 caption): with `weights_path` every layer but the head starts from ImageNet and the whole
+network is trained (`pretrained` true, recorded with the weights' sha256). Without it the network
+trains from scratch and the numbers are not comparable with the paper's.
 
 Pretrained weights (`weights_path`): a `.weights.h5` file written by Keras `model.save_weights` for
-`build_resnet18(1000, any_size, width=64)`. Every layer but the head `fc` is copied. To produce it from
-torchvision: build that model, then for each torchvision state_dict key `<name>.<param>` set the Keras
-layer `<name with '.' -> '_'>`: conv `weight` [out, in, kh, kw] -> transpose (2, 3, 1, 0) to
-[kh, kw, in, out]; BatchNorm `weight, bias, running_mean, running_var` -> [gamma, beta, moving_mean,
-moving_variance]; `fc.weight` [1000, 512] -> transposed kernel [512, 1000], `fc.bias` -> bias; then
-`model.save_weights("resnet18_imagenet.weights.h5")`.
+`build_resnet18(1000, any_size, width=64)`; every layer but the head `fc` is copied.
+`torch_weights.py` (`pgan-convert-weights`) makes one from a torchvision / timm state dict, and
+`imagenet_weights.py` (`--classifier_weights=imagenet`) downloads and converts torchvision's.
 """
 import dataclasses
 import os
@@ -54,7 +52,10 @@ class ClassifierConfig:
     momentum: float = 0.9
     width: int = 64            # stem width (64 = ResNet-18; tests use narrow nets)
     seed: int = 0              # weights init and shuffling
-    weights_path: Optional[str] = None  # pretrained ImageNet `.weights.h5` (see module docstring)
+    weights_path: Optional[str] = None  # pretrained ImageNet `.weights.h5`, or "imagenet" until
+    # `imagenet_weights.resolve_classifier_weights` turns it into the cached converted file
+    weights_sha256: Optional[str] = None  # set by that resolution: recorded with every result
+    weights_source: Optional[str] = None  # "imagenet: <pinned URL>" or the given file
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "width"):
@@ -66,7 +67,7 @@ class ClassifierConfig:
 
     @property
     def pretrained(self) -> bool:
-        """True when training starts from user-supplied ImageNet weights."""
+        """True when training starts from ImageNet weights (the whole network is fine-tuned)."""
         return self.weights_path is not None
 
     def to_dict(self):
@@ -134,7 +135,8 @@ def build_resnet18(num_classes, input_size, width=64):
 def load_pretrained_backbone(model, weights_path, width):
     """Copy every layer but the head from a 1000-class ResNet-18 `.weights.h5` file into `model`."""
     if not os.path.isfile(weights_path):
-        raise UserError(f"classifier weights {weights_path}: no such file")
+        raise UserError(f"classifier weights {weights_path}: no such file (the binaries turn "
+                        "'imagenet' into a file: imagenet_weights.resolve_classifier_weights)")
     source = build_resnet18(IMAGENET_CLASSES, model.input_shape[1], width)
     try:
         with warnings.catch_warnings():

@@ -37,6 +37,7 @@ from pgan_tf.eval.classifier import ClassifierConfig, train_classifier
 from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, confusion_images,
                                        record_in_run, save_confusion_pngs, write_json,
                                        write_tensorboard)
+from pgan_tf.eval.imagenet_weights import check_weights_flag, resolve_classifier_weights
 
 METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "fid", "memorization")
 CHECKPOINT_MODES = ("latest", "all")
@@ -97,8 +98,7 @@ def validate_eval(config):
         raise UserError(f"--num_images must be >= 2, got {config.num_images}")
     if config.memorization_threshold < 0:
         raise UserError("--memorization_threshold must be >= 0")
-    if config.classifier.weights_path and not os.path.isfile(config.classifier.weights_path):
-        raise UserError(f"--classifier_weights={config.classifier.weights_path}: no such file")
+    check_weights_flag(config.classifier.weights_path)
     if "fid" in config.metrics and not config.inception_weights:
         raise UserError("--metrics fid needs --inception_weights PATH, a Keras InceptionV3 weights "
                         "file made once with internet access (docs/evaluation.md); nothing is "
@@ -250,6 +250,7 @@ def evaluate_generator(fake_source, reals, config, models=None, *, png_dir=None,
     classifier metrics and memorization; fakes conditioned on a seeded draw of real training
     labels for SWD / MS-SSIM / FID (module docstring).
     """
+    config = with_resolved_weights(config)  # a no-op when run_evaluation resolved them
     models = models or RealClassifiers(reals, config.classifier, config.progress)
     names = reals.class_names
     labels = np.repeat(np.arange(len(names)), config.num_per_class)
@@ -269,7 +270,7 @@ def _header(config, mode):
     cfg = config.classifier
     return {"mode": mode, "metrics": list(config.metrics), "seed": config.seed,
             "repeats": config.repeats, "classifier": cfg.to_dict(), "pretrained": cfg.pretrained,
-            "notes": []}
+            "weights_sha256": cfg.weights_sha256, "notes": []}
 
 
 def evaluate_run(config):
@@ -368,11 +369,19 @@ def run_evaluation(config):
     """Validate, evaluate (run or sets), write `config.output` (a run also gets the numbers in its
     evaluation record and SavedModel card, `eval_results.record_in_run`); returns the results."""
     config = validate_eval(config)
+    config = with_resolved_weights(config)
     results = evaluate_sets(config) if config.fakes else evaluate_run(config)
     write_json(results, config.output)
     if not config.fakes:  # run mode: the numbers reach the run's model cards
         record_in_run(config.run_dir, results, config.output, config.memorization_threshold)
     return results
+
+
+def with_resolved_weights(config):
+    """`config` with `--classifier_weights` resolved to a local file plus its sha256 (downloads
+    and converts "imagenet" once), before any other work so an offline machine fails at once."""
+    classifier = resolve_classifier_weights(config.classifier, config.progress)
+    return dataclasses.replace(config, classifier=classifier)
 
 
 def _status(message, progress):

@@ -28,6 +28,7 @@ from pgan_tf.errors import UserError
 from pgan_tf.eval import export, image_sets, reports
 from pgan_tf.eval import gan_train_test as gtt
 from pgan_tf.eval.classifier import ClassifierConfig
+from pgan_tf.eval.imagenet_weights import check_weights_flag, resolve_classifier_weights
 
 REAL, STANDARD, GAN_PREFIX = "real", "standard", "gan:"
 PER_CLASS_REAL = 100      # paper §3.7: 100 real images per class
@@ -80,6 +81,7 @@ def parse_arms(texts):
 def validate_experiment(config):
     """Check everything checkable without TensorFlow; returns (arms, dataset root, dataset.json)."""
     arms = parse_arms(config.arms)
+    check_weights_flag(config.classifier.weights_path)
     for name in ("per_class_real", "per_class_extra", "repeats"):
         if getattr(config, name) < 1:
             raise UserError(f"--{name} must be > 0, got {getattr(config, name)}")
@@ -175,6 +177,9 @@ def _arm_data(arm, train, picked, config, root_notes):
 def run_experiment(config):
     """Run every arm, write OUT/results.json, results.md and results.png; returns the results."""
     arms, root, info = validate_experiment(config)
+    # "imagenet" → the cached converted file and its sha256, before any work (fails fast offline).
+    config = dataclasses.replace(config, classifier=resolve_classifier_weights(
+        config.classifier, config.progress))
     train = image_sets.load_prepared_split(root, "train")
     val = image_sets.load_prepared_split(root, "val", train.resolution)
     names = train.class_names
@@ -185,6 +190,7 @@ def run_experiment(config):
                "seed": config.seed, "repeats": config.repeats,
                "classifier": config.classifier.to_dict(),
                "pretrained": config.classifier.pretrained,
+               "weights_sha256": config.classifier.weights_sha256,
                "num_val": len(val), "resolution": train.resolution,
                "pick": {"counts": {n: int((train.labels[picked] == c).sum())
                                    for c, n in enumerate(names)}, "indices": picked.tolist()},
