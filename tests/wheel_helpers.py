@@ -45,7 +45,8 @@ def clean_copy(dest, scratch):
 
 
 def build_wheel(tmp, python=sys.executable):
-    """Path of the wheel built offline from a clean copy of the tree under `tmp`."""
+    """Path of the wheel built offline from a clean copy of the tree under `tmp` (created)."""
+    os.makedirs(tmp, exist_ok=True)
     src = clean_copy(os.path.join(tmp, "src"), tmp)
     dist = os.path.join(tmp, "dist")
     subprocess.run([python, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
