@@ -11,6 +11,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf import disk
 from pgan_tf.config import TrainConfig
 from pgan_tf.errors import UserError
 from pgan_tf.training.builders import model_factories, schedule_params
@@ -119,7 +120,13 @@ def save_generator(run_generator, export_dir):
 
     module.generate = generate
     tmp = export_dir.rstrip("/") + f".tmp{os.getpid()}"
-    tf.saved_model.save(module, tmp, signatures={"serving_default": generate})
+    with disk.writing("the generator export", export_dir, point="export",
+                      kept="an earlier export there is intact"):
+        try:
+            tf.saved_model.save(module, tmp, signatures={"serving_default": generate})
+        except BaseException:
+            disk.remove_quietly(tmp)
+            raise
     if os.path.exists(export_dir):
         import shutil
 
