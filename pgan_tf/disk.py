@@ -62,11 +62,9 @@ def writing(what, path, kept="", point=None):
 
 
 def _part_of(where, path):
-    """True for `path` itself, a file under it or its temporary twin (`.name.tmp-*`, `name.tmp*`
-    beside it): the message then names `path` alone."""
-    name = os.path.basename(path.rstrip("/"))
-    return (where.startswith(path) or os.path.dirname(where) == os.path.dirname(path.rstrip("/"))
-            and os.path.basename(where).lstrip(".").startswith(name + ".tmp"))
+    """True for `path` itself or a temporary file of a write to it (TF's `ckpt-N_temp/...`, our
+    `.name.tmp-*` / `name.tmpPID`): the message then names `path` alone, else `path (file)`."""
+    return where.rstrip("/") == path.rstrip("/") or "_temp" in where or ".tmp" in where
 
 
 def remove_quietly(path):

@@ -32,13 +32,14 @@ def test_write_failure_recognises_errno_and_tensorflow_messages():
 def test_writing_gives_one_line_naming_the_path_and_what_is_kept():
     with pytest.raises(disk.WriteError) as err:
         with disk.writing("checkpoint", "/run/checkpoints", kept=lambda: "ckpt-16 is intact"):
-            raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT), "/run/checkpoints/ckpt-32")
+            raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT), "/run/checkpoints/ckpt-3_temp/a")
     assert str(err.value) == ("cannot write checkpoint /run/checkpoints: disk quota exceeded; "
                               "ckpt-16 is intact")
     assert err.value.exit_code == 74 and "\n" not in str(err.value)
-    with pytest.raises(disk.WriteError, match=r"^cannot write results /out \(/elsewhere/x\): read"):
-        with disk.writing("results", "/out"):
-            raise OSError(errno.EROFS, "x", "/elsewhere/x")
+    with pytest.raises(disk.WriteError, match=r"^cannot write to the run dir /run \(/run/log.txt\): "
+                       "read-only file system$"):
+        with disk.writing("to the run dir", "/run"):
+            raise OSError(errno.EROFS, "x", "/run/log.txt")
     with pytest.raises(KeyError):  # anything else passes through unchanged
         with disk.writing("results", "/out"):
             raise KeyError("bug")
