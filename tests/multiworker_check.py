@@ -19,7 +19,8 @@ def _free_ports(n):
     return ports
 
 
-def main(data_dir, run_dir, total_kimg, tmpdir):
+def start_workers(data_dir, run_dir, total_kimg, tmpdir):
+    """Two `pgan_tf.train --strategy=multi_worker` processes on localhost (stdout/stderr piped)."""
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
     procs = []
     for index in range(2):
@@ -29,6 +30,11 @@ def main(data_dir, run_dir, total_kimg, tmpdir):
                             f"--total_kimg={total_kimg}")
         procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
+    return procs
+
+
+def main(data_dir, run_dir, total_kimg, tmpdir):
+    procs = start_workers(data_dir, run_dir, total_kimg, tmpdir)
     codes = []
     for index, proc in enumerate(procs):
         out, err = proc.communicate(timeout=400)

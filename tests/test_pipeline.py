@@ -214,3 +214,21 @@ def test_file_path_without_labels_and_its_damaged_record_error(tmp_path):
         f.write(data[:-5])  # a truncated tail is found when the index is built
     with pytest.raises(UserError, match="celeb-r03.tfrecords: record 2 .* truncated"):
         pipeline.make_dataset(folder, 8, 4, cache_mb=0)
+
+
+class _Payload:
+    """Unpickling this would run code (it records that it ran)."""
+    ran = []
+
+    def __reduce__(self):
+        return (_Payload.ran.append, ("unpickled",))
+
+
+def test_a_pickled_labels_file_is_refused_without_running_it(tmp_path):
+    folder = str(tmp_path / "evil")
+    fx.write_official(folder, _images(2))
+    with open(os.path.join(folder, "evil-rxx.labels"), "wb") as f:
+        np.save(f, np.array([_Payload()], dtype=object), allow_pickle=True)
+    with pytest.raises(UserError, match="evil-rxx.labels is not a NumPy array file"):
+        pipeline.read_labels(folder)
+    assert _Payload.ran == []

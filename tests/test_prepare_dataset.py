@@ -373,3 +373,22 @@ def test_max_per_class_is_recorded(synth_dir, tmp_path):
     assert max(info["splits"]["train"]["counts"].values()) == 3
     with open(tmp_path / "o" / "dataset.json") as f:
         assert json.load(f)["max_per_class"] == 3
+
+
+def test_full_disk_leaves_the_previous_dataset_and_no_temp_folder(tmp_path, monkeypatch):
+    from pgan_tf import disk
+    from pgan_tf.training import faults
+
+    root = _tiny(tmp_path)
+    config = dataclasses.replace(_tiny_config(root, tmp_path), overwrite=True)
+    info = prepare.prepare_dataset(config)
+    before = sorted(os.listdir(tmp_path))
+    monkeypatch.setattr(faults, "_counts", {})
+    monkeypatch.setenv(faults.ENOSPC_VAR, "prepare:1")  # after the new record files are written
+    out = os.path.realpath(config.output_dir)
+    with pytest.raises(disk.WriteError, match=f"^cannot write the dataset {out}: no space left "
+                       "on device; the dataset already there is intact$"):
+        prepare.prepare_dataset(dataclasses.replace(config, seed=8))
+    assert sorted(os.listdir(tmp_path)) == before  # the temp folder is gone
+    with open(os.path.join(out, "dataset.json")) as f:
+        assert json.load(f) == info

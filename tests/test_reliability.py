@@ -13,10 +13,11 @@ from pgan_tf import cli
 
 tf = cli.import_tensorflow()
 
+from pgan_tf import disk  # noqa: E402
 from pgan_tf.config import TrainConfig  # noqa: E402
 from pgan_tf.data import integrity  # noqa: E402
 from pgan_tf.errors import UserError  # noqa: E402
-from pgan_tf.training import loop  # noqa: E402
+from pgan_tf.training import faults, loop  # noqa: E402
 from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
 from tests.train_helpers import REPO, log_lines, run_train, train_command, train_env  # noqa: E402
 
@@ -168,3 +169,23 @@ def test_damaged_or_truncated_record_stops_with_one_line_naming_the_file(tmp_pat
         f.truncate(os.path.getsize(target) - 10)
     with pytest.raises(UserError, match=_damaged(target, "truncated")):
         loop.run(config.replace(run_dir=str(tmp_path / "run2")))
+
+
+def test_checkpoint_or_export_that_cannot_be_written_stops_the_run(data_dir, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.setattr(faults, "_counts", {})
+    monkeypatch.setenv(faults.ENOSPC_VAR, "checkpoint:2")  # the save at kimg 0.032 fails
+    run_dir = str(tmp_path / "run")
+    config = TrainConfig(data_dir=data_dir, run_dir=run_dir, total_kimg=0.064, **TINY)
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    with pytest.raises(disk.WriteError, match=f"^cannot write checkpoint {ckpt_dir}: no space "
+                       f"left on device; the previous checkpoint {ckpt_dir}/ckpt-16 is intact$"):
+        loop.run(config)
+    assert [l.split()[3] for l in log_lines(run_dir) if l.startswith("tick")] == ["0.016", "0.032"]
+    assert tf.train.latest_checkpoint(ckpt_dir).endswith("ckpt-16")  # no training past it
+    assert not os.path.exists(os.path.join(run_dir, "export"))
+    monkeypatch.setenv(faults.ENOSPC_VAR, "export:1")  # a run at its end: only the export left
+    with pytest.raises(disk.WriteError, match=f"^cannot write the generator export {run_dir}/"):
+        loop.run(config.replace(total_kimg=0.016))
+    assert sorted(os.listdir(run_dir)) == sorted(  # no half-written export left behind
+        ["checkpoints", "config.json", "grids", "log.txt", "tensorboard"])

@@ -35,7 +35,7 @@ def run(main):
             if "verbose" in flags.FLAGS and flags.FLAGS["verbose"].value:
                 raise
             print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)
+            sys.exit(getattr(err, "exit_code", 2))  # 2 = bad input; disk.WriteError: 74
 
     app.run(_wrapped)
 

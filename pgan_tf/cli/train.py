@@ -93,9 +93,19 @@ def main(argv):
     if not config.data_dir or not config.run_dir:
         raise UserError("--data_dir and --run_dir are required (see flags/README.md)")
     cli.import_tensorflow()
+    from pgan_tf import disk
     from pgan_tf.training.loop import run
-    run(config)
+    with disk.writing("to the run dir", config.run_dir, kept=lambda: _kept(config.run_dir)):
+        run(config)  # (a failed checkpoint save has its own message, naming what is kept)
     return 0
+
+
+def _kept(run_dir):
+    """For a failed write's message: the checkpoint a rerun would resume from."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    return f"the checkpoint {latest} is intact" if latest else ""
 
 
 def entry():

@@ -101,7 +101,7 @@ def read_labels(data_dir):
     path = os.path.join(data_dir, found[0])
     try:
         with open(path, "rb") as f:
-            labels = np.load(f)
+            labels = np.load(f, allow_pickle=False)  # never unpickle a user's file
     except (OSError, ValueError) as err:
         raise UserError(f"{path} is not a NumPy array file ({err})")
     if labels.ndim != 2:

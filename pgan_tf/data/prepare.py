@@ -23,8 +23,10 @@ import tempfile
 
 import numpy as np
 
+from pgan_tf import disk
 from pgan_tf.data import augment, integrity, preprocess, sources, tfrecords
 from pgan_tf.errors import UserError
+from pgan_tf.training import faults
 
 DATASET_JSON = tfrecords.DATASET_JSON
 SPLITS = ("train", "val")
@@ -112,6 +114,13 @@ def prepare_dataset(config, spec=augment.DEFAULT_SPEC):
     check_output_dir(config)
     classes, plan, val_origin = plan_splits(config)
     out = os.path.realpath(config.output_dir)
+    kept = "the dataset already there is intact" if os.path.isdir(out) and os.listdir(out) else ""
+    with disk.writing("the dataset", out, kept=kept):
+        return _prepare_into(config, spec, out, classes, plan, val_origin)
+
+
+def _prepare_into(config, spec, out, classes, plan, val_origin):
+    """Write the splits into a temp folder next to `out`, then rename it to `out`."""
     os.makedirs(os.path.dirname(out), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-", dir=os.path.dirname(out))
     try:
@@ -120,6 +129,7 @@ def prepare_dataset(config, spec=augment.DEFAULT_SPEC):
                                           spec) for name, tasks in plan.items() if tasks}
         _check_train_classes(written, classes)
         info = _dataset_info(config, classes, plan, written, val_origin, spec)
+        faults.writing("prepare", out)  # test-only ENOSPC, after the record files are written
         with open(os.path.join(tmp, DATASET_JSON), "w") as f:
             json.dump(info, f, indent=1)
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; OUT should look like any folder

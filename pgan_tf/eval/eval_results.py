@@ -5,7 +5,11 @@ import os
 
 import numpy as np
 
+<<<<<<< HEAD
 from pgan_tf import model_card
+=======
+from pgan_tf import disk
+>>>>>>> h3
 from pgan_tf.eval import reports
 
 CLASSIFIER_METRICS = ("gan_train", "gan_test")
@@ -126,9 +130,15 @@ def write_json(results, path):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2, default=_json_default)
-        f.write("\n")
+    with disk.writing("results", path, point="evaluate",
+                      kept="earlier results there are intact" if os.path.exists(path) else ""):
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(results, f, indent=2, default=_json_default)
+                f.write("\n")
+        except BaseException:
+            disk.remove_quietly(tmp)
+            raise
     os.replace(tmp, path)
 
 

@@ -26,7 +26,11 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
+<<<<<<< HEAD
 from pgan_tf import model_card, sampling
+=======
+from pgan_tf import disk, sampling
+>>>>>>> h3
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
 
@@ -200,7 +204,9 @@ def export_samples(config, run_generator=None):
         run_generator = restore_run_generator(config.run_dir, config.checkpoint)
     run_classes = list(saved["classes"])
     rows, grid_cells = [], {}
-    with staged_dir(config.output_dir, config.overwrite) as tmp, tqdm(
+    with disk.writing("the export", config.output_dir, point="export",
+                      kept="an earlier export there is intact"), \
+            staged_dir(config.output_dir, config.overwrite) as tmp, tqdm(
             total=sum(counts.values()), desc="export", unit="img", disable=not config.progress,
             mininterval=0.5) as bar:
         for name, count in counts.items():

@@ -325,7 +325,7 @@ def real_train_counts(root, info):
     if not found:
         raise UserError(f"{root}: dataset.json has no train counts and {folder} no labels file")
     with open(os.path.join(folder, found[0]), "rb") as f:
-        rows = np.load(f)  # float32 [N, K] one-hot
+        rows = np.load(f, allow_pickle=False)  # float32 [N, K] one-hot; never unpickle
     numbers = np.bincount(rows.argmax(axis=1), minlength=len(classes))
     return {c: int(n) for c, n in zip(classes, numbers)}
 

@@ -71,6 +71,12 @@ class Checkpointer:
             self.milestones.save(checkpoint_number=images_seen)
         return path
 
+    def kept(self):
+        """For a failed save's message: which checkpoint is still there to resume from."""
+        latest = self.manager.latest_checkpoint
+        return (f"the previous checkpoint {latest} is intact" if latest
+                else "no checkpoint of this run was written yet")
+
     def candidates(self):
         """Checkpoint paths newest first (rolling ones, then milestones), without duplicates."""
         seen, out = set(), []

@@ -49,6 +49,20 @@ def is_chief(strategy):
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
+def any_worker(strategy, flag):
+    """True on every worker once `flag` is true on any one of them.
+
+    A cluster scheduler sends SIGTERM to the one machine it preempts, but a checkpoint save is a
+    collective that needs every worker: under `multi_worker` the flag of each worker is summed
+    across the cluster once per step (one scalar all-reduce), so all workers see the stop at the
+    same step, save the same final checkpoint and exit 0 together. Elsewhere: `flag` as is.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return bool(flag)
+    local = strategy.run(lambda: tf.constant(1.0 if flag else 0.0))
+    return bool(strategy.reduce(tf.distribute.ReduceOp.SUM, local, axis=None) > 0)
+
+
 def distribute(strategy, dataset):
     """Split each global batch over the replicas (data sharding across workers)."""
     if strategy.num_replicas_in_sync == 1:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf import sampling
+from pgan_tf import disk, sampling
 from pgan_tf.data import integrity, pipeline
 from pgan_tf.errors import UserError
 from pgan_tf.training import distribute, faults
@@ -143,8 +143,11 @@ class _Run:
 
     def save(self):
         faults.reached("checkpoint")
-        path = self.ckpt.save(self.images_seen, self.skipped, self.last_saved,
-                              ticks=self.ticks, phase_key=self.phase_key)
+        # A checkpoint that cannot be written stops the run: never train on without one.
+        with disk.writing("checkpoint", self.ckpt.directory, kept=self.ckpt.kept,
+                          point="checkpoint"):
+            path = self.ckpt.save(self.images_seen, self.skipped, self.last_saved,
+                                  ticks=self.ticks, phase_key=self.phase_key)
         self.last_saved = self.images_seen
         return path
 
@@ -223,12 +226,13 @@ def train(state, total, stop):
                             f"{state.images_seen / 1000:.3f}; last good checkpoint: "
                             f"{state.ckpt.manager.latest_checkpoint}. Lower the learning rates "
                             "or resume from an earlier checkpoint.")
-        done = state.images_seen >= total or stop.requested
+        stopped = distribute.any_worker(state.strategy, stop.requested)  # a signal to any worker
+        done = state.images_seen >= total or stopped
         if done or state.images_seen - tick.start_images >= kimg_to_images(stage.tick_kimg):
             _end_tick(state, stage, tick, final=done)
             tick = _Tick(state.images_seen, time.time())
         if done:
-            why = "stopped by signal" if stop.requested else "reached total_kimg"
+            why = "stopped by signal" if stopped else "reached total_kimg"
             state.reporter.log(f"Training {why} at kimg {state.images_seen / 1000:.3f}")
             return
 
