@@ -87,7 +87,8 @@ def model_card_markdown(saved, images_seen, *, stage_resolution=None, evaluation
              "", "## Model", "",
              f"- model: **{model_name(config)}** (pgan = no attention, apgan = attention, "
              "apgan_ttur = attention + D:G learning rates 4:1; paper Table 1)",
-             "- generator: G_ema (exponential moving average of G), input (latents, one-hot labels)",
+             "- generator: G_ema (exponential moving average of G); inputs: latents, one-hot "
+             "labels",
              f"- classes: {', '.join(classes) or '(unlabelled)'}",
              f"- resolution: {res}x{res}, images seen: {int(images_seen)} (kimg "
              f"{images_seen / 1000:g})"]

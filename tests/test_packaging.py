@@ -71,7 +71,8 @@ def test_every_binary_is_a_console_script(wheel):
     parser.read_string(wheel_helpers.wheel_file(wheel, ".dist-info/entry_points.txt"))
     scripts = dict(parser["console_scripts"])
     cli_dir = os.path.join(wheel_helpers.REPO, "pgan_tf", "cli")
-    binaries = sorted(f[:-3] for f in os.listdir(cli_dir) if f.endswith(".py") and f != "__init__.py")
+    binaries = sorted(f[:-3] for f in os.listdir(cli_dir)
+                      if f.endswith(".py") and f != "__init__.py")
     assert {f"pgan-{b}": f"pgan_tf.cli.{b}:entry" for b in binaries} == scripts
     for target in scripts.values():
         module, _, func = target.partition(":")

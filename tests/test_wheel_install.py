@@ -32,8 +32,9 @@ def _fresh_venv(root):
     """A venv at `root` (no pip) whose site-packages also lists the project venv's."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", root], check=True)
     python = os.path.join(root, "bin", "python")
-    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
     with open(os.path.join(site, "project_venv.pth"), "w") as f:
         f.write(sysconfig.get_paths()["purelib"] + "\n")
     return python

@@ -36,7 +36,8 @@ def _plain(value):
 
 
 def hparams_of(config):
-    """{name: value} of a TrainConfig for the table: `model` plus FIELDS and present OPTIONAL_FIELDS."""
+    """{name: value} of a TrainConfig for the table: `model`, FIELDS and the OPTIONAL_FIELDS the
+    config has."""
     values = {"model": model_card.model_name(config.to_dict())}
     for name in FIELDS + OPTIONAL_FIELDS:
         if hasattr(config, name):
