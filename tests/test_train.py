@@ -36,6 +36,8 @@ def test_dry_run_of_the_paper_model_and_the_demo():
     config = json.loads(out.stdout[:out.stdout.rindex("}") + 1])
     assert (config["g_lr"], config["d_lr"], config["attention_stages"]) == (0.001, 0.004, [64])
     assert (config["total_kimg"], config["resolution"]) == (8000, 256)
+    # Issue 13: the paper's runs do not augment D; the settings are in the JSON.
+    assert (config["d_augment"], config["d_augment_ops"]) == ("none", "blit,geom")
 
 
 @pytest.mark.parametrize("flag, message", [
