@@ -91,8 +91,9 @@ def test_config_defaults_follow_the_paper_and_record_pretrained():
 def test_training_learns():
     images, labels = colour_set(0, 12)
     test_images, test_labels = colour_set(1, 5)
-    # A faster recipe than the paper's for a 3-class toy set (learns for every seed tried, 0..5).
-    cfg = clf.ClassifierConfig(epochs=15, batch_size=8, learning_rate=0.003, width=8, seed=3)
+    # A faster recipe than the paper's for a 3-class toy set. Which seeds reach 0.9 depends on the
+    # CPU's float order: 0..5 on an Intel Xeon (AVX-512); 0, 1, 2 but not 3 (0.8) on an AMD Zen 3.
+    cfg = clf.ClassifierConfig(epochs=15, batch_size=8, learning_rate=0.003, width=8, seed=0)
     probs = clf.predict(clf.train_classifier(images, labels, 3, cfg, progress=False), test_images,
                         batch_size=4)  # several batches
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
