@@ -15,7 +15,6 @@ tf = cli.import_tensorflow()
 
 from pgan_tf import disk  # noqa: E402
 from pgan_tf.config import TrainConfig  # noqa: E402
-from pgan_tf.data import integrity  # noqa: E402
 from pgan_tf.errors import UserError  # noqa: E402
 from pgan_tf.training import faults, loop  # noqa: E402
 from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
@@ -124,12 +123,12 @@ def test_deterministic_runs_write_identical_checkpoints(data_dir, tmp_path):
                                       err_msg=name)
 
 
-def _with_file_hashes(root):
-    """Add per-file sha256 to the tiny dataset's dataset.json (as prepare_dataset writes)."""
+def _without_file_hashes(root):
+    """Drop the per-file sha256 from dataset.json, as written before they existed."""
     path = os.path.join(root, "dataset.json")
     with open(path) as f:
         info = json.load(f)
-    info["splits"]["train"]["files"] = integrity.folder_hashes(os.path.join(root, "train"))
+    del info["splits"]["train"]["files"]
     with open(path, "w") as f:
         json.dump(info, f)
 
@@ -145,8 +144,7 @@ def _flip_byte(path, offset_from_end=100):
 
 
 def test_changed_dataset_file_is_refused_at_start_before_the_run_dir_is_written(tmp_path):
-    root = make_tiny_dataset(str(tmp_path / "data"), resolution=16)
-    _with_file_hashes(root)
+    root = make_tiny_dataset(str(tmp_path / "data"), resolution=16)  # with per-file sha256
     target = os.path.join(root, "train", "train-r03.tfrecords")
     _flip_byte(target)
     run_dir = tmp_path / "run"
@@ -158,6 +156,7 @@ def test_changed_dataset_file_is_refused_at_start_before_the_run_dir_is_written(
 def test_damaged_or_truncated_record_stops_with_one_line_naming_the_file(tmp_path):
     # dataset.json without file hashes (older version): warned, then caught by the record CRCs.
     root = make_tiny_dataset(str(tmp_path / "data"), resolution=16)
+    _without_file_hashes(root)
     target = os.path.join(root, "train", "train-r02.tfrecords")  # read by the first stage
     _flip_byte(target)
     config = TrainConfig(data_dir=root, run_dir=str(tmp_path / "run"), total_kimg=0.1, **TINY)

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from pgan_tf.data import integrity
 from pgan_tf.data.tfrecords import LevelWriter, build_levels, write_labels
 
 CLASSES = ("MEL", "NV", "DF")
@@ -26,7 +27,8 @@ def make_tiny_dataset(root, resolution=16, num_images=24, seed=0):
     write_labels(train, np.eye(len(CLASSES), dtype=np.float32)[classes])
     info = {"classes": list(CLASSES), "resolution": resolution,
             "splits": {"train": {"images": [f"img{i}" for i in range(num_images)],
-                                 "sha256": f"tiny-{seed}-{num_images}"}}}
+                                 "sha256": f"tiny-{seed}-{num_images}",
+                                 "files": integrity.folder_hashes(train)}}}
     with open(os.path.join(root, "dataset.json"), "w") as f:
         json.dump(info, f)
     return root

@@ -15,6 +15,10 @@ budget — official PGAN's shuffle buffer is 4096 MB worth of records (REFERENCE
 at 256x256x3), i.e. all of ISIC 2018. Larger datasets are shuffled in blocks of that many records:
 a seeded random block order, then a seeded permutation inside each block (the record files are
 already shuffled once at creation, as official dataset_tool does).
+
+Memory: a shuffle normally holds its records in memory (one resolution's file, or one block).
+Above `cache_mb` (`--data_cache_mb`) the same permutation draws give record numbers that are read
+from the file through an index of offsets (`record_index.py`): the same stream, bounded memory.
 """
 import json
 import os

@@ -56,9 +56,6 @@ class RecordFile:
         self.offsets = record_offsets(path)
         self._local = threading.local()  # one reader per tf.data thread (maps may run parallel)
 
-    def __len__(self):
-        return len(self.offsets)
-
     def read(self, indices):
         """Serialized records of `indices` (int64 [m]) → object array of bytes [m], same order.
 
