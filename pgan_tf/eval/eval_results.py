@@ -5,11 +5,7 @@ import os
 
 import numpy as np
 
-<<<<<<< HEAD
-from pgan_tf import model_card
-=======
-from pgan_tf import disk
->>>>>>> h3
+from pgan_tf import disk, model_card
 from pgan_tf.eval import reports
 
 CLASSIFIER_METRICS = ("gan_train", "gan_test")

@@ -26,11 +26,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-<<<<<<< HEAD
-from pgan_tf import model_card, sampling
-=======
-from pgan_tf import disk, sampling
->>>>>>> h3
+from pgan_tf import disk, model_card, sampling
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
 

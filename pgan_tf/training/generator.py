@@ -11,11 +11,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-<<<<<<< HEAD
-from pgan_tf import model_card
-=======
-from pgan_tf import disk
->>>>>>> h3
+from pgan_tf import disk, model_card
 from pgan_tf.config import TrainConfig
 from pgan_tf.errors import UserError
 from pgan_tf.training.builders import model_factories, schedule_params
@@ -126,20 +122,16 @@ def save_generator(run_generator, export_dir):
 
     module.generate = generate
     tmp = export_dir.rstrip("/") + f".tmp{os.getpid()}"
-<<<<<<< HEAD
-    tf.saved_model.save(module, tmp, signatures={"serving_default": generate})
-    if run_generator.run_dir:
-        model_card.write_model_card(tmp, run_generator.run_dir, run_generator.images_seen,
-                                    stage_resolution=run_generator.stage_resolution)
-=======
     with disk.writing("the generator export", export_dir, point="export",
                       kept="an earlier export there is intact"):
         try:
             tf.saved_model.save(module, tmp, signatures={"serving_default": generate})
+            if run_generator.run_dir:
+                model_card.write_model_card(tmp, run_generator.run_dir, run_generator.images_seen,
+                                            stage_resolution=run_generator.stage_resolution)
         except BaseException:
             disk.remove_quietly(tmp)
             raise
->>>>>>> h3
     if os.path.exists(export_dir):
         import shutil
 
