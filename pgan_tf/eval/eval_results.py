@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from pgan_tf import fileio
 from pgan_tf.eval import reports
 
 CLASSIFIER_METRICS = ("gan_train", "gan_test")
@@ -88,14 +89,9 @@ def _json_default(value):
 
 
 def write_json(results, path):
-    """Write `results` to `path` atomically (temp file + os.replace)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2, default=_json_default)
-        f.write("\n")
-    os.replace(tmp, path)
+    """Write `results` to `path` atomically (temp file + rename; any `fileio` path)."""
+    fileio.write_atomic(fileio.abspath(path),
+                        json.dumps(results, indent=2, default=_json_default) + "\n")
 
 
 def _summary_entries(entry, results):
