@@ -85,8 +85,10 @@ def remove(path):
 def rmtree(path):
     """Delete a folder and everything in it; no error when it is already gone."""
     if is_remote(path):
-        if _gfile().exists(path):
+        try:
             _gfile().rmtree(path)
+        except _not_found_error():  # also `ram://`, which reports any name prefix as existing
+            pass
     else:
         shutil.rmtree(path, ignore_errors=True)
 
@@ -94,13 +96,31 @@ def rmtree(path):
 def rename(src, dst, overwrite=False):
     """Move a file or folder (atomic on local file systems). `overwrite` replaces a file `dst`."""
     if is_remote(src) or is_remote(dst):
-        _gfile().rename(src, dst, overwrite=overwrite)
+        if _gfile().isdir(src):
+            _rename_tree(src, dst)
+        else:
+            _gfile().rename(src, dst, overwrite=overwrite)
     elif overwrite:
         os.replace(src, dst)
     else:
         if os.path.exists(dst):
             raise FileExistsError(f"{dst} exists")
         os.rename(src, dst)
+
+
+def _rename_tree(src, dst):
+    """A folder rename file by file: object stores have no folders to rename (and `ram://` renames
+    only the folder entry); each file's rename is a copy + delete there anyway."""
+    gfile = _gfile()
+    if gfile.exists(dst):
+        raise FileExistsError(f"{dst} exists")
+    for here, _, names in gfile.walk(src):
+        rel = here[len(src.rstrip("/")):].lstrip("/")
+        target = os.path.join(dst, rel) if rel else dst
+        gfile.makedirs(target)
+        for name in names:
+            gfile.rename(os.path.join(here, name), os.path.join(target, name), overwrite=True)
+    gfile.rmtree(src)
 
 
 def read_bytes(path):
@@ -125,6 +145,14 @@ def write_bytes(path, data):
             f.write(data)
 
 
+def temp_name(path):
+    """A temp path beside `path` for write-then-rename: `.<name>.tmp<pid>`. Never `<name>.tmp`:
+    `ram://` (like a bucket listing) reports every name prefix as existing, so `<name>` would
+    seem to exist while its temp file does."""
+    parent, name = os.path.split(str(path).rstrip("/"))
+    return os.path.join(parent, f".{name}.tmp{os.getpid()}")
+
+
 def write_atomic(path, data):
     """Write `data` (bytes or str, UTF-8) to `path` via a temp file beside it and a rename, so a
     reader never sees half a file; creates the parent folder."""
@@ -133,7 +161,7 @@ def write_atomic(path, data):
     parent = os.path.dirname(str(path))
     if parent:
         makedirs(parent)
-    tmp = f"{path}.tmp{os.getpid()}"
+    tmp = temp_name(path)
     try:
         write_bytes(tmp, data)
         rename(tmp, path, overwrite=True)

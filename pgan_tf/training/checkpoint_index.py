@@ -70,14 +70,33 @@ def list_checkpoints(run_dir):
 
 
 def validate_checkpoint(path):
-    """Read every tensor of a checkpoint; returns None if fine, else a short description."""
+    """Read every tensor of a checkpoint; returns None if fine, else a short description.
+
+    Errors of access rather than content (storage unreachable, permission denied, ...) raise
+    UserError instead: a good checkpoint must not be quarantined because a bucket was offline.
+    """
     try:
-        reader = tf.train.load_checkpoint(path)
+        # The reader directly, not tf.train.load_checkpoint: that one takes `path` for a folder
+        # when the file system says so, and `ram://` calls every name prefix a folder.
+        reader = tf.compat.v1.train.NewCheckpointReader(path)
         for name in reader.get_variable_to_shape_map():
             reader.get_tensor(name)
+    except _ACCESS_ERRORS as err:
+        raise UserError(f"cannot read checkpoint {path} ({_short(err)}); check access to its "
+                        "storage and retry") from None
     except Exception as err:  # noqa: BLE001  corrupt files raise OpError, IndexError, ValueError...
-        return f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+        return _short(err)
     return None
+
+
+_ACCESS_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+                  tf.errors.PermissionDeniedError, tf.errors.UnauthenticatedError,
+                  tf.errors.CancelledError, tf.errors.AbortedError)
+
+
+def _short(err):
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0][:200] if text else ''}"
 
 
 def newest_readable(run_dir, move=True):

@@ -118,7 +118,7 @@ def save_generator(run_generator, export_dir):
     module.generate = generate
     # Write beside, then swap in: a reader never loads half a SavedModel (on object stores the
     # folder rename is a copy, so there only the window shrinks).
-    tmp = export_dir.rstrip("/") + f".tmp{os.getpid()}"
+    tmp = fileio.temp_name(export_dir)
     fileio.rmtree(tmp)
     tf.saved_model.save(module, tmp, signatures={"serving_default": generate})
     fileio.rmtree(export_dir)
