@@ -86,8 +86,8 @@ class DirLock:
         if holder is not None:
             print(f"warning: taking over the stale lock of {_describe(holder, self.path)}: that "
                   "process is no longer running", file=sys.stderr, flush=True)
-        if (self._read() or {}).get("token") == (holder or {}).get("token"):
-            fileio.remove(self.path)  # still the stale one (narrows the race of two takeovers)
+            if (self._read() or {}).get("token") == holder.get("token"):
+                fileio.remove(self.path)  # still the stale one (narrows the race of two takeovers)
         if not self._try_create():  # another process took it over in between
             holder = self._read() or {}
             raise UserError(f"{self.what} refused: {self.target} was just taken "
@@ -138,14 +138,10 @@ class DirLock:
         (a lock being written this very moment)."""
         try:
             return json.loads(fileio.read_text(self.path))
-        except FileNotFoundError:
+        except fileio.not_found_errors():
             return None
         except ValueError:
             return {"host": "?", "pid": "?", "started": "? (lock file being written)"}
-        except Exception as err:  # noqa: BLE001  tf.errors.NotFoundError on remote paths
-            if type(err).__name__ == "NotFoundError":
-                return None
-            raise
 
     def _stale(self, holder):
         """True when the holder ran on this host and is gone (dead pid or rebooted since)."""

@@ -78,7 +78,7 @@ def remove(path):
     """Delete one file; no error when it is already gone."""
     try:
         _gfile().remove(path) if is_remote(path) else os.remove(path)
-    except (FileNotFoundError, _not_found_error()):
+    except not_found_errors():
         pass
 
 
@@ -87,7 +87,7 @@ def rmtree(path):
     if is_remote(path):
         try:
             _gfile().rmtree(path)
-        except _not_found_error():  # also `ram://`, which reports any name prefix as existing
+        except not_found_errors():  # also `ram://`, which reports any name prefix as existing
             pass
     else:
         shutil.rmtree(path, ignore_errors=True)
@@ -180,9 +180,10 @@ def append_text(path, text):
             f.write(text)
 
 
-def _not_found_error():
-    """tf.errors.NotFoundError when TensorFlow is loaded, else a class nothing raises."""
+def not_found_errors():
+    """The exceptions of a missing file: FileNotFoundError, and tf.errors.NotFoundError once
+    TensorFlow is loaded (remote paths load it)."""
     import sys
 
     tf = sys.modules.get("tensorflow")
-    return tf.errors.NotFoundError if tf is not None else FileNotFoundError
+    return (FileNotFoundError,) + ((tf.errors.NotFoundError,) if tf is not None else ())
