@@ -15,6 +15,8 @@ import json
 import os
 import re
 
+from pgan_tf import fileio
+
 MODEL_CARD = "MODEL_CARD.md"
 EVALUATIONS = "evaluations.json"
 RUN_CONFIG = "config.json"
@@ -50,7 +52,7 @@ def model_name(config):
 
 def read_evaluations(run_dir):
     """{images_seen (int): entry} of the run's evaluation record ({} when none)."""
-    text = _read_text(_join(run_dir, EVALUATIONS))
+    text = _read_text(os.path.join(run_dir, EVALUATIONS))
     if text is None:
         return {}
     try:
@@ -71,7 +73,7 @@ def record_evaluation(run_dir, images_seen, metrics, results_path, memorization_
         entry["memorization_threshold"] = float(memorization_threshold)
     record[int(images_seen)] = entry
     data = {"checkpoints": {str(k): record[k] for k in sorted(record)}}
-    write_text_atomic(_join(run_dir, EVALUATIONS), json.dumps(data, indent=2) + "\n")
+    fileio.write_atomic(os.path.join(run_dir, EVALUATIONS), json.dumps(data, indent=2) + "\n")
 
 
 def model_card_markdown(saved, images_seen, *, stage_resolution=None, evaluation=None,
@@ -158,19 +160,19 @@ def _cell(value):
 
 def write_model_card(folder, run_dir, images_seen, *, stage_resolution=None, what="SavedModel"):
     """Write `folder/MODEL_CARD.md` for checkpoint `images_seen` of `run_dir`; returns its path."""
-    saved = json.loads(_read_text(_join(run_dir, RUN_CONFIG)) or "{}")
+    saved = json.loads(_read_text(os.path.join(run_dir, RUN_CONFIG)) or "{}")
     evaluation = read_evaluations(run_dir).get(int(images_seen))
     text = model_card_markdown(saved, images_seen, stage_resolution=stage_resolution,
                                evaluation=evaluation, what=what)
-    path = _join(folder, MODEL_CARD)
-    write_text_atomic(path, text)
+    path = os.path.join(folder, MODEL_CARD)
+    fileio.write_atomic(path, text)
     return path
 
 
 def card_checkpoint(folder):
     """(images seen, stage resolution) recorded on the first line of `folder/MODEL_CARD.md`, or
     None when the folder has no pgan_tf card."""
-    match = _STAMP_RE.match(_read_text(_join(folder, MODEL_CARD)) or "")
+    match = _STAMP_RE.match(_read_text(os.path.join(folder, MODEL_CARD)) or "")
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
@@ -185,36 +187,6 @@ def refresh_card(folder, run_dir, what="SavedModel"):
                             stage_resolution=stage_resolution)
 
 
-def _is_url(path):
-    return "://" in str(path)
-
-
-def _join(folder, name):
-    return f"{str(folder).rstrip('/')}/{name}" if _is_url(folder) else os.path.join(folder, name)
-
-
 def _read_text(path):
-    """The file's text, or None when it does not exist."""
-    if _is_url(path):
-        import tensorflow as tf
-
-        return tf.io.gfile.GFile(path).read() if tf.io.gfile.exists(path) else None
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return f.read()
-
-
-def write_text_atomic(path, text):
-    """Write `text` to `path` through a temp file and a rename (readers never see half a file)."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    if _is_url(path):
-        import tensorflow as tf
-
-        with tf.io.gfile.GFile(tmp, "w") as f:
-            f.write(text)
-        tf.io.gfile.rename(tmp, path, overwrite=True)
-        return
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """The file's text, or None when it does not exist (any `fileio` path)."""
+    return fileio.read_text(path) if fileio.exists(path) else None

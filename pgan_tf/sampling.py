@@ -4,11 +4,13 @@ Shared by the TensorBoard summaries, the training grids, export and evaluation s
 generator outputs into pixels the same way. NumPy and Pillow only: importing this module must not
 import TensorFlow (tools that only write images start fast).
 """
+import io
 import math
-import os
 
 import numpy as np
 from PIL import Image
+
+from pgan_tf import fileio
 
 # REFERENCE §5.2: generator range [-1, 1] -> uint8 by out = 127.5 x + 127.5, rounded, saturated.
 OUT_MUL = np.float32(127.5)
@@ -106,7 +108,7 @@ def make_grid(images_uint8, rows, cols, min_cell=MIN_CELL):
 
 
 def save_png(path, image_uint8):
-    """Write a uint8 [H, W], [H, W, 1] or [H, W, 3] image as PNG atomically (temp file, os.replace)."""
+    """Write a uint8 [H, W], [H, W, 1] or [H, W, 3] image as PNG atomically (temp file, rename)."""
     image = np.asarray(image_uint8)
     if image.dtype != np.uint8:
         raise ValueError(f"save_png expects a uint8 image, got {image.dtype}")
@@ -114,15 +116,14 @@ def save_png(path, image_uint8):
         image = image[..., 0]                               # [H, W, 1] -> [H, W]
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] != 3):
         raise ValueError(f"save_png expects [H, W], [H, W, 1] or [H, W, 3], got shape {image.shape}")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = str(path) + ".tmp"
-    try:
-        Image.fromarray(image).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    fileio.write_atomic(path, encode_image(image))  # also gs://, ram:// (fileio)
+
+
+def encode_image(image_uint8, image_format="PNG", **options):
+    """The bytes of a uint8 [H, W] or [H, W, 3] image file (PNG, or JPEG with `quality=`)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image_uint8).save(buffer, format=image_format, **options)
+    return buffer.getvalue()
 
 
 def _check_seed(seed):

@@ -2,8 +2,11 @@
 import glob
 import json
 import os
+import platform
+import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -18,7 +21,7 @@ from pgan_tf.config import TrainConfig  # noqa: E402
 from pgan_tf.errors import UserError  # noqa: E402
 from pgan_tf.training import faults, loop  # noqa: E402
 from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
-from tests.train_helpers import REPO, log_lines, run_train, train_command, train_env  # noqa: E402
+from tests.train_helpers import REPO, log_lines, train_command, train_env  # noqa: E402
 
 TINY = dict(resolution=16, num_classes=3, latent_size=8, fmap_base=32, fmap_max=8,
             lod_training_kimg=0.032, lod_transition_kimg=0.032, tick_kimg=0.016,
@@ -51,19 +54,40 @@ def test_sigterm_saves_a_checkpoint_and_exits_zero(data_dir, tmp_path):
     assert os.path.isdir(run_dir / "export" / "generator")
 
 
-def test_corrupt_newest_checkpoint_falls_back_with_warning(data_dir, tmp_path):
+def test_sigterm_after_resuming_past_a_corrupt_checkpoint_exits_zero(data_dir, tmp_path):
+    """Issue 12's report: a killed run (stale lock left), its newest checkpoint overwritten with a
+    few bytes, rerun, SIGTERM after it resumed. It used to exit 1 with `IndexError: Read less
+    bytes than requested` from the end-of-run export, which picked the corrupt checkpoint.
+    Also the issue-6 fallback: a warning names the corrupt checkpoint, the run resumes from the
+    previous one."""
     run_dir = tmp_path / "run"
     loop.run(TrainConfig(data_dir=data_dir, run_dir=str(run_dir), total_kimg=0.048, **TINY))
-    newest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
-    assert newest.endswith("ckpt-48")
-    data_file = glob.glob(newest + ".data-*")[0]
-    with open(data_file, "r+b") as f:  # truncate: a write cut short
-        f.truncate(os.path.getsize(data_file) // 2)
-    out = run_train(data_dir, run_dir, "--total_kimg=0.064", *_tiny_flags())
-    assert out.returncode == 0, out.stderr
-    assert f"checkpoint {newest} is unreadable" in out.stderr
-    resumes = [l for l in log_lines(run_dir) if l.startswith("Resuming from")]
-    assert resumes == [f"Resuming from {run_dir}/checkpoints/ckpt-32 at kimg 0.032"]
+    shutil.rmtree(run_dir / "export")
+    with open(glob.glob(str(run_dir / "checkpoints" / "ckpt-48.data-*"))[0], "wb") as f:
+        f.write(b"oops")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    with open(run_dir / ".lock", "w") as f:  # what the SIGKILLed trainer left behind
+        json.dump({"host": platform.node(), "pid": int(dead), "started": "earlier"}, f)
+    proc = subprocess.Popen(train_command(data_dir, run_dir, "--total_kimg=100", *_tiny_flags()),
+                            cwd=REPO, env=train_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    resumed = next(line for line in proc.stdout if line.startswith("Resuming from"))
+    # The stop handler is installed milliseconds after that line; the first step (tracing) takes
+    # seconds: the run stops at 40 images, before it could overwrite the corrupt ckpt-48.
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert resumed == f"Resuming from {run_dir}/checkpoints/ckpt-32 at kimg 0.032\n"
+    assert log_lines(run_dir)[-1] == "Training stopped by signal at kimg 0.040"
+    assert err.count("ckpt-48 is unreadable") == 1 and f"stale lock of pid {dead}" in err
+    assert sorted(os.listdir(run_dir / "checkpoints" / "unreadable")) == [
+        "ckpt-48.data-00000-of-00001", "ckpt-48.index"]
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-40")
+    assert os.path.isdir(run_dir / "export" / "generator")  # the export was written (at 40)
+    assert not os.path.exists(run_dir / ".lock")  # released on the SIGTERM stop
 
 
 def _tiny_flags():

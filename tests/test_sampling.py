@@ -131,12 +131,12 @@ def test_save_png_interrupted_write_keeps_old_file(tmp_path, monkeypatch):
     old = np.full([4, 4, 3], 7, np.uint8)
     sampling.save_png(path, old)
 
-    def broken_save(self, fp, *args, **kwargs):
-        with open(fp, "wb") as f:
-            f.write(b"partial")
+    def broken_write(target, data):  # the temp file is half written, then the disk is full
+        with open(target, "wb") as f:
+            f.write(data[:3])
         raise OSError("disk full")
 
-    monkeypatch.setattr(Image.Image, "save", broken_save)
+    monkeypatch.setattr(sampling.fileio, "write_bytes", broken_write)
     with pytest.raises(OSError, match="disk full"):
         sampling.save_png(path, np.zeros([4, 4, 3], np.uint8))
     monkeypatch.undo()

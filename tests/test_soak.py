@@ -65,8 +65,10 @@ def test_training_survives_repeated_sigkill(tmp_path):
     final = subprocess.run(train_command(data_dir, run_dir, f"--total_kimg={TOTAL_IMAGES / 1000}"),
                            cwd=REPO, env=train_env(), capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
-    # A normal (resumed) run is quiet: no TensorFlow start-up or Grappler lines reach the user.
-    assert final.stderr.strip() == "", final.stderr
+    # A normal (resumed) run is quiet: no TensorFlow start-up or Grappler lines reach the user;
+    # the one warning allowed takes over the lock the last SIGKILLed trainer left (dirlock).
+    lines = final.stderr.strip().splitlines()
+    assert len(lines) <= 1 and all("taking over the stale lock" in l for l in lines), final.stderr
     _check_run(run_dir, ckpt_dir, expected_resumes)
 
 

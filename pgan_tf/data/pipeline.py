@@ -26,6 +26,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf import fileio
 from pgan_tf.data import integrity, record_index, tfrecords
 from pgan_tf.errors import UserError
 
@@ -50,11 +51,11 @@ def read_dataset_info(data_dir):
     """dataset.json of a prepared dataset (`data_dir` = OUT or OUT/<split>); None for an
     official-dataset_tool folder."""
     path = os.path.join(data_dir, DATASET_JSON)
-    if os.path.isfile(path):
+    if fileio.isfile(path):
         return _load_json(path)
-    parent = os.path.dirname(os.path.normpath(os.path.abspath(data_dir)))
+    parent = os.path.dirname(fileio.abspath(data_dir).rstrip("/"))  # normpath breaks "ram://"
     path = os.path.join(parent, DATASET_JSON)
-    if os.path.isfile(path):
+    if fileio.isfile(path):
         info = _load_json(path)
         if os.path.basename(os.path.normpath(data_dir)) in info.get("splits", {}):
             return info
@@ -63,8 +64,7 @@ def read_dataset_info(data_dir):
 
 def _load_json(path):
     try:
-        with open(path) as f:
-            return json.load(f)
+        return json.loads(fileio.read_text(path))
     except (OSError, ValueError) as err:
         raise UserError(f"{path} is not readable JSON ({err}); re-run tools/prepare_dataset.py")
 

@@ -1,11 +1,12 @@
 """Results of `tools/evaluate.py`: confusion-matrix PNGs, TensorBoard scalars, the best checkpoint
 per metric, the JSON file and the Markdown summary (split out of `evaluate.py`)."""
+import io
 import json
 import os
 
 import numpy as np
 
-from pgan_tf import disk, model_card
+from pgan_tf import disk, fileio, model_card
 from pgan_tf.eval import reports
 
 CLASSIFIER_METRICS = ("gan_train", "gan_test")
@@ -32,8 +33,8 @@ def confusion_images(entry, png_dir, prefix=""):
     out = {}
     for name in CLASSIFIER_METRICS:
         path = _confusion_path(png_dir, prefix, name)
-        if name in entry and os.path.isfile(path):
-            with Image.open(path) as image:
+        if name in entry and fileio.exists(path):
+            with Image.open(io.BytesIO(fileio.read_bytes(path))) as image:
                 out[f"eval/confusion_{name}"] = np.asarray(image.convert("RGB"))
     return out
 
@@ -88,7 +89,7 @@ def record_in_run(run_dir, results, output, memorization_threshold):
     entries = results.get("checkpoints") or {"latest": results}
     for entry in entries.values():
         model_card.record_evaluation(run_dir, entry["images_seen"], scalars(entry),
-                                     os.path.abspath(output), memorization_threshold)
+                                     fileio.abspath(output), memorization_threshold)
     model_card.refresh_card(os.path.join(run_dir, EXPORT_DIR), run_dir)
 
 
@@ -122,20 +123,12 @@ def _json_default(value):
 
 
 def write_json(results, path):
-    """Write `results` to `path` atomically (temp file + os.replace)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
+    """Write `results` to `path` atomically (temp file + rename; any `fileio` path); a full disk
+    or read-only folder is one `disk.WriteError` line, earlier results stay intact."""
+    path = fileio.abspath(path)
     with disk.writing("results", path, point="evaluate",
-                      kept="earlier results there are intact" if os.path.exists(path) else ""):
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(results, f, indent=2, default=_json_default)
-                f.write("\n")
-        except BaseException:
-            disk.remove_quietly(tmp)
-            raise
-    os.replace(tmp, path)
+                      kept="earlier results there are intact" if fileio.exists(path) else ""):
+        fileio.write_atomic(path, json.dumps(results, indent=2, default=_json_default) + "\n")
 
 
 def _summary_entries(entry, results):

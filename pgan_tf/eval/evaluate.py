@@ -30,6 +30,7 @@ from typing import Optional
 
 import numpy as np
 
+from pgan_tf import fileio
 from pgan_tf.errors import UserError
 from pgan_tf.eval import export, image_sets, memorization
 from pgan_tf.eval import gan_train_test as gtt
@@ -105,7 +106,7 @@ def validate_eval(config):
                         "downloaded")
     if "fid" in config.metrics and not os.path.isfile(config.inception_weights):
         raise UserError(f"--inception_weights={config.inception_weights}: no such file")
-    if os.path.isdir(config.output):
+    if fileio.isdir(config.output):
         raise UserError(f"--output={config.output} is a folder; give a .json file path")
     if config.fakes or config.reals:
         if config.run_dir or not (config.fakes and config.reals):
@@ -275,7 +276,8 @@ def _header(config, mode):
 
 def evaluate_run(config):
     """Evaluate `config.run_dir` at its latest checkpoint or at every checkpoint ("all")."""
-    from pgan_tf.training.generator import list_checkpoints, restore_run_generator
+    from pgan_tf.training.checkpoint_index import readable_checkpoints
+    from pgan_tf.training.generator import restore_run_generator
 
     saved = export.read_run(config.run_dir)
     fid_scorer = _fid_scorer(config)
@@ -283,7 +285,7 @@ def evaluate_run(config):
     reals = load_reals(config.data_dir, rg.config.resolution, "gan_train" in config.metrics)
     reals = Reals(*(None if s is None else image_sets.align_classes(s, saved["classes"], "dataset")
                     for s in (reals.train, reals.val)))
-    results = {**_header(config, "run"), "run_dir": os.path.abspath(config.run_dir),
+    results = {**_header(config, "run"), "run_dir": fileio.abspath(config.run_dir),
                "data_dir": os.path.abspath(config.data_dir), "fake_labels": FAKE_LABELS,
                "num_per_class": config.num_per_class,
                "num_fakes": config.num_per_class * len(reals.class_names),
@@ -292,12 +294,12 @@ def evaluate_run(config):
     if reals.val is None:
         results["notes"].append(f"{config.data_dir} has no val split: no 'real' reference")
     models = RealClassifiers(reals, config.classifier, config.progress)
-    png_dir = os.path.dirname(os.path.abspath(config.output))
+    png_dir = os.path.dirname(fileio.abspath(config.output))
     if set(CLASSIFIER_METRICS) & set(config.metrics) and reals.val is not None:
         results["real"] = real_reference(reals, config, models)
         save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)
     points = ({rg.images_seen: rg.checkpoint} if config.checkpoints == "latest"
-              else list_checkpoints(config.run_dir))
+              else readable_checkpoints(config.run_dir))
     per_checkpoint = {}
     for images_seen, path in points.items():
         rg = export.at_checkpoint(rg, images_seen, path)
@@ -355,7 +357,7 @@ def evaluate_sets(config):
                "gan_train_test_set": "reals val split" if val is not None else "reals"}
     results["notes"] += fakes.notes + train.notes
     models = RealClassifiers(reals, config.classifier, config.progress)
-    png_dir = os.path.dirname(os.path.abspath(config.output))
+    png_dir = os.path.dirname(fileio.abspath(config.output))
     if set(CLASSIFIER_METRICS) & set(config.metrics) and val is not None:
         results["real"] = real_reference(reals, config, models)
         save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)

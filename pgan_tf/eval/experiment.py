@@ -24,6 +24,7 @@ import sys
 
 import numpy as np
 
+from pgan_tf import fileio
 from pgan_tf.errors import UserError
 from pgan_tf.eval import export, image_sets, reports
 from pgan_tf.eval import gan_train_test as gtt
@@ -237,8 +238,7 @@ def write_outputs(results, config):
 
     with export.staged_dir(config.output_dir, config.overwrite) as tmp:
         write_json(results, os.path.join(tmp, RESULTS_JSON))
-        with open(os.path.join(tmp, RESULTS_MD), "w", encoding="utf-8") as f:
-            f.write(results_markdown(results))
+        fileio.write_bytes(os.path.join(tmp, RESULTS_MD), results_markdown(results).encode())
         arms = list(results["arms"].values())
         labels = [_short(name) for name in results["arms"]]
         reports.save_bar_chart(labels, [100 * a["accuracy"]["mean"] for a in arms],

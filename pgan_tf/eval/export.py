@@ -17,16 +17,17 @@ its flags before TensorFlow is loaded.
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import os
-import shutil
 import tempfile
+import uuid
 from typing import Optional
 
 import numpy as np
-from PIL import Image
 
-from pgan_tf import disk, model_card, sampling
+from pgan_tf import disk, fileio, model_card, sampling
+from pgan_tf.dirlock import DirLock
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
 
@@ -62,11 +63,10 @@ class ExportConfig:
 def read_run(run_dir, flag="--run_dir"):
     """The run's saved config.json dict; UserError when `run_dir` is not a pgan_tf run."""
     path = os.path.join(run_dir, CONFIG_JSON)
-    if not os.path.isfile(path):
+    if not fileio.isfile(path):
         raise UserError(f"{flag}={run_dir} is not a pgan_tf run (no config.json)")
     try:
-        with open(path, encoding="utf-8") as f:
-            saved = json.load(f)
+        saved = json.loads(fileio.read_text(path))
     except (OSError, ValueError) as err:
         raise UserError(f"{path} is unreadable ({err})") from None
     if not isinstance(saved, dict) or "config" not in saved:
@@ -90,9 +90,9 @@ def check_classes(requested, run_classes, flag="--classes"):
 
 def check_output_dir(path, overwrite, flag="--output_dir"):
     """Refuse an existing non-empty `path` unless `overwrite` (nothing is touched here)."""
-    if os.path.isfile(path):
+    if fileio.isfile(path):
         raise UserError(f"{flag}={path} is a file; choose a folder path")
-    if os.path.isdir(path) and os.listdir(path) and not overwrite:
+    if fileio.isdir(path) and fileio.listdir(path) and not overwrite:
         raise UserError(f"{flag}={path} already exists; pass --overwrite to replace it")
 
 
@@ -181,7 +181,7 @@ def at_checkpoint(run_generator, images_seen, path):
 
 def file_stem(run_dir, images_seen, seed, index):
     """`<run>-<kimg:06d>-<seed>-<index:06d>` (run = the run folder's name)."""
-    run_name = os.path.basename(os.path.normpath(os.path.abspath(run_dir)))
+    run_name = os.path.basename(os.path.normpath(fileio.abspath(run_dir)))
     return f"{run_name}-{images_seen // 1000:06d}-{seed}-{index:06d}"
 
 
@@ -207,7 +207,7 @@ def export_samples(config, run_generator=None):
             mininterval=0.5) as bar:
         for name, count in counts.items():
             index = run_classes.index(name)
-            os.makedirs(os.path.join(tmp, name))
+            fileio.makedirs(os.path.join(tmp, name))
             latents = class_latents(config.seed, index, count, run_generator.config.latent_size)
             for start in range(0, count, config.batch_size):
                 stop = min(start + config.batch_size, count)
@@ -233,7 +233,7 @@ def _manifest(config, saved, run_generator, counts, real_counts):
     from pgan_tf.training.run_dir import provenance
 
     return {
-        "run_dir": os.path.abspath(config.run_dir),
+        "run_dir": fileio.abspath(config.run_dir),
         "generator": "G_ema (exponential moving average of G, REFERENCE §3.7)",
         "checkpoint": run_generator.checkpoint,
         "images_seen": run_generator.images_seen,
@@ -261,24 +261,22 @@ def _manifest(config, saved, run_generator, counts, real_counts):
 
 def _save_image(path, image):
     """uint8 [R, R, C] -> PNG or JPEG (by extension) inside the staging folder."""
-    pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-    if path.endswith(".jpg"):
-        pil.save(path, format="JPEG", quality=JPEG_QUALITY)
-    else:
-        pil.save(path, format="PNG")
+    image = image[..., 0] if image.shape[-1] == 1 else image
+    jpeg = path.endswith(".jpg")
+    fileio.write_bytes(path, sampling.encode_image(
+        image, "JPEG" if jpeg else "PNG", **({"quality": JPEG_QUALITY} if jpeg else {})))
 
 
 def _write_labels_csv(path, classes, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["image"] + list(classes))
-        writer.writerows(rows)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["image"] + list(classes))
+    writer.writerows(rows)
+    fileio.write_bytes(path, text.getvalue().encode("utf-8"))
 
 
 def _write_json(path, data):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
+    fileio.write_bytes(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def _write_grid(path, cells, counts, run_generator):
@@ -295,32 +293,56 @@ def _write_grid(path, cells, counts, run_generator):
 
 class staged_dir:  # noqa: N801 (used as a context manager, like tempfile.TemporaryDirectory)
     """Context manager: a temp folder beside `path`, renamed to `path` on success, removed on
-    failure. An existing `path` is replaced only when `overwrite` (checked again here)."""
+    failure. An existing `path` is replaced only when `overwrite` (checked again here).
+
+    A writer lock `.<name>.lock` beside `path` (`dirlock`) is held meanwhile: a second export
+    into the same folder refuses in one line naming the first. Any `fileio` path (gs://, ...).
+    """
 
     def __init__(self, path, overwrite):
-        self.path, self.overwrite = os.path.abspath(path), overwrite
+        self.path, self.overwrite = fileio.abspath(path).rstrip("/"), overwrite
         self.tmp = None
+        parent, name = os.path.split(self.path)
+        self.lock = DirLock(os.path.join(parent, f".{name}.lock"), "export", target=self.path)
 
     def __enter__(self):
-        check_output_dir(self.path, self.overwrite)
-        parent = os.path.dirname(self.path)
-        os.makedirs(parent, exist_ok=True)
-        self.tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(self.path)}.tmp-", dir=parent)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp makes 0700; the result is a normal folder
+        parent, name = os.path.split(self.path)
+        fileio.makedirs(parent)
+        self.lock.acquire()
+        try:
+            check_output_dir(self.path, self.overwrite)
+            self.tmp = _make_temp_dir(parent, f".{name}.tmp-")
+        except BaseException:
+            self.lock.release()
+            raise
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            if exc_type is not None:
+                fileio.rmtree(self.tmp)
+                return False
+            old = None
+            if fileio.isdir(self.path):
+                old = _make_temp_dir(os.path.dirname(self.path),
+                                     f".{os.path.basename(self.path)}.old-")
+                fileio.rename(self.path, os.path.join(old, "previous"))
+            fileio.rename(self.tmp, self.path)
+            if old:
+                fileio.rmtree(old)
             return False
-        old = None
-        if os.path.isdir(self.path):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(self.path)}.old-",
-                                   dir=os.path.dirname(self.path))
-            os.replace(self.path, os.path.join(old, "previous"))
-        os.replace(self.tmp, self.path)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-        return False
+        finally:
+            self.lock.release()
+
+
+def _make_temp_dir(parent, prefix):
+    """A new, uniquely named folder in `parent` with normal permissions."""
+    if fileio.is_remote(parent):
+        path = os.path.join(parent, prefix + uuid.uuid4().hex[:12])
+        fileio.makedirs(path)
+        return path
+    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o777 & ~umask)  # mkdtemp makes 0700; the result is a normal folder
+    return path

@@ -1,12 +1,14 @@
 """Evaluation reports: mean ± std over seeds, Markdown tables, confusion-matrix and bar-chart PNGs.
 
 Figures use matplotlib's object API with the Agg canvas (no pyplot, no display, no global backend
-change) and are written atomically (temporary file in the target folder, then `os.replace`).
+change) and are written atomically (temporary file beside the target, then a rename; `fileio`, so
+also to `gs://` and other TensorFlow file systems).
 """
-import os
-import tempfile
+import io
 
 import numpy as np
+
+from pgan_tf import fileio
 
 PERCENT = 100.0  # accuracies are stored as fractions and shown as percentages (paper tables)
 
@@ -67,16 +69,9 @@ def _save_figure_atomically(fig, path):
     """Render `fig` with the Agg canvas to a temp file beside `path`, then rename over it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    fileio.write_atomic(path, buffer.getvalue())
 
 
 def save_confusion_png(cm, class_names, path, title):

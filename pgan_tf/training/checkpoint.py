@@ -8,20 +8,18 @@ augmentation probability p and ADA's controller state (training/ada.py).
 
 Rolling checkpoints (`keep_checkpoints` newest) live in `run_dir/checkpoints/`; one checkpoint every
 `keep_checkpoint_every_kimg` is also written to `run_dir/checkpoints/milestones/` and never deleted.
-Restoring validates a checkpoint by reading every tensor first (TF restores lazily, so a corrupt
-file would otherwise fail later, outside any fallback) and falls back to the previous good one.
+Restoring takes the newest READABLE checkpoint (`checkpoint_index.newest_readable`: every tensor
+is read first, since TF restores lazily and a corrupt file would otherwise fail later, outside any
+fallback); unreadable ones are quarantined in `checkpoints/unreadable/`, never deleted.
 """
-import glob
 import os
-import shutil
-import sys
 
 import tensorflow as tf
 
-from pgan_tf.errors import UserError
-
-CHECKPOINT_DIR = "checkpoints"
-MILESTONE_DIR = "milestones"
+from pgan_tf import fileio
+from pgan_tf.training import checkpoint_index
+from pgan_tf.training.checkpoint_index import (CHECKPOINT_DIR, MILESTONE_DIR,  # noqa: F401
+                                               validate_checkpoint)
 
 
 class Checkpointer:
@@ -44,20 +42,22 @@ class Checkpointer:
             # --d_augment's p and ADA's accumulators (issue 13), only when augmenting.
             **({"d_augment": trainer.augment} if trainer.augment is not None else {}))
         self.directory = os.path.join(run_dir, CHECKPOINT_DIR)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=keep)
+        self.keep = keep
+        self._open_managers()
+        self.keep_every_images = keep_every_images
+        self.read_dir = run_dir if read_dir is None else read_dir
+        # Only the writer of the run dir (the chief) moves unreadable checkpoints aside.
+        self.owns_read_dir = fileio.abspath(self.read_dir) == fileio.abspath(run_dir)
+        if self.owns_read_dir:
+            for manager in (self.manager, self.milestones):
+                _remove_partial_saves(manager)
+
+    def _open_managers(self):
+        """(Re)read the state files: after a quarantine, a manager must not list it again."""
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory,
+                                                  max_to_keep=self.keep)
         self.milestones = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(self.directory, MILESTONE_DIR), max_to_keep=None)
-        self.keep_every_images = keep_every_images
-        if read_dir is None or os.path.abspath(read_dir) == os.path.abspath(run_dir):
-            self.readers = (self.manager, self.milestones)
-            for manager in self.readers:
-                _remove_partial_saves(manager)
-        else:
-            read = os.path.join(read_dir, CHECKPOINT_DIR)
-            self.readers = (tf.train.CheckpointManager(self.checkpoint, read, max_to_keep=None),
-                            tf.train.CheckpointManager(self.checkpoint,
-                                                       os.path.join(read, MILESTONE_DIR),
-                                                       max_to_keep=None))
 
     def save(self, images_seen, skipped_steps, last_saved_images, ticks, phase_key):
         """Save (numbered by images seen); also a milestone when a K-kimg boundary was crossed."""
@@ -77,35 +77,22 @@ class Checkpointer:
         return (f"the previous checkpoint {latest} is intact" if latest
                 else "no checkpoint of this run was written yet")
 
-    def candidates(self):
-        """Checkpoint paths newest first (rolling ones, then milestones), without duplicates."""
-        seen, out = set(), []
-        for manager in self.readers:
-            for path in reversed(manager.checkpoints):
-                number = path.rsplit("-", 1)[-1]
-                if number not in seen:
-                    seen.add(number)
-                    out.append(path)
-        return sorted(out, key=lambda p: int(p.rsplit("-", 1)[-1]), reverse=True)
-
     def restore_latest(self):
         """Restore the newest readable checkpoint; returns its path, or None if there is none.
 
-        A checkpoint that cannot be read is reported on stderr and skipped. If checkpoints exist
-        but none can be read, raise UserError rather than silently start from scratch.
+        Unreadable checkpoints are quarantined (one warning each), newer ones left by a damaged
+        timeline superseded (`checkpoint_index`). If checkpoints existed but none can be read,
+        raise UserError rather than silently start from scratch.
         """
-        candidates = self.candidates()
-        for path in candidates:
-            problem = validate_checkpoint(path)
-            if problem is None:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
-                return path
-            print(f"warning: checkpoint {path} is unreadable ({problem}); trying the previous one",
-                  file=sys.stderr)
-        if candidates:
-            raise UserError(f"no readable checkpoint in {self.directory}; move the run dir away "
-                            "to start over")
-        return None
+        found = checkpoint_index.newest_readable(self.read_dir, move=self.owns_read_dir)
+        if found is None:
+            return None
+        images_seen, path = found
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        if self.owns_read_dir:
+            checkpoint_index.supersede_newer(self.read_dir, images_seen)
+            self._open_managers()
+        return path
 
 
 def _remove_partial_saves(manager):
@@ -113,21 +100,10 @@ def _remove_partial_saves(manager):
     numbers the state file never recorded, so repeated kills cannot fill the disk."""
     directory = manager.directory
     known = {os.path.basename(p) for p in manager.checkpoints}
-    for path in glob.glob(os.path.join(directory, "ckpt-*")):
-        name = os.path.basename(path)
+    for path in fileio.glob(os.path.join(directory, "ckpt-*")):
+        name = os.path.basename(path.rstrip("/"))
         prefix = name.split(".", 1)[0]
         if "_temp" in name:
-            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
-        elif prefix not in known and os.path.isfile(path):
-            os.remove(path)
-
-
-def validate_checkpoint(path):
-    """Read every tensor of a checkpoint; returns None if fine, else a short description."""
-    try:
-        reader = tf.train.load_checkpoint(path)
-        for name in reader.get_variable_to_shape_map():
-            reader.get_tensor(name)
-    except Exception as err:  # noqa: BLE001  corrupt files raise OpError, IndexError, ValueError...
-        return f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
-    return None
+            fileio.rmtree(path) if fileio.isdir(path) else fileio.remove(path)
+        elif prefix not in known and not fileio.isdir(path):
+            fileio.remove(path)

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from pgan_tf import fileio
 from pgan_tf.data import integrity, pipeline
 from pgan_tf.errors import UserError
 from pgan_tf.training.run_dir import write_json_atomic
@@ -36,10 +37,10 @@ class DatasetMeta:
 def resolve_dataset(config):
     """Locate the training TFRecords and check resolution and class count against the config."""
     root = config.data_dir
-    if not os.path.isdir(root):
+    if not fileio.isdir(root):
         raise UserError(f"--data_dir={root} does not exist; run tools/prepare_dataset.py first")
     info = pipeline.read_dataset_info(root)  # also found from a split folder (OUT/train)
-    has_json = os.path.isfile(os.path.join(root, pipeline.DATASET_JSON))
+    has_json = fileio.isfile(os.path.join(root, pipeline.DATASET_JSON))
     train_dir = os.path.join(root, "train") if has_json else root
     resolutions = pipeline.list_resolutions(train_dir)
     if config.resolution not in resolutions:
@@ -83,6 +84,6 @@ def record_verified_files(run_dir, record):
 def _file_hash(folder):
     """sha256 over the names and sizes of the dataset files (cheap; no full read)."""
     digest = hashlib.sha256()
-    for name in sorted(os.listdir(folder)):
-        digest.update(json.dumps([name, os.path.getsize(os.path.join(folder, name))]).encode())
+    for name in fileio.listdir(folder):
+        digest.update(json.dumps([name, fileio.size(os.path.join(folder, name))]).encode())
     return digest.hexdigest()

@@ -11,11 +11,12 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf import disk, model_card
+from pgan_tf import disk, fileio, model_card
 from pgan_tf.config import TrainConfig
 from pgan_tf.errors import UserError
+from pgan_tf.training import checkpoint_index
 from pgan_tf.training.builders import model_factories, schedule_params
-from pgan_tf.training.checkpoint import CHECKPOINT_DIR, MILESTONE_DIR
+from pgan_tf.training.checkpoint_index import list_checkpoints  # noqa: F401  (public here too)
 from pgan_tf.training.run_dir import read_run_config
 from pgan_tf.training.schedule import stage_at
 
@@ -55,50 +56,46 @@ class RunGenerator:
         return np.concatenate(out) if out else np.zeros((0,), np.float32)
 
 
-def list_checkpoints(run_dir):
-    """{images_seen: checkpoint prefix} of every checkpoint (rolling and milestones) in a run."""
-    found = {}
-    for folder in (os.path.join(run_dir, CHECKPOINT_DIR),
-                   os.path.join(run_dir, CHECKPOINT_DIR, MILESTONE_DIR)):
-        state = tf.train.get_checkpoint_state(folder)
-        for path in (state.all_model_checkpoint_paths if state else []):
-            # The state file may hold paths relative to the training's working directory.
-            path = os.path.join(folder, os.path.basename(path))
-            if os.path.exists(path + ".index"):
-                found[int(path.rsplit("-", 1)[-1])] = path
-    return dict(sorted(found.items()))
-
-
 def restore_run_generator(run_dir, checkpoint="latest"):
     """G_ema of `run_dir` at `checkpoint` ('latest' or a kimg number); UserError if absent."""
     saved = read_run_config(run_dir)
     if saved is None:
         raise UserError(f"--run_dir={run_dir} is not a pgan_tf run (no config.json)")
     config = TrainConfig.from_dict(saved["config"])
+    if checkpoint == "latest":
+        # The one meaning of "latest": newest readable by images seen (checkpoint_index).
+        found = checkpoint_index.newest_readable(run_dir)
+        if found is None:
+            raise UserError(f"--run_dir={run_dir} has no checkpoint yet")
+        images_seen, path = found
+    else:
+        images_seen, path = _at_kimg(run_dir, checkpoint)
+    make_g, _ = model_factories(config)
+    model = make_g(name="generator_ema")
+    tf.train.Checkpoint(G_ema=model).restore(path).expect_partial()
+    stage = stage_at(max(images_seen - 1, 0), schedule_params(config))
+    return RunGenerator(model=model, config=config, class_names=list(saved.get("classes", [])),
+                        checkpoint=path, images_seen=images_seen,
+                        stage_resolution=stage.resolution, alpha=stage.alpha, run_dir=run_dir)
+
+
+def _at_kimg(run_dir, checkpoint):
+    """(images seen, prefix) of the checkpoint at kimg `checkpoint`, checked readable."""
     checkpoints = list_checkpoints(run_dir)
     if not checkpoints:
         raise UserError(f"--run_dir={run_dir} has no checkpoint yet")
-    if checkpoint == "latest":
-        images_seen = max(checkpoints)
-    else:
-        try:
-            wanted = int(round(float(checkpoint) * 1000))
-        except ValueError:
-            raise UserError(f"--checkpoint={checkpoint}: expected 'latest' or a kimg number") from None
-        # Exact image count first (fractional kimg of short runs), else the whole kimg.
-        matches = [n for n in checkpoints if n == wanted] or \
-            [n for n in checkpoints if n // 1000 == wanted // 1000]
-        if not matches:
-            kimgs = ", ".join(f"{n / 1000:g}" for n in checkpoints)
-            raise UserError(f"--checkpoint={checkpoint}: no checkpoint at that kimg (have {kimgs})")
-        images_seen = max(matches)
-    make_g, _ = model_factories(config)
-    model = make_g(name="generator_ema")
-    tf.train.Checkpoint(G_ema=model).restore(checkpoints[images_seen]).expect_partial()
-    stage = stage_at(max(images_seen - 1, 0), schedule_params(config))
-    return RunGenerator(model=model, config=config, class_names=list(saved.get("classes", [])),
-                        checkpoint=checkpoints[images_seen], images_seen=images_seen,
-                        stage_resolution=stage.resolution, alpha=stage.alpha, run_dir=run_dir)
+    try:
+        wanted = int(round(float(checkpoint) * 1000))
+    except ValueError:
+        raise UserError(f"--checkpoint={checkpoint}: expected 'latest' or a kimg number") from None
+    # Exact image count first (fractional kimg of short runs), else the whole kimg.
+    matches = [n for n in checkpoints if n == wanted] or \
+        [n for n in checkpoints if n // 1000 == wanted // 1000]
+    if not matches:
+        kimgs = ", ".join(f"{n / 1000:g}" for n in checkpoints)
+        raise UserError(f"--checkpoint={checkpoint}: no checkpoint at that kimg (have {kimgs})")
+    images_seen = max(matches)
+    return images_seen, checkpoint_index.checked(checkpoints[images_seen])
 
 
 def save_generator(run_generator, export_dir):
@@ -121,7 +118,10 @@ def save_generator(run_generator, export_dir):
         return {"images": tf.cast(images, tf.float32)}
 
     module.generate = generate
-    tmp = export_dir.rstrip("/") + f".tmp{os.getpid()}"
+    # Write beside, then swap in: a reader never loads half a SavedModel (on object stores the
+    # folder rename is a copy, so there only the window shrinks).
+    tmp = fileio.temp_name(export_dir)
+    fileio.rmtree(tmp)
     with disk.writing("the generator export", export_dir, point="export",
                       kept="an earlier export there is intact"):
         try:
@@ -130,13 +130,10 @@ def save_generator(run_generator, export_dir):
                 model_card.write_model_card(tmp, run_generator.run_dir, run_generator.images_seen,
                                             stage_resolution=run_generator.stage_resolution)
         except BaseException:
-            disk.remove_quietly(tmp)
+            fileio.rmtree(tmp)
             raise
-    if os.path.exists(export_dir):
-        import shutil
-
-        shutil.rmtree(export_dir)
-    os.replace(tmp, export_dir)
+    fileio.rmtree(export_dir)
+    fileio.rename(tmp, export_dir)
     return export_dir
 
 
@@ -147,7 +144,7 @@ def load_generator(run_dir):
     `tf.saved_model.load(path).signatures['serving_default']`.
     """
     path = os.path.join(run_dir, EXPORT_DIR)
-    if not os.path.isdir(path):
+    if not fileio.isdir(path):
         raise UserError(f"{path} does not exist; it is written when training ends "
                         "(or by tools/export_samples.py)")
     loaded = tf.saved_model.load(path)

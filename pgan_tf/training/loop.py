@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf import disk, sampling
+from pgan_tf import disk, fileio, sampling
 from pgan_tf.data import integrity, pipeline
 from pgan_tf.errors import UserError
 from pgan_tf.training import distribute, faults
@@ -101,8 +101,10 @@ class _Run:
         self.params = schedule_params(config, self.strategy.num_replicas_in_sync)
         self.meta = resolve_dataset(config)
         verified = verify_files(self.meta, config.run_dir)  # refuse changed data before writing
+        # Only the chief writes the run dir, so only it holds the run-dir lock (dirlock).
+        self.lock = (run_dir_lib.open_run_dir(config, self.meta.class_names, self.meta.sha256)
+                     if self.chief else None)
         if self.chief:
-            run_dir_lib.prepare_run_dir(config, self.meta.class_names, self.meta.sha256)
             record_verified_files(config.run_dir, verified)
         self.worker_dir = distribute.WorkerDir(config.run_dir, self.chief)
         configure_runtime(config)
@@ -155,13 +157,21 @@ class _Run:
 def run(config):
     """Train (or resume) the run described by `config` until `total_kimg`; see module docstring."""
     state = _Run(config)
+    try:
+        return _run(state, config)
+    finally:
+        if state.lock is not None:  # also after a graceful SIGTERM stop and after errors
+            state.lock.release()
+
+
+def _run(state, config):
     resumed = state.restore()
     state.swd = SwdMonitor(config, state.meta.train_dir, state.images_seen)
     total = kimg_to_images(config.total_kimg)
     if state.images_seen >= total:
         state.reporter.log(f"Run already reached total_kimg {config.total_kimg:g} "
                            f"(kimg {state.images_seen / 1000:.3f}); nothing to do")
-        if state.chief and not os.path.isdir(os.path.join(config.run_dir, "export")):
+        if state.chief and not fileio.isdir(os.path.join(config.run_dir, "export")):
             _export_generator(state)  # the run ended before its export was written
         return state
     if not resumed:
@@ -180,8 +190,8 @@ def run(config):
 
 
 def _export_generator(state):
-    """`run_dir/export/generator`: G_ema as a SavedModel usable without this package (issue 4)."""
-
+    """`run_dir/export/generator`: G_ema as a SavedModel usable without this package (issue 4),
+    at the newest readable checkpoint (checkpoint_index: the one meaning of "latest")."""
     run_generator = restore_run_generator(state.config.run_dir, "latest")
     save_generator(run_generator, os.path.join(state.config.run_dir, EXPORT_DIR))
 

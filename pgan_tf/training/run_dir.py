@@ -12,8 +12,9 @@ import platform
 import subprocess
 import sys
 
-from pgan_tf import __version__
+from pgan_tf import __version__, fileio
 from pgan_tf.config import diff_architecture
+from pgan_tf.dirlock import LOCK_FILE, DirLock
 from pgan_tf.errors import UserError
 
 CONFIG_FILE = "config.json"
@@ -53,11 +54,10 @@ def _git_commit():
 def read_run_config(run_dir):
     """The saved `config.json` of a run dir as a dict, or None when there is none."""
     path = os.path.join(run_dir, CONFIG_FILE)
-    if not os.path.isfile(path):
+    if not fileio.isfile(path):
         return None
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads(fileio.read_text(path))
     except (OSError, ValueError) as err:
         raise UserError(f"{path} is unreadable ({err}); restore it or use a new --run_dir") from None
 
@@ -72,13 +72,10 @@ def prepare_run_dir(config, class_names, dataset_sha256):
     resuming = saved is not None
     if resuming:
         _check_compatible(saved, config, class_names, dataset_sha256)
-    elif os.path.isdir(run_dir) and os.listdir(run_dir):
+    elif fileio.isdir(run_dir) and set(fileio.listdir(run_dir)) - {LOCK_FILE}:
         raise UserError(f"--run_dir={run_dir} is not empty and holds no {CONFIG_FILE}; "
                         "choose a new or empty directory")
-    try:
-        os.makedirs(run_dir, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"--run_dir={run_dir}: cannot create it ({err.strerror})") from None
+    _makedirs(run_dir)
     record = {
         "config": config.to_dict(),
         "classes": list(class_names),
@@ -89,6 +86,28 @@ def prepare_run_dir(config, class_names, dataset_sha256):
         record["first_provenance"] = saved.get("first_provenance", saved.get("provenance"))
     write_json_atomic(os.path.join(run_dir, CONFIG_FILE), record)
     return resuming
+
+
+def open_run_dir(config, class_names, dataset_sha256):
+    """Take the run dir's writer lock `RUN/.lock`, then `prepare_run_dir`; returns the held
+    `DirLock` (released again when preparing fails). See `dirlock`: a second trainer refuses in
+    one line naming the first; a stale lock of a killed process is taken over with a warning."""
+    _makedirs(config.run_dir)
+    lock = DirLock(os.path.join(config.run_dir, LOCK_FILE), "training").acquire()
+    try:
+        prepare_run_dir(config, class_names, dataset_sha256)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _makedirs(run_dir):
+    try:
+        fileio.makedirs(run_dir)
+    except Exception as err:  # noqa: BLE001  OSError locally, tf.errors.OpError on gs:// etc.
+        why = getattr(err, "strerror", None) or str(err).splitlines()[0]
+        raise UserError(f"--run_dir={run_dir}: cannot create it ({why})") from None
 
 
 def _check_compatible(saved, config, class_names, dataset_sha256):
@@ -107,8 +126,4 @@ def _check_compatible(saved, config, class_names, dataset_sha256):
 
 def write_json_atomic(path, data):
     """Write JSON to `path` via a temp file and rename, so readers never see half a file."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    fileio.write_atomic(path, json.dumps(data, indent=2) + "\n")

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf import sampling
+from pgan_tf import fileio, sampling
 
 # Order of the fixed head of a log line; further metrics follow in sorted order.
 _LOG_HEAD = ("tick", "kimg", "res", "alpha", "minibatch", "loss_d", "loss_g", "sec_per_kimg",
@@ -41,15 +41,14 @@ class Reporter:
     def __init__(self, run_dir, class_names):
         self.run_dir = run_dir
         self.class_names = list(class_names)
-        os.makedirs(os.path.join(run_dir, "grids"), exist_ok=True)
+        fileio.makedirs(os.path.join(run_dir, "grids"))
         self.writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
         self.log_path = os.path.join(run_dir, "log.txt")
 
     def log(self, message):
         """Print to stdout and append to log.txt (flushed, so a kill loses no finished line)."""
         print(message, flush=True)
-        with open(self.log_path, "a", encoding="utf-8") as f:
-            f.write(message + "\n")
+        fileio.append_text(self.log_path, message + "\n")
 
     def config_text(self, config_dict, step):
         with self.writer.as_default():

@@ -1,0 +1,207 @@
+"""The checkpoints of a run and the one meaning of "latest": the newest READABLE checkpoint.
+
+A run keeps rolling checkpoints in `RUN/checkpoints/` and milestones in
+`RUN/checkpoints/milestones/`, each folder listed by TensorFlow's `checkpoint` state file. Every
+consumer — resume (`checkpoint.Checkpointer`), the end-of-run SavedModel export, export_samples,
+evaluate, the augmentation experiment — resolves "latest" through `newest_readable`: checkpoints
+ordered by images seen (the number in `ckpt-<images>`; never file modification times, which
+object stores and `ram://` do not give), newest first, each validated by reading every tensor.
+
+Quarantine, never delete: a checkpoint found unreadable is moved to `RUN/checkpoints/unreadable/`,
+removed from its folder's state file and named in one warning, so it is never chosen again; a user
+may still try to recover it from there. When every checkpoint of a run was found unreadable the
+run is refused (rather than silently started over).
+
+Superseded checkpoints: after a resume from N images, a listed checkpoint newer than N can only
+come from the damaged timeline (the newest readable one was chosen, so newer ones were unreadable
+or their files are gone). They are moved to `RUN/checkpoints/superseded/` and unlisted, not kept
+as milestones: the resumed run will write new checkpoints with the same numbers, and two sets of
+weights under one image count would make "newest" and "checkpoint at kimg X" ambiguous.
+"""
+import os
+import sys
+
+import tensorflow as tf
+
+from pgan_tf import fileio
+from pgan_tf.errors import UserError
+
+CHECKPOINT_DIR = "checkpoints"
+MILESTONE_DIR = "milestones"
+UNREADABLE_DIR = "unreadable"
+SUPERSEDED_DIR = "superseded"
+STATE_FILE = "checkpoint"  # TensorFlow's CheckpointState file in each checkpoint folder
+
+
+def folders(run_dir):
+    """(rolling folder, milestone folder) of a run."""
+    rolling = os.path.join(run_dir, CHECKPOINT_DIR)
+    return rolling, os.path.join(rolling, MILESTONE_DIR)
+
+
+def images_of(path):
+    """Images seen of a checkpoint prefix `.../ckpt-<images>`."""
+    return int(path.rsplit("-", 1)[-1])
+
+
+def _listed(folder):
+    """Checkpoint prefixes the folder's state file lists, oldest first, as paths in `folder`."""
+    state = tf.train.get_checkpoint_state(folder) if fileio.isdir(folder) else None
+    # The state file may hold paths relative to the training's working directory.
+    return [os.path.join(folder, os.path.basename(p))
+            for p in (state.all_model_checkpoint_paths if state else [])]
+
+
+def candidates(run_dir):
+    """[(images seen, prefix)] of every listed checkpoint whose files exist, newest first;
+    for equal counts the rolling checkpoint comes before the milestone."""
+    out = []
+    for rank, folder in enumerate(folders(run_dir)):
+        out += [(images_of(p), rank, p) for p in _listed(folder) if fileio.exists(p + ".index")]
+    return [(n, p) for n, _, p in sorted(out, key=lambda t: (-t[0], t[1]))]
+
+
+def list_checkpoints(run_dir):
+    """{images_seen: prefix} of every listed checkpoint (rolling preferred over a milestone)."""
+    found = {}
+    for number, path in candidates(run_dir):
+        found.setdefault(number, path)
+    return dict(sorted(found.items()))
+
+
+def validate_checkpoint(path):
+    """Read every tensor of a checkpoint; returns None if fine, else a short description.
+
+    Errors of access rather than content (storage unreachable, permission denied, ...) raise
+    UserError instead: a good checkpoint must not be quarantined because a bucket was offline.
+    """
+    try:
+        # The reader directly, not tf.train.load_checkpoint: that one takes `path` for a folder
+        # when the file system says so, and `ram://` calls every name prefix a folder.
+        reader = tf.compat.v1.train.NewCheckpointReader(path)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except _ACCESS_ERRORS as err:
+        raise UserError(f"cannot read checkpoint {path} ({_short(err)}); check access to its "
+                        "storage and retry") from None
+    except Exception as err:  # noqa: BLE001  corrupt files raise OpError, IndexError, ValueError...
+        return _short(err)
+    return None
+
+
+_ACCESS_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+                  tf.errors.PermissionDeniedError, tf.errors.UnauthenticatedError,
+                  tf.errors.CancelledError, tf.errors.AbortedError)
+
+
+def _short(err):
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0][:200] if text else ''}"
+
+
+def newest_readable(run_dir, move=True):
+    """(images seen, prefix) of the newest readable checkpoint of `run_dir`, or None if it has
+    none. Unreadable ones met on the way are quarantined (`move`; a non-chief worker only skips
+    them: the chief moves them). UserError when checkpoints existed but none is readable."""
+    tried = candidates(run_dir)
+    for number, path in tried:
+        problem = validate_checkpoint(path)
+        if problem is None:
+            return number, path
+        if move:
+            quarantine(path, problem)
+        else:
+            print(f"warning: checkpoint {path} is unreadable ({problem}); skipped",
+                  file=sys.stderr, flush=True)
+    unreadable = os.path.join(folders(run_dir)[0], UNREADABLE_DIR)
+    if tried or (fileio.isdir(unreadable) and fileio.listdir(unreadable)):
+        raise UserError(f"no readable checkpoint in {folders(run_dir)[0]} (unreadable ones are "
+                        f"moved to {unreadable}); move the run dir away to start over")
+    return None
+
+
+def checked(path):
+    """`path` if readable, else quarantine it and raise UserError (an explicitly chosen kimg)."""
+    problem = validate_checkpoint(path)
+    if problem is None:
+        return path
+    dest = quarantine(path, problem)
+    raise UserError(f"checkpoint {path} is unreadable ({problem}); moved to {dest}; choose "
+                    "another --checkpoint")
+
+
+def quarantine(path, problem, kind=UNREADABLE_DIR):
+    """Move a checkpoint's files to `checkpoints/<kind>/`, unlist it; one warning. Returns the
+    new prefix. Files already gone (a concurrent rotation) are not an error."""
+    folder = os.path.dirname(path)
+    rolling = folder[:-len(MILESTONE_DIR) - 1] if os.path.basename(folder) == MILESTONE_DIR \
+        else folder
+    dest_dir = os.path.join(rolling, kind)
+    fileio.makedirs(dest_dir)
+    name = os.path.basename(path)
+    dest, n = os.path.join(dest_dir, name), 1
+    while fileio.glob(dest + ".*"):  # the same count may be quarantined twice: never overwrite
+        n += 1
+        dest = os.path.join(dest_dir, f"{name}.copy{n}")
+    for file in fileio.glob(path + ".*"):
+        try:
+            fileio.rename(file, dest + file[len(path):])
+        except (FileNotFoundError, tf.errors.NotFoundError):
+            continue
+    _unlist(folder, name)  # after the move: unlisted files left in the folder would be deleted
+    why = f"is unreadable ({problem})" if kind == UNREADABLE_DIR else f"is {problem}"
+    print(f"warning: checkpoint {path} {why}; moved to {dest} (kept, never used again)",
+          file=sys.stderr, flush=True)
+    return dest
+
+
+def supersede_newer(run_dir, images_seen):
+    """After a resume from `images_seen`: move every listed checkpoint newer than it to
+    `checkpoints/superseded/` (module docstring) and unlist entries whose files are gone."""
+    moved = []
+    for folder in folders(run_dir):
+        for path in _listed(folder):
+            if images_of(path) <= images_seen:
+                continue
+            if fileio.exists(path + ".index"):
+                moved.append(quarantine(path, f"newer than the resumed kimg "
+                                              f"{images_seen / 1000:g}", SUPERSEDED_DIR))
+            else:
+                _unlist(folder, os.path.basename(path))
+    return moved
+
+
+def _unlist(folder, name):
+    """Rewrite `folder`'s state file without checkpoint `name` (atomically; relative paths)."""
+    state = tf.train.get_checkpoint_state(folder)
+    if state is None:
+        return
+    paths = [os.path.basename(p) for p in state.all_model_checkpoint_paths]
+    stamps = list(state.all_model_checkpoint_timestamps)
+    keep = [i for i, p in enumerate(paths) if p != name]
+    if len(keep) == len(paths):
+        return
+    state_path = os.path.join(folder, STATE_FILE)
+    if not keep:
+        fileio.remove(state_path)
+        return
+    lines = [f'model_checkpoint_path: "{paths[keep[-1]]}"']
+    lines += [f'all_model_checkpoint_paths: "{paths[i]}"' for i in keep]
+    if len(stamps) == len(paths):
+        lines += [f"all_model_checkpoint_timestamps: {stamps[i]!r}" for i in keep]
+    if state.last_preserved_timestamp:
+        lines.append(f"last_preserved_timestamp: {state.last_preserved_timestamp!r}")
+    fileio.write_atomic(state_path, "\n".join(lines) + "\n")
+
+
+def readable_checkpoints(run_dir):
+    """{images_seen: prefix} of every listed checkpoint that reads; unreadable ones are
+    quarantined on the way (evaluate --checkpoints=all)."""
+    out = {}
+    for number, path in list_checkpoints(run_dir).items():
+        problem = validate_checkpoint(path)
+        if problem is None:
+            out[number] = path
+        else:
+            quarantine(path, problem)
+    return out
