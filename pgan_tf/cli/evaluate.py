@@ -75,7 +75,9 @@ def main(argv):
         inception_weights=FLAGS.inception_weights, progress=FLAGS.progress)
     evaluate.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()
-    results = evaluate.run_evaluation(config)
+    from pgan_tf import disk
+    with disk.writing("evaluation results", FLAGS.output):  # full disk: one line, exit 74
+        results = evaluate.run_evaluation(config)
     print(eval_results.summary_markdown(results))
     print(f"results: {FLAGS.output}")
 

@@ -58,7 +58,9 @@ def main(argv):
         overwrite=FLAGS.overwrite, progress=FLAGS.progress)
     experiment.validate_experiment(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()
-    results = experiment.run_experiment(config)
+    from pgan_tf import disk
+    with disk.writing("experiment results", FLAGS.output_dir):  # full disk: one line, exit 74
+        results = experiment.run_experiment(config)
     print(experiment.results_markdown(results))
     print(f"results: {FLAGS.output_dir}")
 
