@@ -19,6 +19,7 @@ import os
 import re
 import sys
 
+from pgan_tf import fileio
 from pgan_tf.errors import UserError
 
 CHECK_FILE = "dataset_files.json"  # in the run dir
@@ -80,10 +81,9 @@ def verify_split(folder, expected, run_dir):
 
 def _read_record(run_dir):
     path = os.path.join(run_dir, CHECK_FILE)
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f).get("files", {})
-    except (OSError, ValueError, AttributeError):
+    try:  # the run dir may be remote (gs://): fileio
+        return json.loads(fileio.read_text(path)).get("files", {})
+    except (OSError, ValueError, AttributeError, *fileio.not_found_errors()):
         return {}  # none yet (first start) or unreadable: hash again
 
 
