@@ -83,7 +83,8 @@ def test_train_resume_export_evaluate_on_ram_filesystem(tmp_path):
     manifest = export.export_samples(export.ExportConfig(
         run_dir=run_dir, output_dir=out, num_per_class=2, grid=True, progress=False))
     assert manifest["images_seen"] == 32 and manifest["run_dir"] == run_dir
-    assert fileio.listdir(out) == ["DF", "MEL", "NV", "grid.png", "labels.csv", "manifest.json"]
+    assert fileio.listdir(out) == ["DF", "MEL", "MODEL_CARD.md", "NV", "grid.png", "labels.csv",
+                                   "manifest.json"]
     assert len(fileio.read_text(f"{out}/labels.csv").splitlines()) == 7
     assert [n for n in fileio.listdir(root) if n.startswith(".")] == []  # no temp or lock left
 

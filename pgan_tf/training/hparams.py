@@ -8,7 +8,7 @@ one folder) as rows of one table, each with its last evaluated SWD, GAN-train an
 
 Settings recorded: the model name (pgan / apgan / apgan_ttur as `model_card.model_name` infers
 it), attention stages and type, both learning rates, precision, resolution, total kimg, seed and
-— when the config has that field (`getattr`, so configs without it keep working) — `d_augment`.
+the discriminator augmentation (`d_augment`, `d_augment_p`, `d_augment_ops`, issue 13).
 """
 from tensorboard.plugins.hparams import api as hp
 
@@ -16,8 +16,7 @@ from pgan_tf import model_card
 
 EVAL_GROUP = "eval"   # RUN/tensorboard/eval, relative to the run's TensorBoard folder
 FIELDS = ("attention_stages", "attention_type", "g_lr", "d_lr", "precision", "resolution",
-          "total_kimg", "seed")
-OPTIONAL_FIELDS = ("d_augment",)   # recorded when the config defines it
+          "total_kimg", "seed", "d_augment", "d_augment_p", "d_augment_ops")
 # (tag written by `eval_results.write_tensorboard`, column title)
 METRICS = (("eval/swd/avg", "final SWD x1e3"),
            ("eval/gan_train/accuracy", "GAN-train accuracy"),
@@ -36,12 +35,9 @@ def _plain(value):
 
 
 def hparams_of(config):
-    """{name: value} of a TrainConfig for the table: `model`, FIELDS and the OPTIONAL_FIELDS the
-    config has."""
+    """{name: value} of a TrainConfig for the table: `model` and FIELDS."""
     values = {"model": model_card.model_name(config.to_dict())}
-    for name in FIELDS + OPTIONAL_FIELDS:
-        if hasattr(config, name):
-            values[name] = _plain(getattr(config, name))
+    values.update((name, _plain(getattr(config, name))) for name in FIELDS)
     return values
 
 
