@@ -211,4 +211,4 @@ def test_checkpoint_or_export_that_cannot_be_written_stops_the_run(data_dir, tmp
     with pytest.raises(disk.WriteError, match=f"^cannot write the generator export {run_dir}/"):
         loop.run(config.replace(total_kimg=0.016))
     assert sorted(os.listdir(run_dir)) == sorted(  # no half-written export left behind
-        ["checkpoints", "config.json", "grids", "log.txt", "tensorboard"])
+        ["checkpoints", "config.json", "dataset_files.json", "grids", "log.txt", "tensorboard"])
