@@ -14,7 +14,8 @@ from pgan_tf.config import TrainConfig  # noqa: E402
 from pgan_tf.errors import UserError  # noqa: E402
 from pgan_tf.model.networks import Discriminator, Generator  # noqa: E402
 from pgan_tf.training import ada, loop  # noqa: E402
-from pgan_tf.training.step import Trainer, gp_mix_factors  # noqa: E402
+from pgan_tf.training.step import (  # noqa: E402
+    _STREAM_GP_MIX, Trainer, _replica_seed, gp_mix_factors)
 from pgan_tf.training.summaries import parse_log_line  # noqa: E402
 from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
 
@@ -135,7 +136,6 @@ def test_d_sees_augmented_reals_fakes_and_their_interpolate():
     _, metrics = trainer._d_replica(reals, labels, None, RES, seeds, 0)
     seen_reals, seen_fakes, mixed = trainer.D.inputs
     assert not np.array_equal(seen_reals.numpy(), reals.numpy())  # reals were augmented
-    from pgan_tf.training.step import _STREAM_GP_MIX, _replica_seed
     u = gp_mix_factors(B, _replica_seed(seeds[_STREAM_GP_MIX], 0))
     np.testing.assert_allclose(mixed.numpy(), (seen_reals + (seen_fakes - seen_reals) * u).numpy(),
                                atol=1e-6)

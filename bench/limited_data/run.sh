@@ -2,8 +2,8 @@
 # Limited-data benchmark of --d_augment (issue 13; results in docs/limited_data.md).
 # Synthetic ISIC set, 32x32, cut to 20 training images per class; demo widths (flags/demo.cfg),
 # uniform label sampling; arms none / fixed p=0.2 / fixed p=0.5 / ada, 3 seeds each, same kimg.
-# Runs one at a time (seed-major, so partial results stay balanced across arms). Usage:
-#   bench/limited_data/run.sh OUT [KIMG]
+# Runs one at a time, in the order given as arm:seed (default seed-major over all 12). Usage:
+#   bench/limited_data/run.sh OUT [KIMG [arm:seed ...]]
 set -euo pipefail
 OUT=${1:?output folder}
 KIMG=${2:-6}
@@ -25,8 +25,12 @@ declare -A ARMS=(
   [fixed0.5]="--d_augment=fixed --d_augment_p=0.5"
   [ada]="--d_augment=ada --d_augment_p=0 --d_augment_speed_kimg=3"
 )
-for seed in 1 2 3; do
-  for arm in none fixed0.2 fixed0.5 ada; do
+ORDER=("${@:3}")
+if [ ${#ORDER[@]} -eq 0 ]; then
+  for seed in 1 2 3; do for arm in none fixed0.2 fixed0.5 ada; do ORDER+=("$arm:$seed"); done; done
+fi
+for item in "${ORDER[@]}"; do
+    arm=${item%%:*} seed=${item##*:}
     run="$OUT/runs/$arm-s$seed"
     [ -f "$run/results.json" ] && continue
     echo "=== $(date -u +%H:%M:%S) $arm seed $seed"
@@ -41,5 +45,4 @@ for seed in 1 2 3; do
       --num_per_class 50 --epochs 5 --classifier_width 16 --output "$run/results.json" \
       --noprogress > "$run.eval.log" 2>&1
     echo "=== $(date -u +%H:%M:%S) $arm seed $seed done"
-  done
 done

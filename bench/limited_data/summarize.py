@@ -1,6 +1,6 @@
 """Table of the limited-data benchmark (bench/limited_data/run.sh): mean ± std over seeds per arm.
 
-    python bench/limited_data/summarize.py OUT > table.md
+    python bench/limited_data/summarize.py OUT [GRIDS.png] > table.md
 
 Reads OUT/runs/<arm>-s<seed>/results.json (pgan-evaluate) and log.txt (tick lines: aug_p, aug_rt).
 The two rarest classes are those with the fewest training images in OUT/data_20/dataset.json.
@@ -57,7 +57,7 @@ def collect(out):
 
 
 def table(rare, runs):
-    lines = ["| arm | seeds | kimg | SWD avg (x1e3) ↓ | GAN-test balanced acc. (%) ↑ | "
+    lines = ["| arm | seeds | kimg | SWD avg (x1e3, as pgan-evaluate) ↓ | GAN-test balanced acc. (%) ↑ | "
              f"recall {rare[0]} (%) | recall {rare[1]} (%) | final p |",
              "|---|---|---|---|---|---|---|---|"]
     for arm in ARMS:
@@ -66,7 +66,7 @@ def table(rare, runs):
             continue
         lines.append(
             f"| {arm} | {','.join(str(r['seed']) for r in rows)} | {rows[0]['kimg']:g} | "
-            f"{_cell([r['swd'] for r in rows], 1e3)} | {_cell([r['gan_test'] for r in rows], 100)} | "
+            f"{_cell([r['swd'] for r in rows])} | {_cell([r['gan_test'] for r in rows], 100)} | "
             f"{_cell([r['rare'][0] for r in rows], 100)} | {_cell([r['rare'][1] for r in rows], 100)} | "
             f"{_cell([r['p_trace'][-1] for r in rows], 1, 3)} |")
     return "\n".join(lines)
@@ -83,12 +83,37 @@ def traces(runs):
     return "\n".join(lines)
 
 
-def main(out):
+def save_grids(out, path, seed=1, columns=8, rows=7):
+    """One PNG: the final fakes grid of each arm's `seed` run (first `columns` columns; one row per
+    class), arms side by side in ARMS order with an 8-pixel gap."""
+    from PIL import Image
+
+    panels = []
+    for arm in ARMS:
+        grids = sorted(glob.glob(os.path.join(out, "runs", f"{arm}-s{seed}", "grids", "fakes*.png")))
+        if grids:
+            image = Image.open(grids[-1])
+            cell = image.height // rows  # grids may be upscaled for viewing
+            panels.append(image.crop((0, 0, columns * cell, image.height)))
+    if not panels:
+        return
+    width = sum(p.width for p in panels) + 8 * (len(panels) - 1)
+    sheet = Image.new("RGB", (width, panels[0].height), "white")
+    x = 0
+    for panel in panels:
+        sheet.paste(panel, (x, 0))
+        x += panel.width + 8
+    sheet.save(path)
+
+
+def main(out, grids=None):
     rare, runs = collect(out)
     print(table(rare, runs))
     print()
     print(traces(runs))
+    if grids:
+        save_grids(out, grids)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

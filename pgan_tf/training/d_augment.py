@@ -116,6 +116,7 @@ def _affine(a, b, c, d, tx, ty):
 
 
 def _rotation(theta):
+    """[N, 3, 3] rotations by `theta` [N] (radians) about the image centre."""
     cos, sin = tf.cos(theta), tf.sin(theta)
     zero = tf.zeros_like(theta)
     return _affine(cos, -sin, sin, cos, zero, zero)
