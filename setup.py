@@ -63,5 +63,6 @@ setup(
         "pgan-experiment=pgan_tf.cli.experiment:entry",
         "pgan-benchmark=pgan_tf.cli.benchmark:entry",
         "pgan-synthetic=pgan_tf.cli.synthetic:entry",
+        "pgan-gpu-plan=pgan_tf.cli.gpu_plan:entry",
     ]},
 )
