@@ -58,5 +58,6 @@ setup(
         "pgan-benchmark=pgan_tf.cli.benchmark:entry",
         "pgan-synthetic=pgan_tf.cli.synthetic:entry",
         "pgan-convert-weights=pgan_tf.cli.convert_weights:entry",
+        "pgan-gpu-plan=pgan_tf.cli.gpu_plan:entry",
     ]},
 )

@@ -112,3 +112,18 @@ def test_bad_training_input_raises_user_error():
         clf.train_classifier(images, labels.astype(np.float32), 3, cfg, progress=False)
     with pytest.raises(UserError, match="resize"):
         clf.predict(clf.build_resnet18(3, 16, width=2), np.zeros((1, 32, 32, 3), np.uint8))
+
+
+def test_balanced_weights_make_every_class_weigh_alike():
+    labels = np.array([0, 0, 0, 2])  # class 1 absent: K = 2 classes present
+    weights = clf.balanced_sample_weights(labels)
+    np.testing.assert_allclose(weights, [4 / 6, 4 / 6, 4 / 6, 2.0])
+    assert weights[:3].sum() == pytest.approx(weights[3:].sum()) and weights.mean() == 1.0
+    assert clf.ClassifierConfig().balanced is False  # the paper's recipe stays unweighted
+
+
+def test_balanced_training_runs_with_sample_weights():
+    images, labels = colour_set(0, 6)
+    cfg = clf.ClassifierConfig(epochs=1, batch_size=8, width=8, balanced=True)
+    model = clf.train_classifier(images[:10], labels[:10], 3, cfg, progress=False)
+    assert clf.predict(model, images[:2]).shape == (2, 3)

@@ -37,6 +37,5 @@ step "4/5 export samples of the EMA generator -> $OUT/samples"
 echo "Sample grid: $OUT/samples/grid.png   Labels: $OUT/samples/labels.csv"
 
 step "5/5 GAN-train / GAN-test / SWD (small classifier, few epochs: CPU demo numbers) -> $OUT/results.json"
-"$PY" tools/evaluate.py --run_dir "$OUT/run" --data_dir "$OUT/data" \
-  --metrics gan_train,gan_test,swd --num_per_class 50 --epochs 5 --classifier_width 16 \
-  --output "$OUT/results.json" --noprogress
+"$PY" tools/evaluate.py --flagfile=flags/demo_eval.cfg --run_dir "$OUT/run" \
+  --data_dir "$OUT/data" --output "$OUT/results.json"

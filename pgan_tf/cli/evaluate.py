@@ -33,6 +33,9 @@ def define_flags():
     flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).")
     flags.DEFINE_integer("classifier_batch_size", 64, "Classifier batch size (paper §3.3: 64).")
     flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).")
+    flags.DEFINE_bool("classifier_balanced", False, "Weight the classifier's loss so every class "
+                      "counts alike (N / (K * class count) per image); the paper's recipe is "
+                      "unweighted.")
     flags.DEFINE_string("classifier_weights", None, "imagenet: fine-tune torchvision's ImageNet "
                         "ResNet-18 (downloaded once into the Keras cache, as the paper); or a "
                         ".weights.h5 path (pgan-convert-weights); default: from scratch "
@@ -65,7 +68,7 @@ def main(argv):
     classifier = ClassifierConfig(
         epochs=FLAGS.epochs, batch_size=FLAGS.classifier_batch_size,
         learning_rate=FLAGS.classifier_learning_rate, width=FLAGS.classifier_width,
-        seed=FLAGS.seed, weights_path=FLAGS.classifier_weights)
+        seed=FLAGS.seed, weights_path=FLAGS.classifier_weights, balanced=FLAGS.classifier_balanced)
     config = evaluate.EvalConfig(
         output=FLAGS.output, metrics=tuple(FLAGS.metrics), run_dir=FLAGS.run_dir,
         data_dir=FLAGS.data_dir, fakes=FLAGS.fakes, reals=FLAGS.reals,

@@ -56,6 +56,9 @@ class ClassifierConfig:
     # `imagenet_weights.resolve_classifier_weights` turns it into the cached converted file
     weights_sha256: Optional[str] = None  # set by that resolution: recorded with every result
     weights_source: Optional[str] = None  # "imagenet: <pinned URL>" or the given file
+    # Weight each training image by N / (K * count of its class), so rare classes count as much as
+    # common ones in the loss (not in the paper's recipe, which is unweighted; the demo uses it).
+    balanced: bool = False
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "width"):
@@ -169,9 +172,16 @@ def check_images_labels(images, labels, num_classes, what):
                         f"{labels.min()}..{labels.max()}")
 
 
-def _training_dataset(images, labels, batch_size, seed):
-    """Seeded shuffled batches (uint8 [B, S, S, 3] -> float32, int32 [B]); gathers from the arrays
-    by index so large arrays are neither copied nor embedded in the graph."""
+def balanced_sample_weights(labels):
+    """float32 [N]: N / (K * count of the image's class), K = classes present (mean weight 1)."""
+    counts = np.bincount(labels)
+    present = np.count_nonzero(counts)
+    return (len(labels) / (present * counts[labels])).astype(np.float32)
+
+
+def _training_dataset(images, labels, batch_size, seed, weights=None):
+    """Seeded shuffled batches (uint8 [B, S, S, 3] -> float32, int32 [B][, float32 weights [B]]);
+    gathers from the arrays by index so large arrays are neither copied nor embedded in the graph."""
     import tensorflow as tf
     n, size = len(images), images.shape[1]
 
@@ -182,6 +192,8 @@ def _training_dataset(images, labels, batch_size, seed):
         x, y = tf.numpy_function(gather, [idx], (tf.uint8, tf.int32))
         x.set_shape((None, size, size, 3))
         y.set_shape((None,))
+        if weights is not None:
+            return tf.cast(x, tf.float32), y, tf.gather(weights, idx)
         return tf.cast(x, tf.float32), y
 
     ds = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
@@ -204,7 +216,9 @@ def train_classifier(images, labels, num_classes, config, progress=True):
         load_pretrained_backbone(model, config.weights_path, config.width)
     model.compile(optimizer=keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(_training_dataset(images, labels, config.batch_size, config.seed), epochs=config.epochs,
+    weights = balanced_sample_weights(labels) if config.balanced else None
+    model.fit(_training_dataset(images, labels, config.batch_size, config.seed, weights),
+              epochs=config.epochs,
               shuffle=False, verbose=2 if progress else 0)  # the dataset shuffles, seeded
     return model
 

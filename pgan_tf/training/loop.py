@@ -50,20 +50,10 @@ def configure_runtime(config):
 
 @dataclasses.dataclass
 class _Tick:
-    """Metrics accumulated over one tick."""
+    """Where and when a tick started (its metrics accumulate on the device: `tick_metrics`)."""
 
     start_images: int
     start_time: float
-    sums: dict = dataclasses.field(default_factory=dict)
-    steps: int = 0
-
-    def add(self, metrics):
-        self.steps += 1
-        for key, value in metrics.items():
-            self.sums[key] = self.sums.get(key, 0.0) + value
-
-    def means(self):
-        return {k: v / max(self.steps, 1) for k, v in self.sums.items()}
 
 
 class _StopRequest:
@@ -201,7 +191,6 @@ def train(state, total, stop):
     config, trainer = state.config, state.trainer
     stream_key = lr_key = None
     tick = _Tick(state.images_seen, time.time())
-    consecutive_bad = 0
     while True:
         stage = stage_at(state.images_seen, state.params)
         if stage.phase_key != state.phase_key:
@@ -222,24 +211,19 @@ def train(state, total, stop):
         with integrity.read_errors(data_file):  # a damaged record: one line, not a traceback
             reals, labels = next(batches)
         faults.reached("step")
-        out = trainer.step(reals, labels, stage.resolution, stage.alpha, stage.fading,
-                           state.images_seen)
+        # No Python value is read from the step: its losses and the NaN guard stay on the device
+        # until the tick ends (a host sync per step stalls a GPU pipeline).
+        trainer.step(reals, labels, stage.resolution, stage.alpha, stage.fading,
+                     state.images_seen, stage.minibatch)
         state.images_seen += stage.minibatch
-        finite = bool(out.pop("finite"))
-        consecutive_bad = 0 if finite else consecutive_bad + 1
-        state.skipped += 0 if finite else 1
-        if finite:
-            tick.add({k: float(v) for k, v in out.items()})
-        if consecutive_bad >= config.max_nonfinite_steps:
-            _end_tick(state, stage, tick, save=False)
-            raise UserError(f"{consecutive_bad} consecutive non-finite training steps at kimg "
-                            f"{state.images_seen / 1000:.3f}; last good checkpoint: "
-                            f"{state.ckpt.manager.latest_checkpoint}. Lower the learning rates "
-                            "or resume from an earlier checkpoint.")
         stopped = distribute.any_worker(state.strategy, stop.requested)  # a signal to any worker
         done = state.images_seen >= total or stopped
         if done or state.images_seen - tick.start_images >= kimg_to_images(stage.tick_kimg):
-            _end_tick(state, stage, tick, final=done)
+            reading = trainer.tick_metrics.read_and_reset()
+            state.skipped += reading.skipped
+            if reading.halted:
+                _stop_non_finite(state, tick, reading)
+            _end_tick(state, stage, tick, reading.means, final=done)
             tick = _Tick(state.images_seen, time.time())
         if done:
             why = "stopped by signal" if stopped else "reached total_kimg"
@@ -247,14 +231,25 @@ def train(state, total, stop):
             return
 
 
-def _end_tick(state, stage, tick, final=False, save=True):
+def _stop_non_finite(state, tick, reading):
+    """`max_nonfinite_steps` consecutive non-finite steps: close the tick at the step that hit
+    the limit (the steps after it were no-ops), keep the last good checkpoint, stop."""
+    state.images_seen = reading.halted_at
+    _end_tick(state, stage_at(reading.halted_from, state.params), tick, reading.means, save=False)
+    raise UserError(f"{state.config.max_nonfinite_steps} consecutive non-finite training steps "
+                    f"at kimg {state.images_seen / 1000:.3f}; last good checkpoint: "
+                    f"{state.ckpt.manager.latest_checkpoint}. Lower the learning rates "
+                    "or resume from an earlier checkpoint.")
+
+
+def _end_tick(state, stage, tick, means, final=False, save=True):
     """Log line, scalars, grid and checkpoint as the cadence (or the end of the run) asks."""
     config = state.config
     state.ticks += 1
     seconds = max(time.time() - tick.start_time, 1e-9)
     images = state.images_seen - tick.start_images
     values = {"tick": state.ticks, "kimg": state.images_seen / 1000, "res": stage.resolution,
-              "alpha": stage.alpha, "minibatch": stage.minibatch, **tick.means(),
+              "alpha": stage.alpha, "minibatch": stage.minibatch, **means,
               "sec_per_kimg": seconds / max(images / 1000, 1e-9), "img_per_s": images / seconds,
               "skipped": state.skipped, **_swd_values(state, stage),
               **(state.trainer.augment.tick_values() if state.trainer.augment else {})}

@@ -19,7 +19,7 @@ import keras
 
 from pgan_tf.data.pipeline import fade_reals
 from pgan_tf.training import ada, losses
-
+from pgan_tf.training.tick_metrics import TickMetrics
 
 
 # Independent streams folded from (seed, images_seen): D latents, GP mix, G latents, G labels.
@@ -57,6 +57,8 @@ class Trainer:
                 name: tf.Variable(config.loss_scaling_init, trainable=False, dtype=tf.float32,
                                   name=f"{name}_log2_loss_scale") for name in ("d", "g")}
             self.augment = ada.make_augmenter(config)  # None without --d_augment (issue 13)
+            # The tick's metrics and the NaN guard, updated inside the step: no host sync per step.
+            self.tick_metrics = TickMetrics(config.max_nonfinite_steps)
         self.loss_scaling = config.precision == "mixed_float16"
         for ema_var, var in zip(self.G_ema.weights, self.G.weights):
             ema_var.assign(var)
@@ -79,18 +81,46 @@ class Trainer:
         self.g_opt.learning_rate = g_lr
         self.d_opt.learning_rate = d_lr
 
-    def step(self, reals, labels, resolution, alpha, fading, images_seen):
+    def step(self, reals, labels, resolution, alpha, fading, images_seen, minibatch=None):
         """Run one training iteration; returns a dict of scalar tensors (losses, `finite`).
 
         `reals`/`labels` are one global minibatch, or per-replica values from
-        `strategy.experimental_distribute_dataset`.
+        `strategy.experimental_distribute_dataset`; `minibatch` is the global batch (default: the
+        size of `reals`). The losses are also added to `tick_metrics` on the device; once
+        `max_nonfinite_steps` consecutive steps were non-finite the step is a no-op (see there).
         """
         key = (int(resolution), bool(fading))
         if key not in self._steps:
-            fn = lambda r, l, a, n: self._train_step(r, l, a, n, key[0], key[1])  # noqa: E731
+            fn = lambda r, l, a, n, b: self._guarded_step(r, l, a, n, b, *key)  # noqa: E731
             self._steps[key] = tf.function(fn, jit_compile=self.config.jit_compile or None)
+        if minibatch is None:
+            minibatch = self._global_batch(reals)
         return self._steps[key](reals, labels, tf.constant(alpha, tf.float32),
-                                tf.constant(images_seen, tf.int64))
+                                tf.constant(images_seen, tf.int64),
+                                tf.constant(minibatch, tf.int64))
+
+    def _global_batch(self, reals):
+        local = self.strategy.experimental_local_results(reals)
+        workers = self.strategy.num_replicas_in_sync // len(local)
+        return sum(int(x.shape[0]) for x in local) * workers
+
+    def _guarded_step(self, reals, labels, alpha, images_seen, minibatch, res, fading):
+        """`_train_step` plus the device-side tick metrics; a no-op once the NaN guard halted."""
+        outputs = {}
+
+        def train():
+            out = self._train_step(reals, labels, alpha, images_seen, res, fading)
+            finite = out.pop("finite")
+            with tf.control_dependencies([self.tick_metrics.record(
+                    out, finite, images_seen, minibatch)]):
+                out = {k: tf.identity(v) for k, v in {**out, "finite": finite}.items()}
+            outputs.update(out)  # structure for the halted branch (traced second)
+            return out
+
+        def halted():
+            return {k: tf.zeros([], v.dtype) for k, v in outputs.items()}
+
+        return tf.cond(self.tick_metrics.running(), train, halted)
 
     def _train_step(self, reals, labels, alpha, images_seen, res, fading):
         a = alpha if fading else None
