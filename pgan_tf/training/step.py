@@ -100,6 +100,7 @@ class Trainer:
                                 tf.constant(minibatch, tf.int64))
 
     def _global_batch(self, reals):
+        """Images in this step's global minibatch (reals: a tensor or per-replica values)."""
         local = self.strategy.experimental_local_results(reals)
         workers = self.strategy.num_replicas_in_sync // len(local)
         return sum(int(x.shape[0]) for x in local) * workers
@@ -217,11 +218,6 @@ class Trainer:
         if self.augment is None:
             return images
         return self.augment(images, _replica_seed(self.augment.seed(step_seed, stream), replica_id))
-
-    def _global_batch(self, reals):
-        """Images in this step's global minibatch (reals: a tensor or per-replica values)."""
-        local = self.strategy.experimental_local_results(reals)[0]  # the whole batch if 1 replica
-        return tf.shape(local)[0] * self.strategy.num_replicas_in_sync
 
     def _sample_labels(self, batch, seed):
         """G's labels: random dataset label rows (official) or uniform classes (`label_sampling`)."""
