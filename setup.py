@@ -63,5 +63,6 @@ setup(
         "pgan-experiment=pgan_tf.cli.experiment:entry",
         "pgan-benchmark=pgan_tf.cli.benchmark:entry",
         "pgan-synthetic=pgan_tf.cli.synthetic:entry",
+        "pgan-reproduce=pgan_tf.cli.reproduce:entry",
     ]},
 )
