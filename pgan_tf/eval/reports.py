@@ -123,7 +123,7 @@ def save_grouped_bar_chart(categories, series, path, title, ylabel="accuracy (%)
     bar), e.g. our numbers beside the paper's; the values are written above the bars."""
     from matplotlib.figure import Figure
     width = 0.8 / max(len(series), 1)
-    fig = Figure(figsize=(2.0 + 1.4 * len(categories) * max(len(series), 1) / 2, 4.5), dpi=100,
+    fig = Figure(figsize=(2.0 + 0.5 * len(categories) * max(len(series), 1), 4.5), dpi=100,
                  layout="constrained")
     ax = fig.add_subplot()
     for i, (label, values) in enumerate(series.items()):
