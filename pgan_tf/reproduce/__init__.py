@@ -3,6 +3,6 @@
 `scales` holds the settings of the paper's scale and of the small CPU scales, `paper` the paper's
 numbers, `plan` turns an experiment into the steps (prepare, train, evaluate, experiment) with their
 commands, `state` records finished steps under the work dir, `estimate` turns a benchmark JSON into
-a training-time estimate, `results` gathers the tables, and `runner` runs the steps in order,
-skipping finished ones.
+a training-time estimate, `data` checks the dataset, `results` gathers the tables and `report`
+writes them, and `runner` runs the steps in order, skipping finished ones.
 """

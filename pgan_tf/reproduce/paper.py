@@ -5,7 +5,7 @@ Table 2 (256x256, 8M images, best models; ResNet-18 fine-tuned from ImageNet) an
 (validation accuracy, 100 real images per class plus 1k per class from each source, 501 val images).
 """
 
-# Paper Table 1. Keys are the roles of `plan.TABLE1_MODELS`; "real" = real train -> real val.
+# Paper Table 1. Keys are the roles of `scales.table1_stages` (and pgan); "real" = real train -> val.
 TABLE1 = {
     "real": {"gan_train": 78.2},
     "pgan": {"gan_train": 67.7, "gan_test": 60.8},
