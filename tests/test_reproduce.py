@@ -112,8 +112,10 @@ def test_images_per_resolution_follow_the_official_schedule():
         / 1000.0)
 
 
-def _stub_executor(calls, fail_on=None):
-    """Pretend to run steps: train makes a run dir with config.json, evaluate writes a result."""
+def _stub_executor(calls, fail_on=None, stop_train_at=None):
+    """Pretend to run steps: train makes a run dir with config.json and a checkpoint at its total
+    (or at `stop_train_at` images, exiting 0 as pgan-train does when a signal stops it), evaluate
+    writes a result."""
     def execute(argv):
         flag = "--run_dir=" if argv[2] == "pgan_tf.cli.train" else "--output="
         step = next(a[len(flag):] for a in argv if a.startswith(flag))
@@ -125,6 +127,9 @@ def _stub_executor(calls, fail_on=None):
             config = config_from_args(list(argv[3:]))
             with open(os.path.join(step, "config.json"), "w") as f:
                 json.dump({"config": config.to_dict(), "dataset_sha256": "abc"}, f)
+            images = stop_train_at or round(config.total_kimg * 1000)
+            os.makedirs(os.path.join(step, "checkpoints"))
+            open(os.path.join(step, "checkpoints", f"ckpt-{images}.index"), "w").close()
         else:
             accuracy = 0.5 + 0.1 * len(calls) / 100
             best = {m: {"kimg": "80", "accuracy": accuracy, "balanced_accuracy": 0.4}
@@ -159,6 +164,15 @@ def test_rerun_skips_finished_steps_and_reruns_the_interrupted_one(tmp_path):
     calls.clear()
     runner.run_plan(p, "cmd", _stub_executor(calls), lines.append)
     assert calls == []                                   # everything finished: nothing reruns
+
+
+def test_a_run_stopped_early_with_exit_code_0_is_not_recorded(tmp_path):
+    p = _plan(tmp_path, "table2", "demo")
+    with pytest.raises(UserError, match="train/pgan stopped at 16,032 of 80,000 images"):
+        runner.run_plan(p, "cmd", _stub_executor([], stop_train_at=16032), lambda _: None)
+    assert state.read_state(p.folder)["done"] == {}
+    state.mark_done(p.steps[0], p)              # a state written before the run was complete
+    assert not state.is_done(p.steps[0])
 
 
 def test_work_dir_of_another_scale_or_other_data_is_refused(tmp_path):

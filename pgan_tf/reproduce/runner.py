@@ -75,6 +75,10 @@ def run_plan(plan, command, execute=None, out=print):
         if code != 0:
             raise UserError(f"{step.key} stopped with exit code {code}; rerun the same command to "
                             "continue from there")
+        if step.kind == "train" and not state.train_finished(step):
+            raise UserError(f"{step.key} stopped at {state.images_trained(step.output):,} of "
+                            f"{kimg_to_images(step.config.total_kimg):,} images (interrupted?); "
+                            "rerun the same command to resume it")
         state.mark_done(step, plan)
     gathered = results.gather(plan, command)
     report.write_report(gathered, plan.folder)

@@ -6,14 +6,19 @@ work dir whose runs were made with other settings is refused before anything run
 dir whose config.json names other data or another architecture (runs made by hand included).
 """
 import datetime
+import glob
 import os
 
 from pgan_tf.config import diff_architecture
 from pgan_tf.errors import UserError
 from pgan_tf.reproduce import data as data_lib
 from pgan_tf.training.run_dir import read_run_config, write_json_atomic
+from pgan_tf.training.schedule import kimg_to_images
 
 STATE_JSON = "state.json"
+# Where pgan-train keeps its checkpoints, named ckpt-<images seen> (training/checkpoint.py, which
+# loads TensorFlow; only the names are read here).
+CHECKPOINT_FOLDERS = ("checkpoints", os.path.join("checkpoints", "milestones"))
 
 
 def read_state(folder):
@@ -67,9 +72,26 @@ def _check_run(step, sha):
                         f"{old!r}, not {new!r}: another --scale?); use another --work_dir")
 
 
+def images_trained(run_dir):
+    """Images seen at the newest checkpoint of `run_dir` (0 without one)."""
+    newest = 0
+    for folder in CHECKPOINT_FOLDERS:
+        for path in glob.glob(os.path.join(run_dir, folder, "ckpt-*.index")):
+            number = os.path.basename(path)[len("ckpt-"):-len(".index")]
+            newest = max(newest, int(number)) if number.isdigit() else newest
+    return newest
+
+
+def train_finished(step):
+    """True when a train step's run has a checkpoint at its total_kimg: pgan-train also exits 0
+    when a signal stops it early (it saves a checkpoint to resume from)."""
+    return images_trained(step.output) >= kimg_to_images(step.config.total_kimg)
+
+
 def is_done(step):
-    """True when `step` is recorded as finished and its output still exists."""
-    return step.key in read_state(step.folder)["done"] and os.path.exists(step.output)
+    """True when `step` is recorded as finished and its output still exists (a run: complete)."""
+    return (step.key in read_state(step.folder)["done"] and os.path.exists(step.output)
+            and (step.kind != "train" or train_finished(step)))
 
 
 def mark_done(step, plan):
