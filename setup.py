@@ -59,5 +59,6 @@ setup(
         "pgan-synthetic=pgan_tf.cli.synthetic:entry",
         "pgan-convert-weights=pgan_tf.cli.convert_weights:entry",
         "pgan-gpu-plan=pgan_tf.cli.gpu_plan:entry",
+        "pgan-reproduce=pgan_tf.cli.reproduce:entry",
     ]},
 )

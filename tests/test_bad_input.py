@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.tiny_dataset import make_tiny_dataset
+from tests.tiny_dataset import make_tiny_dataset, make_tiny_dataset_with_val
 from tests.train_helpers import REPO, TINY_FLAGS, train_command, train_env
 
 TRAIN = [sys.executable, "-m", "pgan_tf.train"]
@@ -76,6 +76,23 @@ CASES = [
                                                                  "--arms=real,bogus",
                                                                  "--output_dir={tmp}/exp"],
      "--arms", "{tmp}/exp"),
+    ("reproduce-unknown-experiment", _tool("reproduce.py") + ["--experiment=table5",
+                                                             "--data_dir={data}",
+                                                             "--work_dir={tmp}/work"],
+     "--experiment=table5", "{tmp}/work"),
+    ("reproduce-data-below-resolution", _tool("reproduce.py") + ["--experiment=table2",
+                                                                "--scale=demo", "--data_dir={data}",
+                                                                "--work_dir={tmp}/work"],
+     "prepared at 16x16", "{tmp}/work"),
+    ("reproduce-data-without-val", _tool("reproduce.py") + ["--experiment=fig8", "--scale=test",
+                                                           "--data_dir={data}",
+                                                           "--work_dir={tmp}/work"],
+     "no val split", "{tmp}/work"),
+    ("reproduce-work-dir-of-other-scale", _tool("reproduce.py") + ["--experiment=table2",
+                                                                  "--scale=test",
+                                                                  "--data_dir={data_val}",
+                                                                  "--work_dir={tmp}/otherscale"],
+     "other settings (scale 'demo', not 'test')", "{tmp}/otherscale/table2/runs"),
     ("prepare-existing-dataset", _tool("prepare_dataset.py") + ["--input_dir={tmp}/notrecords",
                                                                 "--output_dir={data}"],
      "--overwrite", None),
@@ -91,10 +108,15 @@ def places(tmp_path_factory):
     (tmp / "foreign").mkdir()
     (tmp / "foreign" / "notes.txt").write_text("someone else's folder")
     (tmp / "afile").write_text("a file, not a folder")
+    data_val = make_tiny_dataset_with_val(str(tmp / "data_val"), resolution=16)
+    (tmp / "otherscale" / "table2").mkdir(parents=True)  # a pgan-reproduce work dir of the demo
+    (tmp / "otherscale" / "table2" / "state.json").write_text(
+        '{"settings": {"scale": "demo"}, "done": {}}')
     trained = str(tmp / "trained")  # a real (one-step) run for the export cases
     subprocess.run(train_command(data, trained, "--total_kimg=0.008"), cwd=REPO, env=train_env(),
                    check=True, capture_output=True, timeout=300)
-    return {"tmp": str(tmp), "data": data, "run": str(tmp / "run"), "trained": trained}
+    return {"tmp": str(tmp), "data": data, "run": str(tmp / "run"), "trained": trained,
+            "data_val": data_val}
 
 
 def _fill(text, places):

@@ -32,3 +32,23 @@ def make_tiny_dataset(root, resolution=16, num_images=24, seed=0):
     with open(os.path.join(root, "dataset.json"), "w") as f:
         json.dump(info, f)
     return root
+
+
+def make_tiny_dataset_with_val(root, resolution=16, num_images=24, num_val=12, seed=0):
+    """`make_tiny_dataset` plus a `val/` split (GAN-train and the augmentation experiment test on
+    it), recorded in dataset.json like prepare_dataset.py does; returns root."""
+    import shutil
+    import tempfile
+
+    make_tiny_dataset(root, resolution, num_images, seed)
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(root))) as tmp:
+        make_tiny_dataset(tmp, resolution, num_val, seed + 1)
+        shutil.move(os.path.join(tmp, "train"), os.path.join(root, "val"))
+    path = os.path.join(root, "dataset.json")
+    with open(path) as f:
+        info = json.load(f)
+    info["splits"]["val"] = {"images": [f"val{i}" for i in range(num_val)], "num_images": num_val,
+                             "sha256": f"tiny-val-{seed}-{num_val}"}
+    with open(path, "w") as f:
+        json.dump(info, f)
+    return root

@@ -21,28 +21,30 @@ FLAGS = flags.FLAGS
 _LR_DICTS = ("g_lr_dict", "d_lr_dict")
 
 
-def define_flags():
+def define_flags(flag_values=FLAGS):
     """One absl flag per config field (name, default and help text from the dataclass)."""
+    fv = dict(flag_values=flag_values)
     for f in dataclasses.fields(TrainConfig):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         help_text = f.metadata["help"]
         if f.name in DICT_FIELDS:
             text = ",".join(f"{k}:{v}" for k, v in sorted(default.items()))
-            flags.DEFINE_string(f.name, text, help_text)
+            flags.DEFINE_string(f.name, text, help_text, **fv)
         elif f.name == "attention_stages":
-            flags.DEFINE_list(f.name, [str(s) for s in default], help_text)
+            flags.DEFINE_list(f.name, [str(s) for s in default], help_text, **fv)
         elif "enum" in f.metadata:
-            flags.DEFINE_enum(f.name, default, f.metadata["enum"], help_text)
+            flags.DEFINE_enum(f.name, default, f.metadata["enum"], help_text, **fv)
         elif isinstance(default, bool):
-            flags.DEFINE_bool(f.name, default, help_text)
+            flags.DEFINE_bool(f.name, default, help_text, **fv)
         elif isinstance(default, int):
-            flags.DEFINE_integer(f.name, default, help_text)
+            flags.DEFINE_integer(f.name, default, help_text, **fv)
         elif isinstance(default, float):
-            flags.DEFINE_float(f.name, default, help_text)
+            flags.DEFINE_float(f.name, default, help_text, **fv)
         else:
-            flags.DEFINE_string(f.name, default, help_text)
-    flags.DEFINE_bool("dry_run", False, "Print the resolved config and parameter counts, then exit.")
-    flags.DEFINE_bool("verbose", False, "Show tracebacks for errors.")
+            flags.DEFINE_string(f.name, default, help_text, **fv)
+    flags.DEFINE_bool("dry_run", False, "Print the resolved config and parameter counts, then exit.",
+                      **fv)
+    flags.DEFINE_bool("verbose", False, "Show tracebacks for errors.", **fv)
 
 
 def _dataset_classes(data_dir):
@@ -57,11 +59,11 @@ def _dataset_classes(data_dir):
         raise UserError(f"--data_dir: cannot read classes from {path}: {err}") from None
 
 
-def config_from_flags():
+def config_from_flags(flag_values=FLAGS):
     """Build the frozen config from parsed flags; warnings (ignored attention stages) go to stderr."""
     kwargs = {}
     for f in dataclasses.fields(TrainConfig):
-        value = FLAGS[f.name].value
+        value = flag_values[f.name].value
         if f.name in DICT_FIELDS:
             value = parse_int_dict(value, f.name, float if f.name in _LR_DICTS else int)
         kwargs[f.name] = value
@@ -76,6 +78,20 @@ def config_from_flags():
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
     return TrainConfig(**kwargs)
+
+
+def config_from_args(args):
+    """The config `pgan-train ARGS` would train (flagfiles expanded as the binary does), built on
+    a private flag set: other binaries (pgan-reproduce) plan runs without touching their flags."""
+    from pgan_tf.flagfiles import expand_flagfiles
+
+    fv = flags.FlagValues()
+    define_flags(fv)
+    try:
+        fv(expand_flagfiles(["pgan-train", *args]))
+    except flags.Error as err:
+        raise UserError(f"train flags {' '.join(args)}: {err}") from None
+    return config_from_flags(fv)
 
 
 def main(argv):

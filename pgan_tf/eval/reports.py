@@ -111,3 +111,24 @@ def save_bar_chart(labels, means, path, title, stds=None, ylabel="accuracy (%)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     _save_figure_atomically(fig, path)
+
+
+def save_grouped_bar_chart(categories, series, path, title, ylabel="accuracy (%)"):
+    """Grouped bar chart PNG: per category one bar of each series ({label: values}, NaN = no
+    bar), e.g. our numbers beside the paper's; the values are written above the bars."""
+    from matplotlib.figure import Figure
+    width = 0.8 / max(len(series), 1)
+    fig = Figure(figsize=(2.0 + 0.5 * len(categories) * max(len(series), 1), 4.5), dpi=100,
+                 layout="constrained")
+    ax = fig.add_subplot()
+    for i, (label, values) in enumerate(series.items()):
+        x = np.arange(len(categories)) + (i - (len(series) - 1) / 2) * width
+        values = np.asarray(values, np.float64)
+        bars = ax.bar(x, np.nan_to_num(values), width, label=label)
+        ax.bar_label(bars, labels=["" if np.isnan(v) else f"{v:.1f}" for v in values], padding=2,
+                     fontsize=7)
+    ax.set_xticks(range(len(categories)), categories, rotation=15, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    _save_figure_atomically(fig, path)

@@ -1,0 +1,165 @@
+"""An experiment as an ordered list of steps, each one subprocess command with the file it makes.
+
+    table1: train + evaluate PGAN and APGAN with SNL at R/4, R/2, R (paper: 32, 64, 128 at 128x128)
+    table2: train + evaluate PGAN, APGAN, APGAN+TTUR (flags/pgan.cfg, apgan.cfg, apgan_ttur.cfg)
+    fig8:   table2's training steps (in WORK/table2), then the augmentation experiment on its runs
+
+Every training run is `pgan-train --flagfile=flags/<model>.cfg <scale flags> <experiment flags>`;
+its config is built by the train binary's own parser (`config_from_args`), so the plan shows what
+the run will train. Evaluations are `pgan-evaluate --checkpoints all` (GAN-train and GAN-test at
+every kept snapshot; the best are reported, paper Table 1 caption).
+"""
+import dataclasses
+import os
+import sys
+from typing import Optional
+
+from pgan_tf.errors import UserError
+from pgan_tf.reproduce import data as data_lib
+from pgan_tf.reproduce import scales
+
+EXPERIMENTS = ("table1", "table2", "fig8")
+RUNS_DIR, EVALS_DIR, FIG8_DIR = "runs", "evals", "experiment"
+EVAL_JSON = "results.json"
+EVAL_METRICS = "gan_train,gan_test"   # the paper's Tables 1 and 2
+# Table 2's models: (run name = paper role, flagfile, label, has attention).
+TABLE2_MODELS = (("pgan", "pgan.cfg", "PGAN", False), ("apgan", "apgan.cfg", "APGAN", True),
+                 ("apgan_ttur", "apgan_ttur.cfg", "APGAN+TTUR", True))
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What the user chose (binary flags)."""
+
+    experiment: str
+    data_dir: str
+    work_dir: str
+    scale: str = "paper"
+    classifier_weights: Optional[str] = None   # None: the scale's default; "none": from scratch
+    repeats: int = 1
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One command. `folder`: the experiment folder whose state.json records it; `output`: what it
+    makes; `model`/`role`/`label`: the run it trains or evaluates (paper role keys paper.py)."""
+
+    key: str
+    kind: str                  # prepare | train | evaluate | experiment
+    command: tuple
+    folder: str
+    output: str
+    model: str = ""
+    role: str = ""
+    label: str = ""
+    config: object = None      # TrainConfig of a train step
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    options: Options
+    scale: scales.Scale
+    data: data_lib.Data
+    classifier_weights: Optional[str]
+    steps: tuple
+
+    @property
+    def folder(self):
+        """WORK/<experiment>: state.json, evals, results."""
+        return os.path.join(os.path.abspath(self.options.work_dir), self.options.experiment)
+
+
+def _binary(name):
+    """argv prefix of a pgan_tf binary in this Python (works from a clone and when installed)."""
+    return (sys.executable, "-m", f"pgan_tf.cli.{name}")
+
+
+def model_specs(experiment, scale):
+    """[(run name, role, flagfile, label, experiment flags)] of the runs an experiment trains."""
+    if experiment == "table1":
+        res = scale.resolution["table1"]
+        specs = [("pgan", "pgan", "pgan.cfg", "PGAN", ("--attention_stages=",))]
+        specs += [(f"apgan_stage{stage}", role, "apgan.cfg", f"APGAN stage {stage}",
+                   (f"--attention_stages={stage}",)) for role, stage in scales.table1_stages(res)]
+        return specs, "table1"
+    specs = []
+    for name, flagfile, label, attention in TABLE2_MODELS:
+        extra = ()
+        if attention and scale.explicit_stages:  # the flagfiles' stage is a 256x256 block
+            extra = (f"--attention_stages={scales.table2_stage(scale.resolution['table2'])}",)
+        specs.append((name, name, flagfile, label, extra))
+    return specs, "table2"
+
+
+def _train_steps(options, scale, data, make_config, flags_dir):
+    """Training steps of table1/table2 (fig8 trains table2's), in WORK/<their experiment>."""
+    specs, trained_in = model_specs(options.experiment, scale)
+    folder = os.path.join(os.path.abspath(options.work_dir), trained_in)
+    total = scale.total_kimg[trained_in]
+    steps = []
+    for name, role, flagfile, label, extra in specs:
+        run_dir = os.path.join(folder, RUNS_DIR, name)
+        args = (f"--flagfile={os.path.join(flags_dir, flagfile)}", *scale.train_args,
+                f"--resolution={scale.resolution[trained_in]}",
+                *((f"--total_kimg={total:g}",) if total is not None else ()), *extra,
+                f"--data_dir={data.path}", f"--run_dir={run_dir}")
+        steps.append(Step(f"train/{name}", "train", _binary("train") + args, folder, run_dir,
+                          name, role, label, make_config(list(args))))
+    return steps
+
+
+def _evaluate_step(train, plan_options, scale, data, weights):
+    output = os.path.join(train.folder, EVALS_DIR, train.model, EVAL_JSON)
+    args = (f"--run_dir={train.output}", f"--data_dir={data.path}", f"--metrics={EVAL_METRICS}",
+            "--checkpoints=all", f"--num_per_class={scale.num_per_class}",
+            f"--epochs={scale.epochs}", f"--classifier_width={scale.classifier_width}",
+            f"--repeats={plan_options.repeats}", f"--seed={plan_options.seed}",
+            *((f"--classifier_weights={weights}",) if weights else ()), f"--output={output}")
+    return Step(f"evaluate/{train.model}", "evaluate", _binary("evaluate") + args, train.folder,
+                output, train.model, train.role, train.label)
+
+
+def _fig8_step(trains, options, scale, data, weights):
+    folder = os.path.join(os.path.abspath(options.work_dir), "fig8")
+    output = os.path.join(folder, FIG8_DIR)
+    arms = ["real", "standard"] + [f"gan:{t.output}" for t in trains]
+    args = (f"--data_dir={data.path}", f"--arms={','.join(arms)}",
+            f"--per_class_real={scale.per_class_real}",
+            f"--per_class_extra={scale.per_class_extra}", f"--epochs={scale.epochs}",
+            f"--classifier_width={scale.classifier_width}", f"--repeats={options.repeats}",
+            f"--seed={options.seed}", *((f"--classifier_weights={weights}",) if weights else ()),
+            f"--output_dir={output}", "--overwrite")  # only ever our own unfinished output
+    return Step("experiment/fig8", "experiment", _binary("experiment") + args, folder,
+                os.path.join(output, EVAL_JSON))
+
+
+def _prepare_step(options, scale, data):
+    folder = os.path.join(os.path.abspath(options.work_dir), options.experiment)
+    args = (f"--input_dir={data.raw}", f"--output_dir={data.path}", *scale.prepare_args)
+    return Step("prepare", "prepare", _binary("prepare") + args, folder,
+                os.path.join(data.path, data_lib.DATASET_JSON))
+
+
+def build_plan(options, make_config, flags_dir=scales.FLAGS_DIR):
+    """The `Plan` of `options`; `make_config(train args) -> TrainConfig` is the train binary's
+    parser. Reads only; UserError for an unknown experiment or scale and for unusable data."""
+    if options.experiment not in EXPERIMENTS:
+        raise UserError(f"--experiment={options.experiment}: use one of {', '.join(EXPERIMENTS)}")
+    if options.repeats < 1:
+        raise UserError(f"--repeats={options.repeats}: must be >= 1")
+    scale = scales.get_scale(options.scale, flags_dir)
+    trained_in = "table1" if options.experiment == "table1" else "table2"
+    data = data_lib.resolve_data(options.data_dir, options.work_dir,
+                                 scale.resolution[trained_in], scale.classes)
+    weights = options.classifier_weights or scale.classifier_weights
+    weights = None if weights == "none" else weights
+    # pgan-prepare installs WORK/data whole (temp folder, rename): present means finished.
+    steps = [_prepare_step(options, scale, data)] if data.raw and data.info is None else []
+    trains = _train_steps(options, scale, data, make_config, flags_dir)
+    steps += trains
+    if options.experiment == "fig8":
+        steps.append(_fig8_step(trains, options, scale, data, weights))
+    else:
+        steps += [_evaluate_step(t, options, scale, data, weights) for t in trains]
+    return Plan(options, scale, data, weights, tuple(steps))

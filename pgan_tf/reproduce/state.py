@@ -1,0 +1,105 @@
+"""Which steps of an experiment are finished, and with which settings: WORK/<experiment>/state.json.
+
+A step is recorded after its command exits 0 (the file is replaced atomically), and counts as done
+while its output exists. The settings (scale, dataset, classifier) are recorded with the steps: a
+work dir whose runs were made with other settings is refused before anything runs, and so is a run
+dir whose config.json names other data or another architecture (runs made by hand included).
+"""
+import datetime
+import glob
+import os
+
+from pgan_tf.config import diff_architecture
+from pgan_tf.errors import UserError
+from pgan_tf.reproduce import data as data_lib
+from pgan_tf.training.run_dir import read_run_config, write_json_atomic
+from pgan_tf.training.schedule import kimg_to_images
+
+STATE_JSON = "state.json"
+# Where pgan-train keeps its checkpoints, named ckpt-<images seen> (training/checkpoint.py, which
+# loads TensorFlow; only the names are read here).
+CHECKPOINT_FOLDERS = ("checkpoints", os.path.join("checkpoints", "milestones"))
+
+
+def read_state(folder):
+    """The state dict of an experiment folder ({"settings", "done"}), empty when there is none."""
+    path = os.path.join(folder, STATE_JSON)
+    if not os.path.isfile(path):
+        return {"settings": {}, "done": {}}
+    return data_lib.read_json(path, "restore or remove it")
+
+
+def settings(plan, folder):
+    """The settings recorded in `folder`: training ones everywhere, classifier ones in the
+    experiment's own folder (fig8 reuses table2's runs whatever classifier it evaluates with)."""
+    info = data_lib.read_info(plan.data.path)
+    sha = data_lib.Data(plan.data.path, plan.data.raw, info).sha256
+    out = {"scale": plan.scale.name, "data_dir": plan.data.path, "dataset_sha256": sha}
+    if folder == plan.folder:
+        out.update(classifier_weights=plan.classifier_weights, repeats=plan.options.repeats,
+                   seed=plan.options.seed)
+    return out
+
+
+def check_plan(plan):
+    """UserError (one line) when the work dir holds runs or results made with other settings."""
+    for folder in sorted({step.folder for step in plan.steps} | {plan.folder}):
+        saved = read_state(folder)["settings"]
+        for key, value in settings(plan, folder).items():
+            old = saved.get(key, value)
+            if old != value and value is not None:
+                raise UserError(f"--work_dir: {folder} holds runs made with other settings ({key} "
+                                f"{old!r}, not {value!r}); use another --work_dir")
+    for step in plan.steps:
+        if step.kind == "train":
+            _check_run(step, plan.data.sha256)
+
+
+def _check_run(step, sha):
+    saved = read_run_config(step.output)
+    if saved is None:
+        if os.path.isdir(step.output) and os.listdir(step.output):
+            raise UserError(f"--work_dir: {step.output} is not empty and holds no run; use another "
+                            "--work_dir")
+        return
+    if sha is not None and saved.get("dataset_sha256") != sha:
+        raise UserError(f"--work_dir: {step.output} was trained on other data (dataset sha256 "
+                        f"{saved.get('dataset_sha256')}, not {sha}); use another --work_dir")
+    changed = diff_architecture(saved.get("config", {}), step.config.to_dict())
+    if changed:
+        name, old, new = changed[0]
+        raise UserError(f"--work_dir: {step.output} was trained with other settings ({name} "
+                        f"{old!r}, not {new!r}: another --scale?); use another --work_dir")
+
+
+def images_trained(run_dir):
+    """Images seen at the newest checkpoint of `run_dir` (0 without one)."""
+    newest = 0
+    for folder in CHECKPOINT_FOLDERS:
+        for path in glob.glob(os.path.join(run_dir, folder, "ckpt-*.index")):
+            number = os.path.basename(path)[len("ckpt-"):-len(".index")]
+            newest = max(newest, int(number)) if number.isdigit() else newest
+    return newest
+
+
+def train_finished(step):
+    """True when a train step's run has a checkpoint at its total_kimg: pgan-train also exits 0
+    when a signal stops it early (it saves a checkpoint to resume from)."""
+    return images_trained(step.output) >= kimg_to_images(step.config.total_kimg)
+
+
+def is_done(step):
+    """True when `step` is recorded as finished and its output still exists (a run: complete)."""
+    return (step.key in read_state(step.folder)["done"] and os.path.exists(step.output)
+            and (step.kind != "train" or train_finished(step)))
+
+
+def mark_done(step, plan):
+    """Record `step` as finished in its folder's state.json (atomically)."""
+    state = read_state(step.folder)
+    state["settings"] = {**state["settings"], **settings(plan, step.folder)}
+    state["done"][step.key] = {
+        "output": step.output,
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    os.makedirs(step.folder, exist_ok=True)
+    write_json_atomic(os.path.join(step.folder, STATE_JSON), state)
