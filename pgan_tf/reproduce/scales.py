@@ -10,14 +10,15 @@ import dataclasses
 import os
 from typing import Optional
 
+from pgan_tf.data.augment import PAPER_COPIES_PER_IMAGE
 from pgan_tf.errors import UserError
 
 # Repository folder of the paper's flagfiles (the package sits beside it in a clone).
 FLAGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "flags")
 # Augmentor copies per training image of the paper recipe (paper §3.1 augments the GAN's training
-# set but gives no count; issue 11 part 1 chooses it — the lead reconciles this with that choice).
-PAPER_AUGMENT_PER_IMAGE = 4
+# set but gives no count): the one choice of `data.augment`, explained in docs/data_recipe.md.
+PAPER_AUGMENT_PER_IMAGE = PAPER_COPIES_PER_IMAGE
 # The ISIC 2018 Task 3 classes (REFERENCE §11.1); paper and demo data must have all seven.
 ISIC_CLASSES = ("MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC")
 # Smallest block that may hold attention (config.validate: stages are powers of two from 8).
