@@ -73,7 +73,8 @@ def test_every_binary_is_a_console_script(wheel):
     cli_dir = os.path.join(wheel_helpers.REPO, "pgan_tf", "cli")
     binaries = sorted(f[:-3] for f in os.listdir(cli_dir)
                       if f.endswith(".py") and f != "__init__.py")
-    assert {f"pgan-{b}": f"pgan_tf.cli.{b}:entry" for b in binaries} == scripts
+    # Script names use dashes: pgan_tf/cli/convert_weights.py is `pgan-convert-weights`.
+    assert {f"pgan-{b.replace('_', '-')}": f"pgan_tf.cli.{b}:entry" for b in binaries} == scripts
     for target in scripts.values():
         module, _, func = target.partition(":")
         assert callable(getattr(importlib.import_module(module), func))
