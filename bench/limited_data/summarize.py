@@ -31,7 +31,9 @@ def _cell(values, scale=1.0, digits=1):
     values = np.asarray(values, float) * scale
     if len(values) == 0:
         return "–"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1) if len(values) > 1 else 0:.{digits}f}"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
 
 
 def collect(out):
