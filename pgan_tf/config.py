@@ -274,7 +274,16 @@ def parse_int_dict(text, name, value_type=int):
     return out
 
 
+def _structure(config_dict):
+    """What a checkpoint's structure depends on: ARCHITECTURE_FIELDS, and whether D's augmentation
+    is on (its p and controller state are saved only then; runs older than --d_augment had none)."""
+    values = {k: config_dict.get(k) for k in ARCHITECTURE_FIELDS}
+    values["d_augment_on"] = config_dict.get("d_augment", "none") != "none"
+    return values
+
+
 def diff_architecture(old, new):
-    """Fields of ARCHITECTURE_FIELDS whose values differ between two config dicts."""
-    return [(k, old.get(k), new.get(k)) for k in ARCHITECTURE_FIELDS if old.get(k) != new.get(k)]
+    """(field, old, new) of the structure fields that differ between two config dicts."""
+    old, new = _structure(old), _structure(new)
+    return [(k, old[k], new[k]) for k in old if old[k] != new[k]]
 

@@ -74,3 +74,11 @@ def test_diff_architecture_lists_changed_fields_only():
     old = TrainConfig(resolution=64).to_dict()
     new = TrainConfig(resolution=64, fmap_max=32, total_kimg=99, attention_stages=(32,)).to_dict()
     assert [k for k, _, _ in diff_architecture(old, new)] == ["fmap_max", "attention_stages"]
+
+
+def test_switching_d_augment_on_or_off_is_an_architecture_change():
+    base = TrainConfig().to_dict()
+    legacy = {k: v for k, v in base.items() if not k.startswith("d_augment")}  # an older run
+    assert diff_architecture(legacy, base) == []
+    assert diff_architecture(base, {**base, "d_augment": "fixed"}) == [("d_augment_on", False, True)]
+    assert diff_architecture({**base, "d_augment": "fixed"}, {**base, "d_augment": "ada"}) == []
