@@ -65,14 +65,3 @@ def _part_of(where, path):
     """True for `path` itself or a temporary file of a write to it (TF's `ckpt-N_temp/...`, our
     `.name.tmp-*` / `name.tmpPID`): the message then names `path` alone, else `path (file)`."""
     return where.rstrip("/") == path.rstrip("/") or "_temp" in where or ".tmp" in where
-
-
-def remove_quietly(path):
-    """Remove a temporary file or folder left by a failed write (best effort)."""
-    import shutil
-
-    if os.path.isdir(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.exists(path):
-        with contextlib.suppress(OSError):
-            os.remove(path)
