@@ -17,12 +17,12 @@ Readers: `.safetensors` with the `safetensors` package (NumPy only, no torch); `
 when PyTorch is importable, and only through `torch.load(..., weights_only=True)`, which refuses to
 run code from the file (never unpickle a user's file otherwise).
 """
-import hashlib
 import os
 import tempfile
 
 import numpy as np
 
+from pgan_tf.data.integrity import file_sha256  # noqa: F401  (weights' sha256 in results)
 from pgan_tf.errors import UserError
 from pgan_tf.eval import classifier
 
@@ -37,15 +37,6 @@ BN_PARAMS = ("weight", "bias", "running_mean", "running_var")
 NO_TORCH_HINT = ("use the .safetensors file instead (e.g. model.safetensors of the Hugging Face "
                  "repository timm/resnet18.tv_in1k, torchvision's ImageNet weights), or install "
                  "torch to read .pth files")
-
-
-def file_sha256(path):
-    """Hex sha256 of a file's bytes (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_state_dict(path, flag="--input"):
