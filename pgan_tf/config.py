@@ -97,6 +97,9 @@ class TrainConfig:
     wgan_target: float = _field(1.0, "Gradient-penalty target norm (official 1).", lo=1e-12)
     wgan_epsilon: float = _field(0.001, "Drift weight on D(real)^2 (official 0.001).", lo=0.0)
     cond_weight: float = _field(1.0, "AC-GAN cross-entropy weight (official 1).", lo=0.0)
+    ac_balanced: bool = _field(False, "Weight D's AC-GAN cross-entropy (reals and their fakes) per "
+                               "class by N/(K n_c), so rare classes count alike (beyond the paper; "
+                               "official weighs every image alike). Pair with --label_sampling=uniform.")
     # --- discriminator augmentation (issue 13; StyleGAN2-ADA, beyond the paper) ---
     d_augment: str = _field("none", "Augment every image D sees (reals, fakes, GP interpolates): none "
                             "(the paper), fixed p, or ada (p adapted to D's overfitting).",

@@ -56,6 +56,26 @@ def test_d_loss_weights_and_target():
     assert float(terms["drift"]) == pytest.approx(drift.mean())
 
 
+def test_balanced_class_weights_average_to_one_over_the_rows():
+    # Class 0: 3 rows, class 1: 1 row, class 2: absent -> N / (K_present n_c) = 4/6, 4/2, 0.
+    rows = np.eye(3, dtype=np.float32)[[0, 0, 1, 0]]
+    weights = losses.balanced_class_weights(rows)
+    np.testing.assert_allclose(weights, [4 / 6, 2.0, 0.0], rtol=1e-6)
+    assert (rows @ weights).mean() == pytest.approx(1.0)   # the AC term keeps its overall size
+
+
+def test_d_loss_class_weights_scale_each_samples_ac_terms():
+    weights = np.array([0.5, 7.0, 3.0], np.float32)   # sample 0 is class 0, sample 1 class 2
+    loss, terms = losses.d_loss(REAL, FAKE, REAL_LOGITS, FAKE_LOGITS, LABELS, NORMS,
+                                class_weights=tf.constant(weights))
+    ce = _np_cross_entropy(LABELS, REAL_LOGITS) + _np_cross_entropy(LABELS, FAKE_LOGITS)
+    rest = FAKE[:, 0] - REAL[:, 0] + np.array([2.5, 10.0]) + 0.001 * REAL[:, 0] ** 2
+    assert float(loss) == pytest.approx((rest + np.array([0.5, 3.0]) * ce).mean(), rel=1e-6)
+    # The logged cross-entropies stay unweighted (comparable with official runs' logs).
+    assert float(terms["ac_real"]) == pytest.approx(_np_cross_entropy(LABELS, REAL_LOGITS).mean(),
+                                                    rel=1e-6)
+
+
 @pytest.mark.parametrize("logits", [None, np.zeros([2, 0], np.float32)])
 def test_unconditional_losses_have_no_label_terms(logits):
     labels = None if logits is None else np.zeros([2, 0], np.float32)

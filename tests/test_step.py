@@ -109,6 +109,23 @@ def test_uniform_label_sampling_covers_classes_evenly():
     assert 1800 < dataset[0] < 2200  # official: dataset label rows, class 0 is half of them
 
 
+def test_ac_balanced_changes_only_the_weighting_of_ds_class_terms():
+    # Rows [0,0,1,2]: weights 4/(3*2), 4/3, 4/3. A batch of class-0 samples has its AC terms
+    # scaled by 2/3, so D's loss moves by exactly -1/3 of their cross-entropy sum.
+    reals, _ = _batch()
+    x = tf.image.resize(reals, [4, 4], "area")
+    labels = tf.constant(np.eye(K, dtype=np.float32)[[0, 0, 0, 0]])
+    plain = _trainer().step(x, labels, 4, 1.0, False, 128)
+    balanced_trainer = _trainer(ac_balanced=True)
+    np.testing.assert_allclose(balanced_trainer.class_weights.numpy(), [2 / 3, 4 / 3, 4 / 3],
+                               rtol=1e-6)
+    balanced = balanced_trainer.step(x, labels, 4, 1.0, False, 128)
+    ac = float(plain["d_ac_real"]) + float(plain["d_ac_fake"])
+    assert float(balanced["d_ac_real"]) == pytest.approx(float(plain["d_ac_real"]), rel=1e-6)
+    assert float(balanced["loss_d"]) == pytest.approx(float(plain["loss_d"]) - ac / 3, rel=1e-5,
+                                                      abs=1e-5)
+
+
 @pytest.fixture
 def float16_policy():
     tf.keras.mixed_precision.set_global_policy("mixed_float16")

@@ -9,6 +9,7 @@ Because our networks run at the native resolution r of the current stage while t
 full-resolution R x R tensors, the GP norm must be divided by R / r (`native_gradient_norm`; REFERENCE
 §2 "GP at native resolution").
 """
+import numpy as np
 import tensorflow as tf
 
 # REFERENCE §2 (official D_wgangp_acgan / G_wgan_acgan defaults).
@@ -77,9 +78,24 @@ def ac_accuracy(logits, labels):
     return tf.reduce_mean(tf.cast(hits, tf.float32))
 
 
+def balanced_class_weights(label_rows):
+    """Per-class weights N / (K n_c) of one-hot `label_rows` [N, K] -> float32 [K] (NumPy).
+
+    K counts only the classes present (an absent class gets 0), so the weights average to 1 over the
+    dataset's rows: the AC term keeps its official overall size, only its split between classes
+    changes (every present class then weighs 1/K of it, as a balanced classifier loss does).
+    """
+    rows = np.asarray(label_rows, np.float64)
+    counts = rows.sum(axis=0)
+    present = counts > 0
+    weights = np.zeros(rows.shape[1], np.float64)
+    weights[present] = rows.shape[0] / (present.sum() * counts[present])
+    return weights.astype(np.float32)
+
+
 def d_loss(real_scores, fake_scores, real_logits, fake_logits, labels, mixed_norms, *,
            wgan_lambda=WGAN_LAMBDA, wgan_target=WGAN_TARGET, wgan_epsilon=WGAN_EPSILON,
-           cond_weight=COND_WEIGHT):
+           cond_weight=COND_WEIGHT, class_weights=None):
     """Official D_wgangp_acgan: mean over samples of
 
         D(fake) - D(real) + lambda/gamma^2 (||grad|| - gamma)^2 + eps D(real)^2
@@ -89,6 +105,8 @@ def d_loss(real_scores, fake_scores, real_logits, fake_logits, labels, mixed_nor
     (full-resolution) norms, e.g. from `mixed_gradient_norms`. Returns (loss, terms): each term is the
     batch mean of its (weighted, for `gp` and `drift`) per-sample value; `ac_*` are unweighted
     cross-entropies (0 without classes) and `acc_*` AC-head accuracies (only with classes).
+    `class_weights` [K] (`--ac_balanced`, beyond the paper) scales each sample's two AC terms by
+    its class's weight; None = official (every sample alike).
     """
     real = _per_sample(real_scores)
     fake = _per_sample(fake_scores)
@@ -102,7 +120,10 @@ def d_loss(real_scores, fake_scores, real_logits, fake_logits, labels, mixed_nor
     if _has_classes(real_logits, labels):
         ce_real = _cross_entropy(labels, real_logits)
         ce_fake = _cross_entropy(labels, fake_logits)
-        loss += cond_weight * (ce_real + ce_fake)
+        ac = ce_real + ce_fake
+        if class_weights is not None:  # [N, K] @ [K] -> [N]: each sample's class weight
+            ac *= tf.linalg.matvec(tf.cast(labels, tf.float32), class_weights)
+        loss += cond_weight * ac
         terms.update(ac_real=tf.reduce_mean(ce_real), ac_fake=tf.reduce_mean(ce_fake),
                      acc_real=ac_accuracy(real_logits, labels), acc_fake=ac_accuracy(fake_logits, labels))
     else:

@@ -14,6 +14,7 @@ gradients are averaged over replicas (official: summed with NCCL, times 1/num_gp
 once in cross-replica context, where the NaN/Inf check can skip the step for every replica alike.
 `virtual_replicas` splits the batch the same way on one device (a reference for tests).
 """
+import numpy as np
 import tensorflow as tf
 import keras
 
@@ -63,6 +64,9 @@ class Trainer:
         for ema_var, var in zip(self.G_ema.weights, self.G.weights):
             ema_var.assign(var)
         self.label_rows = tf.constant(label_rows, tf.float32)
+        # --ac_balanced: D's AC term weighted per class by the dataset's label counts.
+        self.class_weights = (tf.constant(losses.balanced_class_weights(label_rows))
+                              if config.ac_balanced and np.shape(label_rows)[-1] else None)
         self._steps = {}
         self._active = {}  # (model name, res) -> indices of variables that get gradients
 
@@ -188,7 +192,8 @@ class Trainer:
             loss, terms = losses.d_loss(
                 real_scores, fake_scores, real_logits, fake_logits, labels, norms,
                 wgan_lambda=cfg.wgan_lambda, wgan_target=cfg.wgan_target,
-                wgan_epsilon=cfg.wgan_epsilon, cond_weight=cfg.cond_weight)
+                wgan_epsilon=cfg.wgan_epsilon, cond_weight=cfg.cond_weight,
+                class_weights=self.class_weights)
             scaled_loss = loss * self._scale("d")  # on the tape: fp16 loss scaling
         grads = self._gradients(tape, scaled_loss, self.D, res, "d")
         terms = {f"d_{k}" if not k.startswith("d_") else k: v for k, v in terms.items()}
