@@ -29,12 +29,12 @@ demo: $(STAMP)
 	bash tools/demo.sh $(DEMO_DIR)
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -m "not slow and not soak" tests
 
 # Slower end-to-end checks (marker `slow`), run by .ci/run before `make test`. pytest exits 5 when
 # no test is marked slow; that is not a failure here.
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow tests || [ $$? -eq 5 ]
+	$(PY) -m pytest -q -m "slow and not soak" tests || [ $$? -eq 5 ]
 
 # Issue 6 soak: 12 SIGKILLs at random moments, inside checkpoint writes and at stage changes.
 soak: $(STAMP)

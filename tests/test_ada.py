@@ -164,6 +164,7 @@ TINY = dict(resolution=8, lod_initial_resolution=8, num_classes=3, latent_size=8
             d_augment_target=0.0, d_augment_speed_kimg=0.5)
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_p_survives_resume_exactly(tmp_path):
     data = make_tiny_dataset(str(tmp_path / "data"), resolution=8)
 

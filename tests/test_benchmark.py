@@ -36,6 +36,7 @@ def _tiny_gflop_per_image():
     return (4 * g + 12 * d) / 1e9
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_tool_writes_issue_schema(tmp_path):
     out = tmp_path / "bench" / "tiny.json"
     proc = _run([*TINY_FLAGS, "--resolutions=4,8", "--batch=4", "--steps=2",

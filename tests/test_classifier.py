@@ -88,6 +88,7 @@ def test_config_defaults_follow_the_paper_and_record_pretrained():
         clf.ClassifierConfig(epochs=0)
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_training_learns():
     images, labels = colour_set(0, 12)
     test_images, test_labels = colour_set(1, 5)
@@ -122,6 +123,7 @@ def test_balanced_weights_make_every_class_weigh_alike():
     assert clf.ClassifierConfig().balanced is False  # the paper's recipe stays unweighted
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_balanced_training_runs_with_sample_weights():
     images, labels = colour_set(0, 6)
     cfg = clf.ClassifierConfig(epochs=1, batch_size=8, width=8, balanced=True)

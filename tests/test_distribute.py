@@ -5,9 +5,14 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tests.tiny_dataset import make_tiny_dataset
 from tests.train_helpers import REPO, log_lines, train_env
+
+# Each check starts TensorFlow in subprocesses with 2 virtual devices or 2 workers: 1–3 minutes
+# each on 2 cores, so they run in `make test-slow` (which .ci/run also runs).
+pytestmark = pytest.mark.slow
 
 
 def test_mirrored_two_devices_equal_one_device_per_half_batch():

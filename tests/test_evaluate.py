@@ -49,6 +49,7 @@ def _config(tmp_path, **kw):
                                progress=False, **kw)
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_right_class_generator_matches_real_and_wrong_class_scores_zero(reals, tmp_path):
     config = _config(tmp_path, metrics=("gan_train", "gan_test", "swd", "ms_ssim"),
                      num_per_class=8)

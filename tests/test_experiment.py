@@ -22,6 +22,7 @@ def data(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_end_to_end_writes_json_markdown_and_chart(data, tmp_path):
     config = ex.ExperimentConfig(data_dir=data, output_dir=str(tmp_path / "out"),
                                  arms=("real", "standard"), per_class_real=5, per_class_extra=3,

@@ -60,6 +60,7 @@ def test_local_paths_do_not_import_tensorflow(tmp_path):
     assert subprocess.run([sys.executable, "-c", code, str(tmp_path)]).returncode == 0
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_train_resume_export_evaluate_on_ram_filesystem(tmp_path):
     data_dir = str(tmp_path / "data")
     make_eval_dataset(data_dir)

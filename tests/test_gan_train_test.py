@@ -87,6 +87,7 @@ def test_real_reference_is_high_and_recorded(reference):
     assert sum(map(sum, reference["confusion_matrix"])) == 15
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_gan_train_of_right_class_matches_reference_and_of_wrong_class_is_zero(toy, reference):
     _, (vx, vy), requested = toy
     good = gtt.gan_train(PoolGenerator(0)(requested), requested, vx, vy, CLASSES, TOY)

@@ -54,6 +54,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_zero(data_dir, tmp_path):
     assert os.path.isdir(run_dir / "export" / "generator")
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_sigterm_after_resuming_past_a_corrupt_checkpoint_exits_zero(data_dir, tmp_path):
     """Issue 12's report: a killed run (stale lock left), its newest checkpoint overwritten with a
     few bytes, rerun, SIGTERM after it resumed. It used to exit 1 with `IndexError: Read less
@@ -130,6 +131,7 @@ def test_consecutive_non_finite_steps_stop_naming_last_good_checkpoint(data_dir,
             assert np.all(np.isfinite(value)), name
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_deterministic_runs_write_identical_checkpoints(data_dir, tmp_path):
     paths = []
     for name in ("a", "b"):

@@ -1,13 +1,17 @@
 """Issue 6 soak: SIGKILL training at random moments (some inside checkpoint writes, some at stage
 changes), restart the same command each time, and check nothing is lost.
 
-`make test` runs 3 kills; `make soak` runs PGAN_TF_SOAK_KILLS (default there: 12).
+`make soak` runs PGAN_TF_SOAK_KILLS kills (default there: 12; 3 when the file is run alone), and
+.ci/run runs it first; `make test` and `make test-slow` leave it out (marker `soak`) so CI does not
+run it twice.
 """
 import glob
 import os
 import random
 import re
 import subprocess
+
+import pytest
 
 from pgan_tf import cli
 
@@ -18,6 +22,7 @@ from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
 from tests.train_helpers import REPO, log_lines, train_command, train_env  # noqa: E402
 
 TOTAL_IMAGES = 200  # 4 → 8 → 16 with 32-image phases; a checkpoint every 16 images
+pytestmark = pytest.mark.soak
 _RESUME = re.compile(r"^Resuming from (\S+) at kimg ([\d.]+)$")
 
 

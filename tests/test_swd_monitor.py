@@ -76,6 +76,7 @@ def test_measure_compares_faded_reals_with_fakes_of_the_same_labels(data_dir):
     assert m.measure(generator, types.SimpleNamespace(resolution=8), 128) is None  # below 16x16
 
 
+@pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_training_writes_swd_into_the_tick_line_when_due(data_dir, tmp_path):
     run_dir = tmp_path / "run"
     loop.run(TrainConfig(data_dir=data_dir, run_dir=str(run_dir), total_kimg=0.168,
