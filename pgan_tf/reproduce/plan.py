@@ -1,10 +1,11 @@
 """An experiment as an ordered list of steps, each one subprocess command with the file it makes.
 
     table1: train + evaluate PGAN and APGAN with SNL at R/4, R/2, R (paper: 32, 64, 128 at 128x128)
-    table2: train + evaluate PGAN, APGAN, APGAN+TTUR (flags/pgan.cfg, apgan.cfg, apgan_ttur.cfg)
+    table2: train + evaluate PGAN, APGAN, APGAN+TTUR (pgan.cfg, apgan.cfg, apgan_ttur.cfg)
     fig8:   table2's training steps (in WORK/table2), then the augmentation experiment on its runs
 
-Every training run is `pgan-train --flagfile=flags/<model>.cfg <scale flags> <experiment flags>`;
+Every training run is `pgan-train --flagfile=<package>/flags/<model>.cfg <scale flags> <experiment
+flags>` (the flagfiles ship inside the package: `flagfiles.PACKAGE_DIR`);
 its config is built by the train binary's own parser (`config_from_args`), so the plan shows what
 the run will train. Evaluations are `pgan-evaluate --checkpoints all` (GAN-train and GAN-test at
 every kept snapshot; the best are reported, paper Table 1 caption).
