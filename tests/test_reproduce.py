@@ -119,6 +119,8 @@ def test_best_checkpoint_of_a_real_evaluation_is_an_arm_the_experiment_accepts(
         output=output, metrics=("gan_train",), run_dir=run_dir, checkpoints="all",
         num_per_class=2, classifier=ClassifierConfig(epochs=1, batch_size=8, width=8),
         progress=False))
+    # The tiny set has no copies: the real classifier used all 24 train records.
+    assert results["real_classifier_train"]["num_train"] == 24
     images = plan.best_checkpoint(output)
     assert images == results["checkpoints"][results["best"]["gan_train"]["kimg"]]["images_seen"]
     config = experiment.ExperimentConfig(data_dir=data_dir, output_dir=str(tmp_path / "out"),

@@ -30,6 +30,7 @@ from typing import Optional
 import numpy as np
 
 from pgan_tf import fileio
+from pgan_tf.data.record_ids import real_indices
 from pgan_tf.errors import UserError
 from pgan_tf.eval import export, image_sets, reports
 from pgan_tf.eval import gan_train_test as gtt
@@ -41,8 +42,6 @@ REAL, STANDARD, GAN_PREFIX = "real", "standard", "gan:"
 CHECKPOINT_MARK = "@ckpt-"           # gan:RUN_DIR@ckpt-N: the run's checkpoint of N images seen
 PER_CLASS_REAL = 100      # paper §3.7: 100 real images per class
 PER_CLASS_EXTRA = 1000    # paper §3.7: "increased with 1k images"
-SYNTHETIC_ID_PREFIX = "synthetic:"   # prepare_dataset.py ids of --extra_train images
-AUGMENTED_ID_MARK = "#aug"           # prepare_dataset.py ids of Augmentor copies
 RESULTS_JSON, RESULTS_MD, RESULTS_PNG = "results.json", "results.md", "results.png"
 
 
@@ -136,15 +135,6 @@ def _check_checkpoint(arm):
         listed = ", ".join(f"ckpt-{n}" for n in have) or "none"
         raise UserError(f"--arms {arm.name}: {arm.run_dir} has no checkpoint ckpt-{arm.checkpoint}"
                         f" (it has: {listed}); name one of those, or gan:RUN_DIR for the latest")
-
-
-def real_indices(info, num_records):
-    """Indices of the train split's real records (not synthetic, not Augmentor copies)."""
-    ids = info.get("splits", {}).get("train", {}).get("images")
-    if not ids or len(ids) != num_records:
-        return np.arange(num_records)
-    return np.array([i for i, name in enumerate(ids) if not name.startswith(SYNTHETIC_ID_PREFIX)
-                     and AUGMENTED_ID_MARK not in name], np.int64)
 
 
 def pick_reals(labels, candidates, class_names, per_class, seed):
