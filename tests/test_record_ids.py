@@ -18,4 +18,5 @@ def test_real_indices_follow_the_ids_or_keep_everything_without_them():
     np.testing.assert_array_equal(record_ids.real_indices(info, 4), [0, 3])
     np.testing.assert_array_equal(record_ids.real_indices(info, 2, split="val"), [0, 1])
     np.testing.assert_array_equal(record_ids.real_indices({}, 3), [0, 1, 2])      # no ids
-    np.testing.assert_array_equal(record_ids.real_indices(info, 5), np.arange(5))  # ids of another set
+    # Ids that do not match the records (another set's): nothing to tell copies apart by.
+    np.testing.assert_array_equal(record_ids.real_indices(info, 5), np.arange(5))

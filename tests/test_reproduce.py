@@ -84,7 +84,8 @@ def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_train(tmp_p
     p = _plan(tmp_path, "fig8", "demo", classifier_weights="w.weights.h5")
     *shared, experiment = p.steps
     # Exactly table2's training and evaluation steps (same commands, WORK/table2): shared.
-    assert shared == list(_plan(tmp_path, "table2", "demo", classifier_weights="w.weights.h5").steps)
+    table2 = _plan(tmp_path, "table2", "demo", classifier_weights="w.weights.h5")
+    assert shared == list(table2.steps)
     assert [s.kind for s in shared] == ["train"] * 3 + ["evaluate"] * 3
     assert all("--checkpoints=all" in s.command for s in shared if s.kind == "evaluate")
     trains = [s for s in shared if s.kind == "train"]

@@ -1,11 +1,12 @@
 """Ids of a prepared dataset's records (dataset.json `splits.<split>.images`, in record order), and
 which of them are real originals.
 
-`pgan-prepare` writes each source image under its own id, its k-th Augmentor copy (`--augment_per_image`,
-the paper's §3.1 pre-augmentation of the GAN's training set) as `<id>#aug<k>`, and each
-`--extra_train` (synthetic) image as `synthetic:<id>`. Whatever must learn from or pick real images
-only — the real reference of GAN-train / GAN-test (a classifier trained on the real training images,
-paper §3.2) and the real pick of the augmentation experiment (§3.7) — leaves the others out by id.
+`pgan-prepare` writes each source image under its own id, its k-th Augmentor copy
+(`--augment_per_image`, the paper's §3.1 pre-augmentation of the GAN's training set) as
+`<id>#aug<k>`, and each `--extra_train` (synthetic) image as `synthetic:<id>`. Whatever must learn
+from or pick real images only (the real reference of GAN-train / GAN-test, a classifier trained on
+the real training images, paper §3.2; the real pick of the augmentation experiment, §3.7) leaves
+the others out by id.
 """
 import numpy as np
 
