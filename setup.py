@@ -31,6 +31,8 @@ setup(
     license_files=["LICENSE"],
     python_requires=">=3.10",
     packages=find_packages(include=["pgan_tf", "pgan_tf.*"]),
+    # The paper's flagfiles, read by pgan-reproduce (a clone's flags/*.cfg include these).
+    package_data={"pgan_tf": ["flags/*.cfg"]},
     install_requires=[
         "keras>=3",
         "numpy",

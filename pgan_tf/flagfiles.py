@@ -4,6 +4,9 @@ absl reads a nested `--flagfile=` path relative to the working directory, so `fl
 `apgan_ttur.cfg` would only work from one folder. We expand flagfiles ourselves before absl parses
 argv: each file's lines become arguments in place (later values win, as in absl), nested paths are
 resolved against the including file's folder, and `#`/`//` comment lines and blank lines are dropped.
+
+The paper's flagfiles (pgan, apgan, apgan_ttur, demo, demo_eval) are package data in `PACKAGE_DIR`,
+so an installed wheel has them; a clone's `flags/*.cfg` are one-line files that include these.
 """
 import os
 
@@ -11,6 +14,8 @@ from pgan_tf.errors import UserError
 
 _PREFIXES = ("--flagfile=", "-flagfile=")
 _MAX_DEPTH = 16  # deeper nesting is a cycle in practice
+# The shipped flagfiles: pgan_tf/flags/ (setup.py package_data), wherever the package is installed.
+PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flags")
 
 
 def expand_flagfiles(argv):

@@ -102,9 +102,10 @@ def test_evaluate_all_quarantines_an_unreadable_older_checkpoint(trained, tmp_pa
 
 def test_experiment_gan_arm_uses_the_newest_readable(trained, tmp_path, capsys):
     run_dir = _corrupt_newest(trained, tmp_path)
-    images, _, _ = experiment.gan_extra(run_dir, ("MEL",), 2, seed=3, resolution=16)
+    images, _, _, used = experiment.gan_extra(run_dir, ("MEL",), 2, seed=3, resolution=16)
     expected = export.generate_class(restore_run_generator(run_dir, "0.016"), 0, 2, 3)
     np.testing.assert_array_equal(images, expected)
+    assert used["images_seen"] == 16        # recorded in the experiment's results.json
     _assert_quarantined(run_dir, capsys)
 
 

@@ -139,6 +139,7 @@ def test_repeats_report_mean_and_std_over_classifier_seeds(reals, tmp_path):
             return self.model
 
     models = Untrained()
+    models.train = reals.classifier_train()  # what a real classifier trained on
     config = _config(tmp_path, metrics=("gan_test",), num_per_class=2, repeats=2)
     out = evaluate.evaluate_generator(PoolGenerator(0), reals, config, models)["gan_test"]
     assert out["seeds"] == [0, 1] == models.seeds and len(out["runs"]) == 2

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from pgan_tf.data import record_ids
 from pgan_tf.errors import UserError
 from pgan_tf.eval import experiment as ex
 from pgan_tf.eval.classifier import ClassifierConfig
@@ -50,14 +51,13 @@ def test_pick_is_seeded_per_class_and_skips_synthetic_records():
     labels = np.array([0, 1, 0, 1, 0, 1, 0, 2])
     info = {"splits": {"train": {"images": ["a", "b", "synthetic:x", "c", "d#aug1", "e", "f",
                                             "g"]}}}
-    candidates = ex.real_indices(info, len(labels))
+    candidates = record_ids.real_indices(info, len(labels))
     np.testing.assert_array_equal(candidates, [0, 1, 3, 5, 6, 7])
     a, notes = ex.pick_reals(labels, candidates, ("A", "B", "C"), 2, seed=4)
     b, _ = ex.pick_reals(labels, candidates, ("A", "B", "C"), 2, seed=4)
     np.testing.assert_array_equal(a, b)
     assert sorted(labels[a].tolist()) == [0, 0, 1, 1, 2] and set(a) <= set(candidates)
     assert notes == ["class C has 1 real training images (< 2): all are used"]
-    np.testing.assert_array_equal(ex.real_indices({}, 3), [0, 1, 2])  # no ids: all records
 
 
 def test_standard_arm_cycles_over_the_picked_images():
@@ -79,12 +79,44 @@ def test_gan_arm_samples_the_run_and_resizes(tmp_path_factory):
     from pgan_tf.training.generator import restore_run_generator
 
     run_dir, _, _ = tiny_run(tmp_path_factory)
-    images, labels, notes = ex.gan_extra(run_dir, ("DF", "MEL"), 2, seed=3, resolution=16)
+    images, labels, notes, used = ex.gan_extra(run_dir, ("DF", "MEL"), 2, seed=3, resolution=16)
     np.testing.assert_array_equal(labels, [0, 0, 1, 1])
     expected = export.generate_class(restore_run_generator(run_dir), 2, 2, 3)  # DF = run class 2
     np.testing.assert_array_equal(images[:2], expected)
-    small, _, notes = ex.gan_extra(run_dir, ("DF", "MEL"), 2, seed=3, resolution=8)
+    assert used["images_seen"] == 32 and used["checkpoint"].endswith("ckpt-32")  # the latest
+    small, _, notes, _ = ex.gan_extra(run_dir, ("DF", "MEL"), 2, seed=3, resolution=8)
     assert small.shape == (4, 8, 8, 3) and "resized to 8x8" in notes[0]
+
+
+def test_gan_arm_at_a_named_checkpoint_samples_that_checkpoint(tmp_path_factory, tmp_path):
+    from pgan_tf.eval import export
+    from pgan_tf.training.generator import restore_run_generator
+
+    run_dir, data_dir, _ = tiny_run(tmp_path_factory)   # checkpoints at 16 and 32 images
+    images, _, _, used = ex.gan_extra(run_dir, ("DF", "MEL"), 2, seed=3, resolution=16,
+                                      checkpoint=16)
+    assert used["images_seen"] == 16 and used["checkpoint"].endswith("ckpt-16")
+    at_16 = export.generate_class(restore_run_generator(run_dir, "0.016"), 2, 2, 3)
+    np.testing.assert_array_equal(images[:2], at_16)
+    latest = export.generate_class(restore_run_generator(run_dir), 2, 2, 3)
+    assert not np.array_equal(at_16, latest)   # the named checkpoint, not the latest
+    config = ex.ExperimentConfig(data_dir=data_dir, output_dir=str(tmp_path / "out"),
+                                 arms=(f"gan:{run_dir}@ckpt-16",), per_class_real=2,
+                                 per_class_extra=2, classifier=TINY, progress=False)
+    ex.run_experiment(config)
+    arm = json.load(open(tmp_path / "out" / "results.json"))["arms"][f"gan:{run_dir}@ckpt-16"]
+    assert (arm["images_seen"], os.path.basename(arm["checkpoint"])) == (16, "ckpt-16")
+    assert arm["run_dir"] == os.path.abspath(run_dir)
+
+
+def test_gan_arm_syntax():
+    named, latest, at = ex.parse_arms(["gan:runs/a@ckpt-1600", "gan:runs/b", "gan:/x@y/run"])
+    assert (named.run_dir, named.checkpoint, named.name) == ("runs/a", 1600, "gan:runs/a@ckpt-1600")
+    assert (latest.run_dir, latest.checkpoint) == ("runs/b", None)
+    assert (at.run_dir, at.checkpoint) == ("/x@y/run", None)   # '@' alone is part of the path
+    for bad in ("gan:runs/a@ckpt-", "gan:runs/a@ckpt-1.6", "gan:@ckpt-16"):
+        with pytest.raises(UserError, match="use gan:RUN_DIR or gan:RUN_DIR@ckpt-N"):
+            ex.parse_arms([bad])
 
 
 def test_validation_errors(data, tmp_path):
@@ -107,4 +139,15 @@ def test_tool_rejects_bad_input(data, tmp_path):
                          capture_output=True, text=True, timeout=60)
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1 and "unknown arm 'gan:'" in lines[0]
+    assert not os.path.exists(tmp_path / "o")
+
+
+def test_a_checkpoint_the_run_lacks_is_one_line(tmp_path_factory, tmp_path):
+    run_dir, data_dir, _ = tiny_run(tmp_path_factory)
+    out = subprocess.run([sys.executable, tool("augment_experiment"), f"--data_dir={data_dir}",
+                          f"--output_dir={tmp_path / 'o'}", f"--arms=real,gan:{run_dir}@ckpt-24"],
+                         capture_output=True, text=True, timeout=60)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1, out.stderr
+    assert "has no checkpoint ckpt-24 (it has: ckpt-16, ckpt-32)" in lines[0]
     assert not os.path.exists(tmp_path / "o")

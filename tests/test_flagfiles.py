@@ -4,7 +4,7 @@ import os
 import pytest
 
 from pgan_tf.errors import UserError
-from pgan_tf.flagfiles import expand_flagfiles
+from pgan_tf.flagfiles import PACKAGE_DIR, expand_flagfiles
 
 FLAGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "flags")
 
@@ -27,13 +27,40 @@ def test_missing_and_cyclic_flagfiles_are_user_errors(tmp_path):
         expand_flagfiles(["prog", f"--flagfile={tmp_path}/a.cfg"])
 
 
-def test_paper_flagfiles_nest_to_apgan_ttur(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)  # not the repo root: nesting must still work
-    argv = expand_flagfiles(["prog", f"--flagfile={FLAGS_DIR}/apgan_ttur.cfg"])
+def _last_values(argv):
+    """{--name: last value} of expanded arguments (later values win)."""
     last = {}
     for arg in argv[1:]:
         name, _, value = arg.partition("=")
         last[name] = value
+    return last
+
+
+@pytest.mark.parametrize("folder", [FLAGS_DIR, PACKAGE_DIR])
+def test_paper_flagfiles_nest_to_apgan_ttur(monkeypatch, tmp_path, folder):
+    monkeypatch.chdir(tmp_path)  # not the repo root: nesting must still work
+    last = _last_values(expand_flagfiles(["prog", f"--flagfile={folder}/apgan_ttur.cfg"]))
     assert last["--attention_stages"] == "auto"  # R/2, resolved by the trainer
     assert (last["--g_lr"], last["--d_lr"]) == ("0.001", "0.004")
     assert (last["--resolution"], last["--total_kimg"]) == ("256", "8000")
+
+
+def test_clone_flagfiles_only_include_the_package_ones(monkeypatch):
+    # One copy of every flag value (the package's); flags/x.cfg holds one line naming it.
+    clone = sorted(f for f in os.listdir(FLAGS_DIR) if f.endswith(".cfg"))
+    assert clone == sorted(f for f in os.listdir(PACKAGE_DIR) if f.endswith(".cfg"))
+    for name in clone:
+        with open(os.path.join(FLAGS_DIR, name), encoding="utf-8") as f:
+            lines = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        assert lines == [f"--flagfile=../pgan_tf/flags/{name}"], name
+        monkeypatch.chdir("/")
+        assert (expand_flagfiles(["prog", f"--flagfile={FLAGS_DIR}/{name}"])
+                == expand_flagfiles(["prog", f"--flagfile={PACKAGE_DIR}/{name}"]))
+
+
+def test_demo_paths_stay_relative_to_the_working_directory(monkeypatch, tmp_path):
+    # Flag values are not flagfile paths: demo.cfg's folders are where `make demo` runs.
+    monkeypatch.chdir(tmp_path)
+    last = _last_values(expand_flagfiles(["prog", f"--flagfile={FLAGS_DIR}/demo.cfg"]))
+    assert (last["--data_dir"], last["--run_dir"]) == ("demo_out/data", "demo_out/run")
+    assert (last["--resolution"], last["--d_lr"]) == ("32", "0.004")

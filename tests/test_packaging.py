@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from pgan_tf.flagfiles import PACKAGE_DIR
 from tests import wheel_helpers
 
 pytestmark = pytest.mark.skipif(not wheel_helpers.is_git_checkout(),
@@ -91,3 +92,12 @@ def test_wheel_holds_the_package_and_the_licence_only(wheel):
     assert "Apache License" in licence and "Version 2.0" in licence
     metadata = wheel_helpers.wheel_file(wheel, ".dist-info/METADATA")
     assert "License: Apache-2.0" in metadata.splitlines()
+
+
+def test_wheel_holds_the_paper_flagfiles(wheel):
+    # pgan-reproduce reads them from the package: an installed wheel has no flags/ folder.
+    shipped = sorted(f for f in os.listdir(PACKAGE_DIR) if f.endswith(".cfg"))
+    assert {"pgan.cfg", "apgan.cfg", "apgan_ttur.cfg", "demo.cfg", "demo_eval.cfg"} <= set(shipped)
+    for name in shipped:
+        with open(os.path.join(PACKAGE_DIR, name), encoding="utf-8") as f:
+            assert wheel_helpers.wheel_file(wheel, f"/flags/{name}") == f.read(), name

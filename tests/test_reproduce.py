@@ -12,6 +12,7 @@ import pytest
 from pgan_tf.cli.train import config_from_args
 from pgan_tf.errors import UserError
 from pgan_tf.reproduce import estimate, plan, report, runner, scales, state
+from tests.eval_fixtures import tiny_run
 from tests.tiny_dataset import make_tiny_dataset_with_val
 from tests.train_helpers import REPO, train_env
 
@@ -60,14 +61,73 @@ def test_table2_demo_plan_uses_demo_widths_and_attention_at_r_over_2(tmp_path):
     assert not any(a.startswith("--classifier_weights") for s in p.steps for a in s.command)
 
 
-def test_fig8_plan_trains_in_table2_then_runs_every_arm(tmp_path):
+def _arms(command):
+    return next(a for a in command if a.startswith("--arms=")).split("=", 1)[1].split(",")
+
+
+def _write_evaluation(path, best_train_images, best_test_images):
+    """An `evaluate --checkpoints all` JSON whose best GAN-train and GAN-test differ."""
+    kimgs = {n: f"{n / 1000:g}" for n in (best_train_images, best_test_images)}
+    best = {"gan_train": {"kimg": kimgs[best_train_images], "accuracy": 0.7,
+                          "balanced_accuracy": 0.6},
+            "gan_test": {"kimg": kimgs[best_test_images], "accuracy": 0.5,
+                         "balanced_accuracy": 0.4}}
+    checkpoints = {k: {"images_seen": n, "checkpoint": f"run/checkpoints/ckpt-{n}"}
+                   for n, k in kimgs.items()}
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"best": best, "checkpoints": checkpoints,
+                   "real": {"accuracy": 0.8, "balanced_accuracy": 0.7}, "pretrained": False}, f)
+
+
+def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_train(tmp_path):
     p = _plan(tmp_path, "fig8", "demo", classifier_weights="w.weights.h5")
-    *trains, experiment = p.steps
-    assert {s.folder for s in trains} == {str(tmp_path / "work" / "table2")}
-    arms = next(a for a in experiment.command if a.startswith("--arms=")).split("=", 1)[1]
-    assert arms.split(",") == ["real", "standard"] + [f"gan:{s.output}" for s in trains]
+    *shared, experiment = p.steps
+    # Exactly table2's training and evaluation steps (same commands, WORK/table2): shared.
+    table2 = _plan(tmp_path, "table2", "demo", classifier_weights="w.weights.h5")
+    assert shared == list(table2.steps)
+    assert [s.kind for s in shared] == ["train"] * 3 + ["evaluate"] * 3
+    assert all("--checkpoints=all" in s.command for s in shared if s.kind == "evaluate")
+    trains = [s for s in shared if s.kind == "train"]
+    evals = [s for s in shared if s.kind == "evaluate"]
+    # Before the evaluations ran (a dry run) the arms say where the checkpoint will come from.
+    assert _arms(experiment.command) == ["real", "standard"] + [
+        f"gan:{t.output}@ckpt-<best gan_train of {e.output}>" for t, e in zip(trains, evals)]
+    for i, e in enumerate(evals):
+        _write_evaluation(e.output, best_train_images=48000 + i * 16, best_test_images=80000)
+    expected = ["real", "standard"] + [f"gan:{t.output}@ckpt-{48000 + i * 16}"
+                                       for i, t in enumerate(trains)]
+    assert _arms(experiment.final_command()) == expected     # read when the step runs
+    again = _plan(tmp_path, "fig8", "demo", classifier_weights="w.weights.h5").steps[-1]
+    assert _arms(again.command) == expected                 # and shown by a later dry run
     assert "--classifier_weights=w.weights.h5" in experiment.command
     assert "--per_class_real=20" in experiment.command
+    with open(evals[0].output, "w") as f:
+        json.dump({"best": {}}, f)
+    with pytest.raises(UserError, match="names no best gan_train checkpoint"):
+        experiment.final_command()
+
+
+@pytest.mark.slow   # a real pgan-evaluate --checkpoints all (3 classifiers): ~45 s
+def test_best_checkpoint_of_a_real_evaluation_is_an_arm_the_experiment_accepts(
+        tmp_path_factory, tmp_path):
+    from pgan_tf.eval import evaluate, experiment
+    from pgan_tf.eval.classifier import ClassifierConfig
+
+    run_dir, data_dir, _ = tiny_run(tmp_path_factory)   # checkpoints at 16 and 32 images
+    output = str(tmp_path / "eval.json")
+    results = evaluate.run_evaluation(evaluate.EvalConfig(
+        output=output, metrics=("gan_train",), run_dir=run_dir, checkpoints="all",
+        num_per_class=2, classifier=ClassifierConfig(epochs=1, batch_size=8, width=8),
+        progress=False))
+    # The tiny set has no copies: the real classifier used all 24 train records.
+    assert results["real_classifier_train"]["num_train"] == 24
+    images = plan.best_checkpoint(output)
+    assert images == results["checkpoints"][results["best"]["gan_train"]["kimg"]]["images_seen"]
+    config = experiment.ExperimentConfig(data_dir=data_dir, output_dir=str(tmp_path / "out"),
+                                         arms=(f"gan:{run_dir}@ckpt-{images}",))
+    (arm,), _, _ = experiment.validate_experiment(config)
+    assert (arm.run_dir, arm.checkpoint) == (run_dir, images)
 
 
 def test_table1_stages_map_r_over_4_r_over_2_r():
@@ -112,14 +172,17 @@ def test_images_per_resolution_follow_the_official_schedule():
         / 1000.0)
 
 
-def _stub_executor(calls, fail_on=None, stop_train_at=None):
+def _stub_executor(calls, fail_on=None, stop_train_at=None, commands=None):
     """Pretend to run steps: train makes a run dir with config.json and a checkpoint at its total
     (or at `stop_train_at` images, exiting 0 as pgan-train does when a signal stops it), evaluate
-    writes a result."""
+    writes a result (best GAN-train at 48 kimg), the experiment one arm per --arms entry."""
     def execute(argv):
-        flag = "--run_dir=" if argv[2] == "pgan_tf.cli.train" else "--output="
+        flag = {"pgan_tf.cli.train": "--run_dir=",
+                "pgan_tf.cli.experiment": "--output_dir="}.get(argv[2], "--output=")
         step = next(a[len(flag):] for a in argv if a.startswith(flag))
         calls.append(argv[2])
+        if commands is not None:
+            commands.append(argv)
         if fail_on and fail_on in " ".join(argv):
             return 1
         if argv[2] == "pgan_tf.cli.train":
@@ -130,14 +193,19 @@ def _stub_executor(calls, fail_on=None, stop_train_at=None):
             images = stop_train_at or round(config.total_kimg * 1000)
             os.makedirs(os.path.join(step, "checkpoints"))
             open(os.path.join(step, "checkpoints", f"ckpt-{images}.index"), "w").close()
+        elif argv[2] == "pgan_tf.cli.experiment":
+            os.makedirs(step)
+            arms = {}
+            for arm in _arms(argv):
+                run_dir, _, images = arm.partition("@ckpt-")
+                arms[arm] = {"run_dir": run_dir[len("gan:"):] or None, "num_train": 7,
+                             "accuracy": {"mean": 0.6, "std": 0.0},
+                             "balanced_accuracy": {"mean": 0.5, "std": 0.0},
+                             **({"images_seen": int(images), "checkpoint": "c"} if images else {})}
+            with open(os.path.join(step, "results.json"), "w") as f:
+                json.dump({"arms": arms, "pretrained": False}, f)
         else:
-            accuracy = 0.5 + 0.1 * len(calls) / 100
-            best = {m: {"kimg": "80", "accuracy": accuracy, "balanced_accuracy": 0.4}
-                    for m in ("gan_train", "gan_test")}
-            os.makedirs(os.path.dirname(step), exist_ok=True)
-            with open(step, "w") as f:
-                json.dump({"best": best, "real": {"accuracy": 0.8, "balanced_accuracy": 0.7},
-                           "pretrained": False}, f)
+            _write_evaluation(step, 48000, 80000)
         return 0
     return execute
 
@@ -157,6 +225,7 @@ def test_rerun_skips_finished_steps_and_reruns_the_interrupted_one(tmp_path):
     assert sum(line.startswith("[skip]") for line in lines) == 4
     rows = {r["model"]: r for r in results["rows"]}
     assert rows["real"]["ours"]["gan_train"]["mean"] == pytest.approx(80.0)
+    assert rows["pgan"]["ours"]["gan_train"]["kimg"] == "48"
     assert rows["apgan_ttur"]["paper"] == {"gan_train": 69.5, "gan_test": 60.0}
     text = open(os.path.join(p.folder, report.RESULTS_MD)).read()
     assert "| APGAN+TTUR |" in text and "69.5" in text and "from scratch" in text
@@ -164,6 +233,28 @@ def test_rerun_skips_finished_steps_and_reruns_the_interrupted_one(tmp_path):
     calls.clear()
     runner.run_plan(p, "cmd", _stub_executor(calls), lines.append)
     assert calls == []                                   # everything finished: nothing reruns
+
+
+def test_fig8_runs_the_shared_evaluations_then_arms_at_their_best_checkpoints(tmp_path):
+    p = _plan(tmp_path, "fig8", "test")
+    calls, commands = [], []
+    results = runner.run_plan(p, "cmd", _stub_executor(calls, commands=commands), lambda _: None)
+    assert calls == ["pgan_tf.cli.train"] * 3 + ["pgan_tf.cli.evaluate"] * 3 + [
+        "pgan_tf.cli.experiment"]
+    runs = [s.output for s in p.steps if s.kind == "train"]
+    assert _arms(commands[-1])[2:] == [f"gan:{r}@ckpt-48000" for r in runs]
+    rows = {r["model"]: r for r in results["rows"]}
+    assert (rows["apgan_ttur"]["kimg"], rows["standard"]["kimg"]) == (48.0, None)
+    assert results["steps"][-1] == list(commands[-1])
+    table2 = os.path.join(str(tmp_path / "work"), "table2")
+    assert sorted(state.read_state(table2)["done"])[:3] == [
+        "evaluate/apgan", "evaluate/apgan_ttur", "evaluate/pgan"]
+    calls.clear()                # table2 now finds its evaluations done: nothing reruns
+    runner.run_plan(_plan(tmp_path, "table2", "test"), "cmd", _stub_executor(calls), print)
+    assert calls == []
+    other = _plan(tmp_path, "table2", "test", classifier_weights="w.weights.h5")
+    with pytest.raises(UserError, match="classifier_weights None, not 'w.weights.h5'"):
+        state.check_plan(other)  # evaluations made with another classifier are not reused
 
 
 def test_a_run_stopped_early_with_exit_code_0_is_not_recorded(tmp_path):

@@ -7,7 +7,8 @@ through a `.pth` line naming the project venv's site-packages: `python -m venv
 instead. A plain path line does not run the `.pth` files of that folder, so the project's editable
 install of pgan_tf stays invisible; the test checks that `pgan_tf` is imported from the new venv.
 Then pgan-synthetic -> pgan-prepare -> pgan-train -> pgan-export -> pgan-evaluate at 16x16, run
-from a folder outside the repository.
+from a folder outside the repository, and a `pgan-reproduce --dry_run` that finds the paper's
+flagfiles inside the installed package.
 """
 import os
 import subprocess
@@ -74,3 +75,10 @@ def test_installed_wheel_runs_the_demo_pipeline(tmp_path):
     assert os.path.isfile(os.path.join(work, "results.json"))
     card = open(os.path.join(work, "run", "export", "generator", "MODEL_CARD.md")).read()
     assert "GAN-test accuracy" in card   # evaluation refreshed the SavedModel's card
+    plan = _run(venv, "pgan-reproduce", "--experiment=table2", "--scale=test", "--data_dir=data",
+                "--work_dir=reproduce", "--dry_run", cwd=work).stdout
+    shipped = os.path.join(os.path.dirname(where.stdout.strip()), "flags")
+    for model in ("pgan", "apgan", "apgan_ttur"):
+        assert f"pgan_tf.cli.train --flagfile={shipped}/{model}.cfg" in plan, plan
+    assert plan.count("pgan_tf.cli.evaluate --run_dir=") == 3
+    assert not os.path.exists(os.path.join(work, "reproduce"))   # a dry run writes nothing

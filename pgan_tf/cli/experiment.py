@@ -1,8 +1,8 @@
 """The augmentation experiment of paper §3.7 / Fig. 8: real vs standard vs GAN augmentation.
 
     pgan-experiment --data_dir DATA --per_class_real 100 --per_class_extra 1000
-        --arms real,standard,gan:RUN1,gan:RUN2 [--repeats R] [--epochs E] [--classifier_width W]
-        --output_dir OUT [--seed S] [--overwrite]
+        --arms real,standard,gan:RUN1,gan:RUN2@ckpt-N [--repeats R] [--epochs E]
+        [--classifier_width W] --output_dir OUT [--seed S] [--overwrite]
 
 Writes OUT/results.json, OUT/results.md (table like Fig. 8) and OUT/results.png (bar chart); see
 docs/evaluation.md. Flags are checked before TensorFlow is imported.
@@ -20,7 +20,8 @@ def define_flags():
     flags.DEFINE_integer("per_class_real", 100, "Real training images picked per class (§3.7).")
     flags.DEFINE_integer("per_class_extra", 1000, "Extra images per class of each arm (§3.7: 1k).")
     flags.DEFINE_list("arms", ["real", "standard"],
-                      "Training sets: real, standard (Augmentor) and/or gan:RUN_DIR (repeatable).")
+                      "Training sets: real, standard (Augmentor) and/or gan:RUN_DIR (its latest "
+                      "checkpoint) or gan:RUN_DIR@ckpt-N (its checkpoint of N images seen).")
     flags.DEFINE_integer("repeats", 1, "Classifier seeds per arm (mean ± std).")
     flags.DEFINE_integer("epochs", 50, "Classifier epochs (paper §3.3: 50).")
     flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).")

@@ -6,8 +6,8 @@
 
 Trains every model of the experiment (one run dir each, WORK/<experiment>/runs/<model>), evaluates
 its checkpoints (best GAN-train and best GAN-test) or runs the augmentation experiment (fig8, on
-WORK/table2's runs), and writes WORK/<experiment>/results.md, results.json and results.png with the
-paper's numbers beside ours. Rerunning the same command continues where it stopped. DATA is a
+WORK/table2's runs at their best GAN-train checkpoints, evaluated there first), and writes
+WORK/<experiment>/results.md, results.json and results.png with the paper's numbers beside ours. Rerunning the same command continues where it stopped. DATA is a
 prepared dataset, or a raw ISIC 2018 download that is first prepared into WORK/data.
 """
 import shlex

@@ -24,13 +24,12 @@ import tempfile
 import numpy as np
 
 from pgan_tf import disk
-from pgan_tf.data import augment, integrity, preprocess, sources, tfrecords
+from pgan_tf.data import augment, integrity, preprocess, record_ids, sources, tfrecords
 from pgan_tf.errors import UserError
 from pgan_tf.training import faults
 
 DATASET_JSON = tfrecords.DATASET_JSON
 SPLITS = ("train", "val")
-SYNTHETIC_ID_PREFIX = "synthetic:"  # ids of --extra_train images (exported GAN samples, issue 4)
 # Images per worker call (amortises inter-process overhead), and how many calls may be in flight
 # per worker: bounds the memory held by results waiting to be written.
 TASK_CHUNK = 8
@@ -160,7 +159,8 @@ def plan_splits(config):
         train, val = [records[i] for i in train_idx], [records[i] for i in val_idx]
         origin = "split"
     train = limit_per_class(train, config.max_per_class, config.seed)
-    extra = (sources.read_labelled_export(config.extra_train, source.classes, SYNTHETIC_ID_PREFIX)
+    extra = (sources.read_labelled_export(config.extra_train, source.classes,
+                                           record_ids.SYNTHETIC_ID_PREFIX)
              if config.extra_train else ())
     plan = {"train": _tasks(train, config.augment_per_image, extra, config.seed),
             "val": _tasks(val, 0, (), config.seed)}
@@ -188,8 +188,8 @@ def limit_per_class(records, max_per_class, seed):
 def _tasks(records, augment_per_image, extra, seed):
     """Records → tasks (each image, its augmented copies, the extra images), shuffled once with
     `seed` as official dataset_tool does with RandomState(123) (REFERENCE §4)."""
-    tasks = [Task(image_id=r.image_id if k == 0 else f"{r.image_id}#aug{k}", source_id=r.image_id,
-                  path=r.path, label=r.label, index=i, aug_k=k)
+    tasks = [Task(image_id=r.image_id if k == 0 else record_ids.augmented_id(r.image_id, k),
+                  source_id=r.image_id, path=r.path, label=r.label, index=i, aug_k=k)
              for i, r in enumerate(records) for k in range(augment_per_image + 1)]
     tasks += [Task(image_id=r.image_id, source_id=r.image_id, path=r.path, label=r.label,
                    index=len(records) + j, synthetic=True) for j, r in enumerate(extra)]

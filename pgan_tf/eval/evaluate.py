@@ -8,7 +8,9 @@ Protocol (paper §3.2-3.5; REFERENCE §5, §10):
   with the same seed (so they are the images an export with that seed writes).
 * GAN-train: ResNet-18 trained on the fakes, tested on the real val split. GAN-test: trained on the
   real train split, tested on the fakes. "real": train -> val, the reference. One real-train
-  classifier per seed serves "real", GAN-test, every checkpoint and the memorization features.
+  classifier per seed serves "real", GAN-test, every checkpoint and the memorization features; it
+  learns from the train split's real originals only, without Augmentor copies and `--extra_train`
+  images (`reals.py` says why; "real_classifier_train" in the JSON records how many it used).
   With `repeats` > 1 the classifier seeds are seed .. seed + repeats - 1 (fakes stay fixed) and
   results are mean ± std; accuracy and balanced accuracy (ISIC's metric, REFERENCE §11.4).
 * SWD (REFERENCE §5.1) compares n = min(#real train, #uniform fakes) real training images (a seeded
@@ -34,11 +36,12 @@ from pgan_tf import fileio
 from pgan_tf.errors import UserError
 from pgan_tf.eval import export, image_sets, memorization
 from pgan_tf.eval import gan_train_test as gtt
-from pgan_tf.eval.classifier import ClassifierConfig, train_classifier
+from pgan_tf.eval.classifier import ClassifierConfig
 from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, confusion_images,
                                        record_in_run, save_confusion_pngs, write_json,
                                        write_tensorboard)
 from pgan_tf.eval.imagenet_weights import check_weights_flag, resolve_classifier_weights
+from pgan_tf.eval.reals import RealClassifiers, Reals, load_reals, originals_of
 
 METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "fid", "memorization")
 CHECKPOINT_MODES = ("latest", "all")
@@ -70,18 +73,6 @@ class EvalConfig:
     inception_weights: Optional[str] = None  # Keras InceptionV3 weights file, needed by "fid"
     batch_size: int = 64
     progress: bool = True
-
-
-@dataclasses.dataclass
-class Reals:
-    """Real images: `train` (GAN-test training, SWD, memorization) and `val` (GAN-train tests)."""
-
-    train: image_sets.ImageSet
-    val: Optional[image_sets.ImageSet]
-
-    @property
-    def class_names(self):
-        return self.train.class_names
 
 
 def validate_eval(config):
@@ -126,40 +117,6 @@ def validate_eval(config):
     return dataclasses.replace(config, data_dir=data_dir)
 
 
-def load_reals(data_dir, resolution, need_val):
-    """Reals of a prepared dataset (root or split folder) or an official folder, at `resolution`."""
-    root, _ = image_sets.find_dataset_root(data_dir)
-    if root is None:  # a plain official-format folder: training images only
-        train = image_sets.load_image_set(data_dir, resolution=resolution)
-        val = None
-    else:
-        train = image_sets.load_prepared_split(root, "train", resolution)
-        has_val = os.path.isdir(os.path.join(root, "val"))
-        val = image_sets.load_prepared_split(root, "val", resolution) if has_val else None
-    if train.labels is None:
-        raise UserError(f"{data_dir} has no labels; evaluation needs a labelled dataset")
-    if need_val and val is None:
-        raise UserError(f"{data_dir} has no val split; GAN-train tests on real validation images "
-                        "(prepare the dataset with --val_size > 0)")
-    return Reals(train, val)
-
-
-class RealClassifiers:
-    """ResNet-18s trained on the real training set, one per seed, trained on first use."""
-
-    def __init__(self, reals, classifier_config, progress=False):
-        self.reals, self.config, self.progress = reals, classifier_config, progress
-        self._models = {}
-
-    def get(self, seed):
-        if seed not in self._models:
-            _status(f"training the real-train classifier (seed {seed})", self.progress)
-            self._models[seed] = train_classifier(
-                self.reals.train.images, self.reals.train.labels, len(self.reals.class_names),
-                gtt.with_seed(self.config, seed), self.progress)
-        return self._models[seed]
-
-
 def _repeat(fn, config):
     """fn(seed) once (repeats = 1) or aggregated mean ± std over `repeats` classifier seeds."""
     if config.repeats == 1:
@@ -169,9 +126,9 @@ def _repeat(fn, config):
 
 def real_reference(reals, config, models):
     """Real train -> real val (REFERENCE §10 "validation accuracy")."""
-    names, cfg = reals.class_names, config.classifier
+    names, cfg, train = reals.class_names, config.classifier, models.train
     return _repeat(lambda s: gtt.real_reference(
-        reals.train.images, reals.train.labels, reals.val.images, reals.val.labels, names,
+        train.images, train.labels, reals.val.images, reals.val.labels, names,
         gtt.with_seed(cfg, s), model=models.get(s)), config)
 
 
@@ -192,7 +149,7 @@ def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=No
             config.progress), config)
     if "gan_test" in config.metrics:
         out["gan_test"] = _repeat(lambda s: gtt.gan_test(
-            reals.train.images, reals.train.labels, fakes.images, fakes.labels, names,
+            models.train.images, models.train.labels, fakes.images, fakes.labels, names,
             gtt.with_seed(cfg, s), model=models.get(s)), config)
     if swd_pair is None and (PAIR_METRICS & set(config.metrics)):
         n = min(len(fakes), len(reals.train))
@@ -283,8 +240,9 @@ def evaluate_run(config):
     fid_scorer = _fid_scorer(config)
     rg = restore_run_generator(config.run_dir, "latest")
     reals = load_reals(config.data_dir, rg.config.resolution, "gan_train" in config.metrics)
-    reals = Reals(*(None if s is None else image_sets.align_classes(s, saved["classes"], "dataset")
-                    for s in (reals.train, reals.val)))
+    reals = dataclasses.replace(reals, **{  # labels re-indexed only: `originals` stay valid
+        name: None if s is None else image_sets.align_classes(s, saved["classes"], "dataset")
+        for name, s in (("train", reals.train), ("val", reals.val))})
     results = {**_header(config, "run"), "run_dir": fileio.abspath(config.run_dir),
                "data_dir": os.path.abspath(config.data_dir), "fake_labels": FAKE_LABELS,
                "num_per_class": config.num_per_class,
@@ -295,6 +253,8 @@ def evaluate_run(config):
         results["notes"].append(f"{config.data_dir} has no val split: no 'real' reference")
     models = RealClassifiers(reals, config.classifier, config.progress)
     png_dir = os.path.dirname(fileio.abspath(config.output))
+    if set(CLASSIFIER_METRICS) & set(config.metrics):
+        results["real_classifier_train"] = reals.classifier_record()
     if set(CLASSIFIER_METRICS) & set(config.metrics) and reals.val is not None:
         results["real"] = real_reference(reals, config, models)
         save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)
@@ -349,8 +309,11 @@ def evaluate_sets(config):
         fakes = image_sets.align_classes(fakes, train.class_names, "--fakes")
     n = min(config.num_images or len(fakes), len(fakes), len(train))
     fakes = image_sets.seeded_subset(fakes, n, config.seed)
+    root, info = image_sets.find_dataset_root(config.reals)
+    originals = None if root is None else originals_of(
+        info, len(train), image_sets.seeded_indices(len(train), n, config.seed))
     train = image_sets.seeded_subset(train, n, config.seed)
-    reals = Reals(train, val)
+    reals = Reals(train, val, originals)
     results = {**_header(config, "sets"), "fakes": os.path.abspath(config.fakes),
                "reals": os.path.abspath(config.reals), "num_fakes": len(fakes),
                "num_reals": len(train), "resolution": train.resolution,
@@ -358,6 +321,8 @@ def evaluate_sets(config):
     results["notes"] += fakes.notes + train.notes
     models = RealClassifiers(reals, config.classifier, config.progress)
     png_dir = os.path.dirname(fileio.abspath(config.output))
+    if set(CLASSIFIER_METRICS) & set(config.metrics):
+        results["real_classifier_train"] = reals.classifier_record()
     if set(CLASSIFIER_METRICS) & set(config.metrics) and val is not None:
         results["real"] = real_reference(reals, config, models)
         save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)

@@ -11,7 +11,10 @@ Protocol: pick `per_class_real` (paper: 100) real training images per class with
   REFERENCE §12.3). Extra image k of class c is copy k // n_c + 1 of picked image k % n_c.
 * `gan:RUN`: samples of that run's EMA generator at its latest checkpoint (latents as
   `tools/export_samples.py` with the experiment seed), resized to the dataset's resolution when the
-  run's differs (noted).
+  run's differs (noted). `gan:RUN@ckpt-N`: at the checkpoint `ckpt-N` (N = images seen, its file
+  name in RUN/checkpoints or RUN/checkpoints/milestones) instead, e.g. the best one of
+  `pgan-evaluate --checkpoints all` (pgan-reproduce fig8). results.json records the checkpoint of
+  every gan arm.
 
 For each arm a ResNet-18 (paper §3.3 recipe) is trained `repeats` times with classifier seeds
 seed .. seed + repeats - 1 and evaluated on the real val split; results are mean ± std of accuracy
@@ -20,28 +23,32 @@ and Augmentor records of a prepared dataset are left out by their ids in dataset
 """
 import dataclasses
 import os
+import re
 import sys
+from typing import Optional
 
 import numpy as np
 
 from pgan_tf import fileio
+from pgan_tf.data.record_ids import real_indices
 from pgan_tf.errors import UserError
 from pgan_tf.eval import export, image_sets, reports
 from pgan_tf.eval import gan_train_test as gtt
 from pgan_tf.eval.classifier import ClassifierConfig
 from pgan_tf.eval.imagenet_weights import check_weights_flag, resolve_classifier_weights
+from pgan_tf.training.run_dir import checkpoint_numbers
 
 REAL, STANDARD, GAN_PREFIX = "real", "standard", "gan:"
+CHECKPOINT_MARK = "@ckpt-"           # gan:RUN_DIR@ckpt-N: the run's checkpoint of N images seen
 PER_CLASS_REAL = 100      # paper §3.7: 100 real images per class
 PER_CLASS_EXTRA = 1000    # paper §3.7: "increased with 1k images"
-SYNTHETIC_ID_PREFIX = "synthetic:"   # prepare_dataset.py ids of --extra_train images
-AUGMENTED_ID_MARK = "#aug"           # prepare_dataset.py ids of Augmentor copies
 RESULTS_JSON, RESULTS_MD, RESULTS_PNG = "results.json", "results.md", "results.png"
 
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
-    """One experiment; `arms` are strings 'real', 'standard' or 'gan:RUN_DIR'."""
+    """One experiment; `arms` are strings 'real', 'standard', 'gan:RUN_DIR' or
+    'gan:RUN_DIR@ckpt-N'."""
 
     data_dir: str
     output_dir: str
@@ -60,19 +67,34 @@ class Arm:
     name: str           # as given on the command line
     kind: str           # real | standard | gan
     run_dir: str = None
+    checkpoint: Optional[int] = None   # gan: images seen of the checkpoint (None: the latest)
+
+
+def _gan_arm(text):
+    """Arm of 'gan:RUN_DIR' or 'gan:RUN_DIR@ckpt-N'; UserError for a malformed checkpoint."""
+    spec = text[len(GAN_PREFIX):]
+    run_dir, mark, number = spec.rpartition(CHECKPOINT_MARK)
+    if not mark:
+        return Arm(text, "gan", spec)
+    if not run_dir or not re.fullmatch(r"\d+", number):
+        raise UserError(f"--arms: {text!r}: use gan:RUN_DIR or gan:RUN_DIR@ckpt-N (N = images "
+                        "seen, as in the checkpoint's file name)")
+    return Arm(text, "gan", run_dir, int(number))
 
 
 def parse_arms(texts):
-    """['real', 'standard', 'gan:RUN'] -> [Arm]; UserError for unknown or repeated arms."""
+    """['real', 'standard', 'gan:RUN', 'gan:RUN@ckpt-N'] -> [Arm]; UserError for unknown or
+    repeated arms."""
     arms = []
     for text in texts:
         text = text.strip()
         if text in (REAL, STANDARD):
             arms.append(Arm(text, text))
         elif text.startswith(GAN_PREFIX) and text[len(GAN_PREFIX):]:
-            arms.append(Arm(text, "gan", text[len(GAN_PREFIX):]))
+            arms.append(_gan_arm(text))
         else:
-            raise UserError(f"--arms: unknown arm {text!r}; use real, standard or gan:RUN_DIR")
+            raise UserError(f"--arms: unknown arm {text!r}; use real, standard or gan:RUN_DIR"
+                            "[@ckpt-N]")
     names = [a.name for a in arms]
     if not arms or len(set(names)) != len(names):
         raise UserError(f"--arms: need at least one arm and no repeats, got {','.join(names)}")
@@ -101,17 +123,18 @@ def validate_experiment(config):
             if sorted(saved.get("classes", [])) != sorted(info["classes"]):
                 raise UserError(f"--arms {arm.name}: the run's classes {saved.get('classes')} "
                                 f"differ from the dataset's {info['classes']}")
+            _check_checkpoint(arm)
     export.check_output_dir(config.output_dir, config.overwrite)
     return arms, root, info
 
 
-def real_indices(info, num_records):
-    """Indices of the train split's real records (not synthetic, not Augmentor copies)."""
-    ids = info.get("splits", {}).get("train", {}).get("images")
-    if not ids or len(ids) != num_records:
-        return np.arange(num_records)
-    return np.array([i for i, name in enumerate(ids) if not name.startswith(SYNTHETIC_ID_PREFIX)
-                     and AUGMENTED_ID_MARK not in name], np.int64)
+def _check_checkpoint(arm):
+    """UserError when a gan arm names a checkpoint its run does not have (file names only)."""
+    have = checkpoint_numbers(arm.run_dir)
+    if arm.checkpoint is not None and arm.checkpoint not in have:
+        listed = ", ".join(f"ckpt-{n}" for n in have) or "none"
+        raise UserError(f"--arms {arm.name}: {arm.run_dir} has no checkpoint ckpt-{arm.checkpoint}"
+                        f" (it has: {listed}); name one of those, or gan:RUN_DIR for the latest")
 
 
 def pick_reals(labels, candidates, class_names, per_class, seed):
@@ -144,11 +167,16 @@ def standard_extra(images, labels, indices, num_classes, per_class, seed):
     return np.stack(out_images), np.array(out_labels, np.int64)
 
 
-def gan_extra(run_dir, class_names, per_class, seed, resolution):
-    """`per_class` samples per class of the run's EMA generator -> (images, labels, notes)."""
+def gan_extra(run_dir, class_names, per_class, seed, resolution, checkpoint=None):
+    """`per_class` samples per class of the run's EMA generator at the checkpoint of `checkpoint`
+    images seen (None: the latest) -> (images, labels, notes, {"checkpoint", "images_seen"})."""
     from pgan_tf.training.generator import restore_run_generator
 
-    rg = restore_run_generator(run_dir, "latest")
+    # restore_run_generator takes a kimg; N / 1000 as a Python float round-trips to N exactly.
+    rg = restore_run_generator(run_dir, "latest" if checkpoint is None else repr(checkpoint / 1000))
+    if checkpoint is not None and rg.images_seen != checkpoint:  # a same-kimg neighbour: refuse
+        raise UserError(f"--arms gan:{run_dir}@ckpt-{checkpoint}: the run lists no such "
+                        f"checkpoint (found {rg.checkpoint})")
     images = [export.generate_class(rg, rg.class_names.index(name), per_class, seed)
               for name in class_names]
     images = np.concatenate(images)
@@ -157,22 +185,25 @@ def gan_extra(run_dir, class_names, per_class, seed, resolution):
         notes.append(f"gan:{run_dir}: {images.shape[1]}x{images.shape[1]} samples resized to "
                      f"{resolution}x{resolution}")
         images = image_sets.resize_images(images, resolution)
-    return images, np.repeat(np.arange(len(class_names)), per_class), notes
+    used = {"checkpoint": rg.checkpoint, "images_seen": int(rg.images_seen)}
+    return images, np.repeat(np.arange(len(class_names)), per_class), notes, used
 
 
 def _arm_data(arm, train, picked, config, root_notes):
-    """Training images and labels of one arm (the pick plus its extra images)."""
+    """(training images, labels) of one arm (the pick plus its extra images), and the checkpoint
+    a gan arm sampled ({} for the others)."""
     names, base = train.class_names, (train.images[picked], train.labels[picked])
     if arm.kind == REAL:
-        return base
+        return base[0], base[1], {}
+    used = {}
     if arm.kind == STANDARD:
         extra = standard_extra(train.images, train.labels, picked, len(names),
                                config.per_class_extra, config.seed)
     else:
-        *extra, notes = gan_extra(arm.run_dir, names, config.per_class_extra, config.seed,
-                                  train.resolution)
+        *extra, notes, used = gan_extra(arm.run_dir, names, config.per_class_extra, config.seed,
+                                        train.resolution, arm.checkpoint)
         root_notes += notes
-    return np.concatenate([base[0], extra[0]]), np.concatenate([base[1], extra[1]])
+    return np.concatenate([base[0], extra[0]]), np.concatenate([base[1], extra[1]]), used
 
 
 def run_experiment(config):
@@ -198,7 +229,7 @@ def run_experiment(config):
                "arms": {}, "notes": notes}
     for arm in arms:
         _status(f"arm {arm.name}: building the training set", config.progress)
-        images, labels = _arm_data(arm, train, picked, config, results["notes"])
+        images, labels, used = _arm_data(arm, train, picked, config, results["notes"])
 
         def score(seed, images=images, labels=labels):
             from pgan_tf.eval.classifier import train_classifier
@@ -210,7 +241,7 @@ def run_experiment(config):
         _status(f"arm {arm.name}: training on {len(images)} images", config.progress)
         entry = gtt.repeat_over_seeds(score, config.repeats, config.classifier.seed)
         entry.update(kind=arm.kind, run_dir=arm.run_dir and os.path.abspath(arm.run_dir),
-                     num_train=int(len(images)),
+                     **used, num_train=int(len(images)),
                      train_counts={n: int((labels == c).sum()) for c, n in enumerate(names)})
         results["arms"][arm.name] = entry
     write_outputs(results, config)

@@ -297,12 +297,19 @@ def align_classes(image_set, class_names, what):
                                class_names=tuple(class_names))
 
 
+def seeded_indices(length, count, seed):
+    """Sorted indices of `count` of `length` items drawn without replacement with RandomState(seed)
+    (all, in order, if fewer): the records `seeded_subset` keeps."""
+    if count >= length:
+        return np.arange(length)
+    return np.sort(np.random.RandomState(seed).permutation(length)[:count])
+
+
 def seeded_subset(image_set, count, seed):
     """`count` images drawn without replacement with RandomState(seed) (all, in order, if fewer)."""
     if count >= len(image_set):
         return image_set
-    order = np.sort(np.random.RandomState(seed).permutation(len(image_set))[:count])
-    return image_set.subset(order)
+    return image_set.subset(seeded_indices(len(image_set), count, seed))
 
 
 def real_train_counts(root, info):

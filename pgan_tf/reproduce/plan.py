@@ -1,15 +1,19 @@
 """An experiment as an ordered list of steps, each one subprocess command with the file it makes.
 
     table1: train + evaluate PGAN and APGAN with SNL at R/4, R/2, R (paper: 32, 64, 128 at 128x128)
-    table2: train + evaluate PGAN, APGAN, APGAN+TTUR (flags/pgan.cfg, apgan.cfg, apgan_ttur.cfg)
-    fig8:   table2's training steps (in WORK/table2), then the augmentation experiment on its runs
+    table2: train + evaluate PGAN, APGAN, APGAN+TTUR (pgan.cfg, apgan.cfg, apgan_ttur.cfg)
+    fig8:   table2's training and evaluation steps (in WORK/table2: the same commands, shared with
+            table2 and skipped when done), then the augmentation experiment on its runs, each at
+            its best GAN-train checkpoint (`FIG8_BEST`)
 
-Every training run is `pgan-train --flagfile=flags/<model>.cfg <scale flags> <experiment flags>`;
+Every training run is `pgan-train --flagfile=<package>/flags/<model>.cfg <scale flags> <experiment
+flags>` (the flagfiles ship inside the package: `flagfiles.PACKAGE_DIR`);
 its config is built by the train binary's own parser (`config_from_args`), so the plan shows what
 the run will train. Evaluations are `pgan-evaluate --checkpoints all` (GAN-train and GAN-test at
 every kept snapshot; the best are reported, paper Table 1 caption).
 """
 import dataclasses
+import functools
 import os
 import sys
 from typing import Optional
@@ -25,6 +29,12 @@ EVAL_METRICS = "gan_train,gan_test"   # the paper's Tables 1 and 2
 # Table 2's models: (run name = paper role, flagfile, label, has attention).
 TABLE2_MODELS = (("pgan", "pgan.cfg", "PGAN", False), ("apgan", "apgan.cfg", "APGAN", True),
                  ("apgan_ttur", "apgan_ttur.cfg", "APGAN+TTUR", True))
+# Which "best" checkpoint of a Table 2 run Fig. 8 samples. The paper reports its best models (Table
+# 1/2 captions) and Fig. 8 uses Table 2's models. GAN-train (a classifier trained on the fakes,
+# tested on real val) measures exactly what Fig. 8 does with the fakes, using them as training
+# data; GAN-test (a real-trained classifier scoring the fakes) measures how real each fake looks,
+# not what a classifier learns from them.
+FIG8_BEST = "gan_train"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +64,13 @@ class Step:
     role: str = ""
     label: str = ""
     config: object = None      # TrainConfig of a train step
+    # () -> command, made again when the step runs: fig8's arms name checkpoints that earlier
+    # steps (the evaluations) choose, so `command` may hold placeholders until they have run.
+    command_at_run: object = None
+
+    def final_command(self):
+        """The command to execute now (earlier steps finished)."""
+        return self.command_at_run() if self.command_at_run else self.command
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,18 +137,45 @@ def _evaluate_step(train, plan_options, scale, data, weights):
                 output, train.model, train.role, train.label)
 
 
-def _fig8_step(trains, options, scale, data, weights):
-    folder = os.path.join(os.path.abspath(options.work_dir), "fig8")
-    output = os.path.join(folder, FIG8_DIR)
-    arms = ["real", "standard"] + [f"gan:{t.output}" for t in trains]
+def best_checkpoint(evaluation):
+    """Images seen of the `FIG8_BEST` checkpoint of a `pgan-evaluate --checkpoints all` JSON."""
+    result = data_lib.read_json(evaluation, "remove it and rerun to redo that evaluation")
+    try:
+        kimg = result["best"][FIG8_BEST]["kimg"]
+        return int(result["checkpoints"][kimg]["images_seen"])
+    except (KeyError, TypeError, ValueError):
+        raise UserError(f"{evaluation} names no best {FIG8_BEST} checkpoint; remove it and rerun "
+                        "to redo that evaluation") from None
+
+
+def _gan_arm(train, evaluation, ready):
+    """`gan:RUN@ckpt-N`: a train step's run at the best checkpoint of its evaluation; before the
+    evaluation has run (a dry run; `ready` False) a placeholder naming where N will come from."""
+    if ready or os.path.isfile(evaluation.output):
+        return f"gan:{train.output}@ckpt-{best_checkpoint(evaluation.output)}"
+    return f"gan:{train.output}@ckpt-<best {FIG8_BEST} of {evaluation.output}>"
+
+
+def _fig8_command(trains, evals, options, scale, data, weights, folder, ready):
+    """pgan-experiment's command of Fig. 8's arms (`ready`: the evaluations have run)."""
+    arms = ["real", "standard"] + [_gan_arm(t, e, ready) for t, e in zip(trains, evals)]
     args = (f"--data_dir={data.path}", f"--arms={','.join(arms)}",
             f"--per_class_real={scale.per_class_real}",
             f"--per_class_extra={scale.per_class_extra}", f"--epochs={scale.epochs}",
             f"--classifier_width={scale.classifier_width}", f"--repeats={options.repeats}",
             f"--seed={options.seed}", *((f"--classifier_weights={weights}",) if weights else ()),
-            f"--output_dir={output}", "--overwrite")  # only ever our own unfinished output
-    return Step("experiment/fig8", "experiment", _binary("experiment") + args, folder,
-                os.path.join(output, EVAL_JSON))
+            f"--output_dir={os.path.join(folder, FIG8_DIR)}",
+            "--overwrite")  # only ever our own unfinished output
+    return _binary("experiment") + args
+
+
+def _fig8_step(trains, evals, options, scale, data, weights):
+    folder = os.path.join(os.path.abspath(options.work_dir), "fig8")
+    command = functools.partial(_fig8_command, trains, evals, options, scale, data, weights,
+                                folder)
+    return Step("experiment/fig8", "experiment", command(ready=False), folder,
+                os.path.join(folder, FIG8_DIR, EVAL_JSON),
+                command_at_run=functools.partial(command, ready=True))
 
 
 def _prepare_step(options, scale, data):
@@ -157,9 +201,9 @@ def build_plan(options, make_config, flags_dir=scales.FLAGS_DIR):
     # pgan-prepare installs WORK/data whole (temp folder, rename): present means finished.
     steps = [_prepare_step(options, scale, data)] if data.raw and data.info is None else []
     trains = _train_steps(options, scale, data, make_config, flags_dir)
-    steps += trains
+    # fig8's evaluations are table2's own steps (WORK/table2/evals): they choose its checkpoints.
+    evals = [_evaluate_step(t, options, scale, data, weights) for t in trains]
+    steps += trains + evals
     if options.experiment == "fig8":
-        steps.append(_fig8_step(trains, options, scale, data, weights))
-    else:
-        steps += [_evaluate_step(t, options, scale, data, weights) for t in trains]
+        steps.append(_fig8_step(trains, evals, options, scale, data, weights))
     return Plan(options, scale, data, weights, tuple(steps))

@@ -26,12 +26,14 @@ def _cell(value):
 def _table_lines(results):
     if results["experiment"] == "fig8":
         lines = ["| training set | images | accuracy, ours (%) | accuracy, paper (%) | "
-                 "balanced accuracy, ours (%) |", "|---|---|---|---|---|"]
+                 "balanced accuracy, ours (%) | GAN samples at kimg (best GAN-train) |",
+                 "|---|---|---|---|---|---|"]
         for row in results["rows"]:
-            ours = row["ours"]
+            ours, kimg = row["ours"], row.get("kimg")
             lines.append(f"| {row['label']} | {row['num_train']} | {_cell(ours['accuracy'])} | "
                          f"{_cell(row['paper']['accuracy'])} | "
-                         f"{_cell(ours['balanced_accuracy'])} |")
+                         f"{_cell(ours['balanced_accuracy'])} | "
+                         f"{'–' if kimg is None else f'{kimg:g}'} |")
         return lines
     lines = ["| model | GAN-train, ours (%) | GAN-train, paper (%) | GAN-test, ours (%) | "
              "GAN-test, paper (%) | best at kimg (train / test) |", "|---|---|---|---|---|---|"]

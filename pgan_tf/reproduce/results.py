@@ -3,7 +3,8 @@ results.md and results.png.
 
 Tables 1 and 2: per model the best GAN-train and the best GAN-test accuracy over the evaluated
 checkpoints (each at its own best checkpoint, as the paper reports them; `pgan-evaluate`'s
-"best"), and the real-train -> real-val reference. Fig. 8: validation accuracy per training set.
+"best"), and the real-train -> real-val reference. Fig. 8: validation accuracy per training set,
+and the kimg each GAN arm was sampled at (its run's best GAN-train checkpoint).
 Accuracies are in percent; with --repeats > 1 they are mean ± std over classifier seeds.
 """
 from pgan_tf.reproduce import paper
@@ -58,7 +59,8 @@ def fig8_rows(plan):
             model, label = labels.get(arm.get("run_dir"), (name, name))
             label = f"{label} augmentation 1k"
         rows.append({"model": model, "label": label, "role": model,
-                     "num_train": arm["num_train"],
+                     "num_train": arm["num_train"], "checkpoint": arm.get("checkpoint"),
+                     "kimg": arm["images_seen"] / 1000 if "images_seen" in arm else None,
                      "ours": {"accuracy": _percent(arm["accuracy"]),
                               "balanced_accuracy": _percent(arm["balanced_accuracy"])},
                      "paper": {"accuracy": paper.FIG8.get(model)}})
@@ -72,4 +74,4 @@ def gather(plan, command):
     return {"experiment": plan.options.experiment, "scale": plan.scale.name,
             "data_dir": plan.data.path, "classifier_weights": plan.classifier_weights,
             "pretrained": pretrained, "repeats": plan.options.repeats, "rows": rows,
-            "command": command, "steps": [list(s.command) for s in plan.steps]}
+            "command": command, "steps": [list(s.final_command()) for s in plan.steps]}

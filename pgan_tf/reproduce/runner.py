@@ -70,8 +70,9 @@ def run_plan(plan, command, execute=None, out=print):
         if state.is_done(step):
             out(f"[skip] {step.key}: done ({step.output})")
             continue
-        out(f"[run] {step.key}: {shlex.join(step.command)}")
-        code = execute(step.command)
+        argv = step.final_command()
+        out(f"[run] {step.key}: {shlex.join(argv)}")
+        code = execute(argv)
         if code != 0:
             raise UserError(f"{step.key} stopped with exit code {code}; rerun the same command to "
                             "continue from there")

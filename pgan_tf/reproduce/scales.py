@@ -2,7 +2,7 @@
 
 `paper` trains with the flagfiles as they are (Table 2) or at 128x128 (Table 1) and evaluates with
 the paper's protocol (1000 fakes per class, 50 classifier epochs, ImageNet ResNet-18). `demo` keeps
-the experiment's shape but uses `flags/demo.cfg`'s widths and schedule at 32x32 on the synthetic set
+the experiment's shape but uses `demo.cfg`'s widths and schedule at 32x32 on the synthetic set
 (Table 2 in about a quarter of an hour on 2 cores). `test` is smaller still (16x16, width 8, a few
 hundred images) for the end-to-end test.
 """
@@ -12,10 +12,10 @@ from typing import Optional
 
 from pgan_tf.data.augment import PAPER_COPIES_PER_IMAGE
 from pgan_tf.errors import UserError
+from pgan_tf.flagfiles import PACKAGE_DIR
 
-# Repository folder of the paper's flagfiles (the package sits beside it in a clone).
-FLAGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "flags")
+# The paper's flagfiles, shipped inside the package (a clone's flags/*.cfg only include these).
+FLAGS_DIR = PACKAGE_DIR
 # Augmentor copies per training image of the paper recipe (paper §3.1 augments the GAN's training
 # set but gives no count): the one choice of `data.augment`, explained in docs/data_recipe.md.
 PAPER_AUGMENT_PER_IMAGE = PAPER_COPIES_PER_IMAGE
@@ -61,7 +61,7 @@ def _demo_lines(flags_dir):
         with open(path, encoding="utf-8") as f:
             lines = [line.strip() for line in f]
     except OSError as err:
-        raise UserError(f"cannot read {path} ({err.strerror}); run from a clone of pgan_tf") from None
+        raise UserError(f"cannot read {path} ({err.strerror}); reinstall pgan_tf") from None
     return [line for line in lines if line.startswith("--") and not line.startswith("--flagfile=")]
 
 

@@ -6,19 +6,15 @@ work dir whose runs were made with other settings is refused before anything run
 dir whose config.json names other data or another architecture (runs made by hand included).
 """
 import datetime
-import glob
 import os
 
 from pgan_tf.config import diff_architecture
 from pgan_tf.errors import UserError
 from pgan_tf.reproduce import data as data_lib
-from pgan_tf.training.run_dir import read_run_config, write_json_atomic
+from pgan_tf.training.run_dir import checkpoint_numbers, read_run_config, write_json_atomic
 from pgan_tf.training.schedule import kimg_to_images
 
 STATE_JSON = "state.json"
-# Where pgan-train keeps its checkpoints, named ckpt-<images seen> (training/checkpoint.py, which
-# loads TensorFlow; only the names are read here).
-CHECKPOINT_FOLDERS = ("checkpoints", os.path.join("checkpoints", "milestones"))
 
 
 def read_state(folder):
@@ -31,11 +27,13 @@ def read_state(folder):
 
 def settings(plan, folder):
     """The settings recorded in `folder`: training ones everywhere, classifier ones in the
-    experiment's own folder (fig8 reuses table2's runs whatever classifier it evaluates with)."""
+    experiment's own folder and wherever the plan evaluates (fig8 runs table2's evaluations in
+    WORK/table2: they are shared with table2 only when made with the same classifier)."""
     info = data_lib.read_info(plan.data.path)
     sha = data_lib.Data(plan.data.path, plan.data.raw, info).sha256
     out = {"scale": plan.scale.name, "data_dir": plan.data.path, "dataset_sha256": sha}
-    if folder == plan.folder:
+    if folder == plan.folder or any(s.kind == "evaluate" and s.folder == folder
+                                    for s in plan.steps):
         out.update(classifier_weights=plan.classifier_weights, repeats=plan.options.repeats,
                    seed=plan.options.seed)
     return out
@@ -74,12 +72,7 @@ def _check_run(step, sha):
 
 def images_trained(run_dir):
     """Images seen at the newest checkpoint of `run_dir` (0 without one)."""
-    newest = 0
-    for folder in CHECKPOINT_FOLDERS:
-        for path in glob.glob(os.path.join(run_dir, folder, "ckpt-*.index")):
-            number = os.path.basename(path)[len("ckpt-"):-len(".index")]
-            newest = max(newest, int(number)) if number.isdigit() else newest
-    return newest
+    return max(checkpoint_numbers(run_dir), default=0)
 
 
 def train_finished(step):

@@ -6,6 +6,7 @@ warns when the dataset hash changed, and rewrites it with the new cadence fields
 ticks and snapshots may change on resume).
 """
 import datetime
+import glob
 import json
 import os
 import platform
@@ -18,6 +19,9 @@ from pgan_tf.dirlock import LOCK_FILE, DirLock
 from pgan_tf.errors import UserError
 
 CONFIG_FILE = "config.json"
+# Where pgan-train keeps its checkpoints, named ckpt-<images seen> (`checkpoint_index`, which loads
+# TensorFlow and reads them; `checkpoint_numbers` looks at the names only).
+CHECKPOINT_FOLDERS = ("checkpoints", os.path.join("checkpoints", "milestones"))
 
 
 def provenance():
@@ -60,6 +64,18 @@ def read_run_config(run_dir):
         return json.loads(fileio.read_text(path))
     except (OSError, ValueError) as err:
         raise UserError(f"{path} is unreadable ({err}); restore it or use a new --run_dir") from None
+
+
+def checkpoint_numbers(run_dir):
+    """Sorted images-seen counts N of the `ckpt-N.index` files of a run's rolling and milestone
+    folders (file names only, no TensorFlow: for checks before TensorFlow is imported)."""
+    found = set()
+    for folder in CHECKPOINT_FOLDERS:
+        for path in glob.glob(os.path.join(run_dir, folder, "ckpt-*.index")):
+            number = os.path.basename(path)[len("ckpt-"):-len(".index")]
+            if number.isdigit():
+                found.add(int(number))
+    return sorted(found)
 
 
 def prepare_run_dir(config, class_names, dataset_sha256):

@@ -1,0 +1,99 @@
+"""The real images of an evaluation and the classifier trained on them (split out of `evaluate.py`).
+
+`Reals`: the train split (SWD / MS-SSIM / FID reals, the memorization search) and the val split
+(the test set of GAN-train and of the real reference). The real classifier — the reference and
+GAN-test's judge (Shmelkov et al. 2018; REFERENCE §10) — learns from the train split's real
+originals only: Augmentor copies (`--augment_per_image`, the paper's K = 3 pre-augmentation of the
+GAN's training set, §3.1) and `--extra_train` (synthetic) records are left out by their ids in
+dataset.json (`data.record_ids`), because the paper's reference is a classifier trained on the real
+training images. Everything else keeps the whole train split: the val split never holds copies, and
+SWD and the memorization search compare the fakes with what the GAN was trained on.
+"""
+import dataclasses
+import os
+import sys
+from typing import Optional
+
+import numpy as np
+
+from pgan_tf.data.record_ids import real_indices
+from pgan_tf.errors import UserError
+from pgan_tf.eval import image_sets
+from pgan_tf.eval import gan_train_test as gtt
+from pgan_tf.eval.classifier import train_classifier
+
+
+@dataclasses.dataclass
+class Reals:
+    """Real images: `train` (SWD, memorization; the real classifier learns from its `originals`)
+    and `val` (GAN-train tests). `originals`: positions of train's real originals, None when every
+    record is one (no Augmentor copies, no synthetic records)."""
+
+    train: image_sets.ImageSet
+    val: Optional[image_sets.ImageSet]
+    originals: Optional[np.ndarray] = None
+
+    @property
+    def class_names(self):
+        return self.train.class_names
+
+    def classifier_train(self):
+        """The records the real classifier (reference, GAN-test) learns from: the originals."""
+        return self.train if self.originals is None else self.train.subset(self.originals)
+
+    def classifier_record(self):
+        """What the real classifier trained on, for the results JSON."""
+        used = len(self.train) if self.originals is None else len(self.originals)
+        return {"num_train": used, "left_out": len(self.train) - used,
+                "rule": "real originals only: Augmentor copies and --extra_train (synthetic) "
+                        "records of the train split are left out"}
+
+
+def originals_of(info, num_records, order=None):
+    """Positions of the real originals among a prepared train split's `num_records` records (or
+    among the records `order` picks of them), None when every one is an original."""
+    keep = np.zeros(num_records, bool)
+    keep[real_indices(info, num_records)] = True
+    keep = keep if order is None else keep[order]
+    return None if keep.all() else np.flatnonzero(keep)
+
+
+def load_reals(data_dir, resolution, need_val):
+    """Reals of a prepared dataset (root or split folder) or an official folder, at `resolution`."""
+    root, info = image_sets.find_dataset_root(data_dir)
+    originals = None
+    if root is None:  # a plain official-format folder: training images only
+        train = image_sets.load_image_set(data_dir, resolution=resolution)
+        val = None
+    else:
+        train = image_sets.load_prepared_split(root, "train", resolution)
+        originals = originals_of(info, len(train))
+        has_val = os.path.isdir(os.path.join(root, "val"))
+        val = image_sets.load_prepared_split(root, "val", resolution) if has_val else None
+    if train.labels is None:
+        raise UserError(f"{data_dir} has no labels; evaluation needs a labelled dataset")
+    if need_val and val is None:
+        raise UserError(f"{data_dir} has no val split; GAN-train tests on real validation images "
+                        "(prepare the dataset with --val_size > 0)")
+    return Reals(train, val, originals)
+
+
+class RealClassifiers:
+    """ResNet-18s trained on the real training images (`train`: the originals), one per seed,
+    trained on first use."""
+
+    def __init__(self, reals, classifier_config, progress=False):
+        self.reals, self.config, self.progress = reals, classifier_config, progress
+        self.train = reals.classifier_train()
+        self._models = {}
+
+    def get(self, seed):
+        """The classifier of classifier seed `seed`."""
+        if seed not in self._models:
+            if self.progress:
+                print(f"training the real-train classifier on {len(self.train)} real images "
+                      f"(seed {seed})", file=sys.stderr, flush=True)
+            self._models[seed] = train_classifier(
+                self.train.images, self.train.labels, len(self.reals.class_names),
+                gtt.with_seed(self.config, seed), self.progress)
+        return self._models[seed]
