@@ -188,6 +188,24 @@ def test_g_is_trained_through_the_augmentation():
     assert fakes.shape == (B, RES, RES, 3)
 
 
+@pytest.mark.slow  # XLA compiles two whole training steps: minutes on these CPUs
+def test_ada_trains_under_jit_compile():
+    """--d_augment=ada with --jit_compile: every group, a fade-in and a stable step inside one
+    XLA-compiled step each; the controller (interval 1) moves p by ADA's step after every D step,
+    in the direction of that step's statistic."""
+    trainer = _trainer(d_augment="ada", d_augment_p=0.5, d_augment_p_max=1.0, d_augment_interval=1,
+                       d_augment_target=0.0, d_augment_speed_kimg=1.0, jit_compile=True,
+                       d_augment_ops="blit,geom,color,cutout")
+    reals, labels = _batch()
+    p = 0.5
+    for i, fading in enumerate((True, False, False)):
+        out = trainer.step(reals, labels, RES, 0.5, fading, i * B)
+        assert bool(out["finite"]) and all(np.isfinite(float(v)) for v in out.values())
+        p += np.sign(float(out["aug_rt"])) * B / 1000.0  # sign(r_t - target) * B / (speed * 1000)
+        assert float(trainer.augment.p.numpy()) == pytest.approx(p, abs=1e-6)
+    assert all(step._jit_compile for step in trainer._steps.values())  # really XLA-compiled
+
+
 # ---- through the loop: tick line and exact resume --------------------------------------------------
 
 # One 8x8 stage (fade-ins are covered above), minibatch 8: a tick and a checkpoint every 2 steps,
