@@ -106,6 +106,13 @@ class TrainConfig:
                             enum=D_AUGMENT_MODES)
     d_augment_p: float = _field(0.0, "Per-op augmentation probability: the value for fixed, the start "
                                 "value for ada.", lo=0.0, hi=0.999)
+    # ADA (Karras et al. 2020) §2.2 and Fig. 4: an augmentation applied to reals with p < 1 does
+    # not leak in theory, and in practice did not leak while executed with p below ~0.8 (rotated
+    # or rescaled samples appeared above it). So each op's gate stays <= 0.8 unless a user opts out.
+    d_augment_p_max: float = _field(0.8, "Cap on each op's execution probability: fixed refuses a "
+                                    "higher --d_augment_p, ada clips p to it (ADA §2.2's safe "
+                                    "bound ~0.8; 1 = no cap, e.g. for a leak control).",
+                                    lo=0.0, hi=1.0)
     # Default blit,geom: a dermoscopic lesion has no canonical orientation, position or scale, so
     # flips/rotations/shifts/zooms are label-preserving (the paper's Augmentor set rotates, flips
     # and zooms too). Colour is diagnostic (blue-white veil, pigment network, vascular red) and
@@ -215,7 +222,8 @@ def validate(cfg):
 
 
 def _validate_d_augment(cfg):
-    """--d_augment_ops: known groups only (at least one when augmenting); colour needs RGB."""
+    """--d_augment_ops: known groups only (at least one when augmenting); colour needs RGB;
+    --d_augment_p (fixed p, ada's start) at most --d_augment_p_max."""
     groups = [g.strip() for g in cfg.d_augment_ops.split(",") if g.strip()]
     valid = ", ".join(D_AUGMENT_GROUPS)
     for group in groups:
@@ -225,6 +233,10 @@ def _validate_d_augment(cfg):
     if cfg.d_augment != "none" and not groups:
         raise UserError(f"--d_augment_ops is empty but --d_augment={cfg.d_augment}; name at least "
                         f"one of {valid}")
+    if cfg.d_augment != "none" and cfg.d_augment_p > cfg.d_augment_p_max:
+        raise UserError(f"--d_augment_p={cfg.d_augment_p} is above --d_augment_p_max="
+                        f"{cfg.d_augment_p_max} (ADA's safe bound against leaks); lower "
+                        "--d_augment_p, or raise --d_augment_p_max (at most 1) to allow it")
     if cfg.d_augment != "none" and "color" in groups and cfg.num_channels != 3:
         raise UserError(f"--d_augment_ops=color needs RGB images (--num_channels={cfg.num_channels})")
 

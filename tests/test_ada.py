@@ -13,7 +13,7 @@ tf = cli.import_tensorflow()
 from pgan_tf.config import TrainConfig  # noqa: E402
 from pgan_tf.errors import UserError  # noqa: E402
 from pgan_tf.model.networks import Discriminator, Generator  # noqa: E402
-from pgan_tf.training import ada, loop  # noqa: E402
+from pgan_tf.training import ada, d_augment, loop  # noqa: E402
 from pgan_tf.training.step import (  # noqa: E402
     _STREAM_GP_MIX, Trainer, _replica_seed, gp_mix_factors)
 from pgan_tf.training.summaries import parse_log_line  # noqa: E402
@@ -67,13 +67,46 @@ def test_controller_moves_p_by_ada_step_every_interval(overfit, direction):
 
 def test_controller_clips_p_and_ignores_skipped_steps():
     aug = ada.DAugment(_config(d_augment="ada", d_augment_p=0.0, d_augment_interval=1,
-                               d_augment_speed_kimg=0.001))
+                               d_augment_speed_kimg=0.001, d_augment_p_max=1.0))
     aug.update(tf.constant(-1.0), tf.constant(True), tf.constant(B))
     assert float(aug.p.numpy()) == 0.0
     aug.update(tf.constant(1.0), tf.constant(True), tf.constant(B))
-    assert float(aug.p.numpy()) == ada.P_MAX < 1.0
+    assert float(aug.p.numpy()) == ada.P_BELOW_ONE < 1.0  # p < 1 even without a cap
     aug.update(tf.constant(np.nan), tf.constant(False), tf.constant(B))  # a skipped NaN step
-    assert float(aug.p.numpy()) == ada.P_MAX and float(aug.sign_steps.numpy()) == 0.0
+    assert float(aug.p.numpy()) == ada.P_BELOW_ONE and float(aug.sign_steps.numpy()) == 0.0
+
+
+def test_controller_never_exceeds_p_max_on_an_always_overfitting_d():
+    assert TrainConfig().d_augment_p_max == 0.8  # ADA §2.2's safe bound by default
+    aug = ada.DAugment(_config(d_augment="ada", d_augment_p=0.5, d_augment_interval=2,
+                               d_augment_speed_kimg=0.1))
+    ps = []
+    for step in range(12):  # +0.16 per interval: would pass 1 without the cap
+        aug.update(ada.overfit_statistic(*_stub_scores(True, 50.0, step)), tf.constant(True),
+                   tf.constant(B))
+        ps.append(float(aug.p.numpy()))
+    assert ps[1] == pytest.approx(0.66) and max(ps) == ps[-1] == np.float32(0.8)
+
+
+def test_a_lowered_p_max_caps_a_restored_p_at_once():
+    aug = ada.DAugment(_config(d_augment="fixed", d_augment_p=0.3, d_augment_p_max=0.5))
+    aug.p.assign(0.9)  # as restored from a run with --d_augment_p_max=1
+    assert aug.tick_values()["aug_p"] == 0.5
+    images = tf.constant(np.random.RandomState(0).uniform(-1, 1, (64, 8, 8, 3)), tf.float32)
+    seed = tf.constant([3, 4], tf.int64)
+    np.testing.assert_array_equal(aug(images, seed).numpy(),
+                                  d_augment.augment(images, 0.5, seed, aug.groups).numpy())
+
+
+@pytest.mark.parametrize("mode", ["fixed", "ada"])
+def test_p_above_p_max_is_refused_in_one_line(mode):
+    with pytest.raises(UserError) as err:
+        _config(d_augment=mode, d_augment_p=0.9)
+    assert str(err.value) == ("--d_augment_p=0.9 is above --d_augment_p_max=0.8 (ADA's safe bound "
+                              "against leaks); lower --d_augment_p, or raise --d_augment_p_max "
+                              "(at most 1) to allow it")
+    assert _config(d_augment=mode, d_augment_p=0.9, d_augment_p_max=1.0).d_augment_p == 0.9
+    assert _config(d_augment="none", d_augment_p=0.9).d_augment_p == 0.9  # unused: no check
     fixed = ada.DAugment(_config(d_augment="fixed", d_augment_p=0.3))
     fixed.update(tf.constant(1.0), tf.constant(True), tf.constant(B))
     assert float(fixed.p.numpy()) == pytest.approx(0.3)
@@ -129,7 +162,7 @@ class _Recorder:
 
 
 def test_d_sees_augmented_reals_fakes_and_their_interpolate():
-    trainer = _trainer(d_augment="fixed", d_augment_p=0.9)
+    trainer = _trainer(d_augment="fixed", d_augment_p=0.9, d_augment_p_max=1.0)
     trainer.D = _Recorder(trainer.D)
     reals, labels = _batch()
     seeds = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), num=4)
@@ -143,7 +176,8 @@ def test_d_sees_augmented_reals_fakes_and_their_interpolate():
 
 
 def test_g_is_trained_through_the_augmentation():
-    trainer = _trainer(d_augment="fixed", d_augment_p=0.999, d_augment_ops="blit,geom,color,cutout")
+    trainer = _trainer(d_augment="fixed", d_augment_p=0.999, d_augment_p_max=1.0,
+                       d_augment_ops="blit,geom,color,cutout")
     trainer.D = _Recorder(trainer.D)
     reals, labels = _batch()
     seeds = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), num=4)
@@ -152,6 +186,24 @@ def test_g_is_trained_through_the_augmentation():
     assert sum(float(tf.reduce_sum(tf.abs(g))) for g in grads) > 0
     fakes = trainer.D.inputs[0]
     assert fakes.shape == (B, RES, RES, 3)
+
+
+@pytest.mark.slow  # XLA compiles two whole training steps: minutes on these CPUs
+def test_ada_trains_under_jit_compile():
+    """--d_augment=ada with --jit_compile: every group, a fade-in and a stable step inside one
+    XLA-compiled step each; the controller (interval 1) moves p by ADA's step after every D step,
+    in the direction of that step's statistic."""
+    trainer = _trainer(d_augment="ada", d_augment_p=0.5, d_augment_p_max=1.0, d_augment_interval=1,
+                       d_augment_target=0.0, d_augment_speed_kimg=1.0, jit_compile=True,
+                       d_augment_ops="blit,geom,color,cutout")
+    reals, labels = _batch()
+    p = 0.5
+    for i, fading in enumerate((True, False, False)):
+        out = trainer.step(reals, labels, RES, 0.5, fading, i * B)
+        assert bool(out["finite"]) and all(np.isfinite(float(v)) for v in out.values())
+        p += np.sign(float(out["aug_rt"])) * B / 1000.0  # sign(r_t - target) * B / (speed * 1000)
+        assert float(trainer.augment.p.numpy()) == pytest.approx(p, abs=1e-6)
+    assert all(step._jit_compile for step in trainer._steps.values())  # really XLA-compiled
 
 
 # ---- through the loop: tick line and exact resume --------------------------------------------------

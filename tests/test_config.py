@@ -82,3 +82,6 @@ def test_switching_d_augment_on_or_off_is_an_architecture_change():
     assert diff_architecture(legacy, base) == []
     assert diff_architecture(base, {**base, "d_augment": "fixed"}) == [("d_augment_on", False, True)]
     assert diff_architecture({**base, "d_augment": "fixed"}, {**base, "d_augment": "ada"}) == []
+    # The cap is a hyperparameter: a resume may change it (ada.DAugment applies it at once).
+    assert diff_architecture({**base, "d_augment": "ada"},
+                             {**base, "d_augment": "ada", "d_augment_p_max": 1.0}) == []

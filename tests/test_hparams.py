@@ -40,6 +40,7 @@ def test_hparams_of_names_the_model_and_the_augmentation():
     assert values["model"] == "apgan_ttur" and values["attention_stages"] == "32,64"
     assert (values["g_lr"], values["d_lr"], values["precision"]) == (0.001, 0.004, "float32")
     assert (values["d_augment"], values["d_augment_ops"]) == ("none", config.d_augment_ops)
+    assert values["d_augment_p_max"] == 0.8
     assert all(isinstance(v, (bool, int, float, str)) for v in values.values())  # plugin types
     values = hparams.hparams_of(TrainConfig(attention_stages=(64,), resolution=64, d_augment="ada"))
     assert values["model"] == "apgan" and values["d_augment"] == "ada"

@@ -38,7 +38,8 @@ def test_dry_run_of_the_paper_model_and_the_demo():
     assert (config["g_lr"], config["d_lr"], config["attention_stages"]) == (0.001, 0.004, [128])
     assert (config["total_kimg"], config["resolution"]) == (8000, 256)
     # Issue 13: the paper's runs do not augment D; the settings are in the JSON.
-    assert (config["d_augment"], config["d_augment_ops"]) == ("none", "blit,geom")
+    assert (config["d_augment"], config["d_augment_ops"], config["d_augment_p_max"]) == (
+        "none", "blit,geom", 0.8)
 
 
 # The config --dry_run prints (`config_from_flags`), without the TensorFlow start-up of a dry run.

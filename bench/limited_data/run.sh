@@ -2,6 +2,8 @@
 # Limited-data benchmark of --d_augment (issue 13; results in docs/limited_data.md).
 # Synthetic ISIC set, 32x32, cut to 20 training images per class; demo widths (flags/demo.cfg),
 # uniform label sampling; arms none / fixed p=0.2 / fixed p=0.5 / ada, 3 seeds each, same kimg.
+# `ada` is the arm as first run, before --d_augment_p_max existed (p up to 1: --d_augment_p_max=1);
+# `ada0.8` is ADA with the default cap p <= 0.8 (ADA §2.2's safe bound).
 # Runs one at a time, in the order given as arm:seed (default seed-major over all 12). Usage:
 #   bench/limited_data/run.sh OUT [KIMG [arm:seed ...]]
 set -euo pipefail
@@ -23,11 +25,12 @@ declare -A ARMS=(
   [none]="--d_augment=none"
   [fixed0.2]="--d_augment=fixed --d_augment_p=0.2"
   [fixed0.5]="--d_augment=fixed --d_augment_p=0.5"
-  [ada]="--d_augment=ada --d_augment_p=0 --d_augment_speed_kimg=3"
+  [ada]="--d_augment=ada --d_augment_p=0 --d_augment_speed_kimg=3 --d_augment_p_max=1"
+  [ada0.8]="--d_augment=ada --d_augment_p=0 --d_augment_speed_kimg=3 --d_augment_p_max=0.8"
 )
 ORDER=("${@:3}")
 if [ ${#ORDER[@]} -eq 0 ]; then
-  for seed in 1 2 3; do for arm in none fixed0.2 fixed0.5 ada; do ORDER+=("$arm:$seed"); done; done
+  for seed in 1 2 3; do for arm in none fixed0.2 fixed0.5 ada0.8; do ORDER+=("$arm:$seed"); done; done
 fi
 for item in "${ORDER[@]}"; do
     arm=${item%%:*} seed=${item##*:}

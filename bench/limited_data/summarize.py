@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-ARMS = ("none", "fixed0.2", "fixed0.5", "ada")
+ARMS = ("none", "fixed0.2", "fixed0.5", "ada", "ada0.8")  # ada: uncapped (p_max 1); ada0.8: capped
 
 
 def _ticks(run_dir):

@@ -5,9 +5,13 @@ p as a device variable. `--d_augment=fixed` keeps p at `--d_augment_p`; `--d_aug
 there and moves it inside the compiled step (no host round trip) as StyleGAN2-ADA (Karras et al.
 2020, §3): every `d_augment_interval` D steps,
 
-    p += sign(r_t - target) * (minibatch * interval) / (speed_kimg * 1000),   clipped to [0, 1),
+    p += sign(r_t - target) * (minibatch * interval) / (speed_kimg * 1000),
+    clipped to [0, min(p_max, largest float32 < 1)],
 
-so p can cross [0, 1] in `speed_kimg` thousand images.
+so p can cross [0, 1] in `speed_kimg` thousand images. `p_max` (`--d_augment_p_max`, default 0.8)
+is ADA's safe bound against leaks (§2.2, Fig. 4): p gates every op, so no op is executed with a
+higher probability (the arbitrary rotation, drawn twice with 1 - sqrt(1 - p) each, is executed at
+all with probability p). A resume may change p_max: the p in use is min(p, p_max) at once.
 
 The overfitting statistic r_t. ADA uses r_t = E[sign(D(x_real))] for logistic-loss logits, which
 are calibrated: 0 is where D is undecided, so r_t is "how many reals D calls real, beyond chance".
@@ -33,8 +37,8 @@ from pgan_tf.training import d_augment
 # Streams of augmentation draws, folded into the step's own per-stream seeds (step.py): the D
 # step's reals and fakes get independent draws, the G step's fakes their own.
 STREAM_D_REALS, STREAM_D_FAKES, STREAM_G_FAKES = 1001, 1002, 1003
-# "clipped to [0, 1)": the largest float32 below 1.
-P_MAX = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
+# The issue's "clipped to [0, 1)": the largest float32 below 1 (bounds p even at --d_augment_p_max=1).
+P_BELOW_ONE = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
 
 
 def make_augmenter(config):
@@ -51,10 +55,11 @@ def overfit_statistic(real_scores, fake_scores):
     return tf.reduce_mean(tf.sign(real - fake))
 
 
-def adjusted_p(p, statistic, target, images, speed_kimg):
-    """ADA's update: p + sign(r_t - target) * images / (speed_kimg * 1000), clipped to [0, 1)."""
+def adjusted_p(p, statistic, target, images, speed_kimg, p_max):
+    """ADA's update: p + sign(r_t - target) * images / (speed_kimg * 1000), clipped to [0, p_max]
+    (`p_max` itself below 1: see `DAugment.p_max`)."""
     step = tf.sign(statistic - target) * tf.cast(images, tf.float32) / (speed_kimg * 1000.0)
-    return tf.clip_by_value(p + step, 0.0, P_MAX)
+    return tf.clip_by_value(p + step, 0.0, p_max)
 
 
 class DAugment(tf.Module):
@@ -66,6 +71,7 @@ class DAugment(tf.Module):
         named = {g.strip() for g in config.d_augment_ops.split(",")}
         self.groups = tuple(g for g in d_augment.GROUPS if g in named)
         self.adaptive = config.d_augment == "ada"
+        self.p_max = min(config.d_augment_p_max, P_BELOW_ONE)  # float: a setting, not state
         # One value for every replica, written only in cross-replica context (the controller).
         var = dict(trainable=False, dtype=tf.float32,
                    synchronization=tf.VariableSynchronization.ON_WRITE,
@@ -78,7 +84,11 @@ class DAugment(tf.Module):
 
     def __call__(self, images, seed):
         """Augment one replica's images with the current p (draws from `seed`, int64 [2])."""
-        return d_augment.augment(images, self.p, seed, self.groups)
+        return d_augment.augment(images, self.current_p(), seed, self.groups)
+
+    def current_p(self):
+        """The p in use: the variable, capped by this run's p_max (a resume may lower it)."""
+        return tf.minimum(self.p, self.p_max)
 
     @staticmethod
     def seed(step_seed, stream):
@@ -99,7 +109,8 @@ class DAugment(tf.Module):
         self.images.assign_add(tf.where(finite, tf.cast(images, tf.float32), 0.0))
         due = self.sign_steps >= cfg.d_augment_interval
         r_t = self.sign_sum / tf.maximum(self.sign_steps, 1.0)
-        new_p = adjusted_p(self.p, r_t, cfg.d_augment_target, self.images, cfg.d_augment_speed_kimg)
+        new_p = adjusted_p(self.current_p(), r_t, cfg.d_augment_target, self.images,
+                           cfg.d_augment_speed_kimg, self.p_max)
         self.p.assign(tf.where(due, new_p, self.p))
         self.last_rt.assign(tf.where(due, r_t, self.last_rt))
         for var in (self.sign_sum, self.sign_steps, self.images):
@@ -107,7 +118,7 @@ class DAugment(tf.Module):
 
     def tick_values(self):
         """{'aug_p': p now, 'aug_rt_last': r_t of the last adjustment (ada)} for the tick line."""
-        values = {"aug_p": float(self.p.numpy())}
+        values = {"aug_p": float(self.current_p().numpy())}
         if self.adaptive:
             values["aug_rt_last"] = float(self.last_rt.numpy())
         return values

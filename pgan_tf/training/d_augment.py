@@ -8,6 +8,12 @@ near-identity arithmetic), so p = 0 is the identity. Every draw is a stateless f
 uninterrupted one would. Gradients reach the input images through every op (gathers and
 element-wise arithmetic only), so G is trained through the augmentation.
 
+Precision: it computes in float32 whatever the policy (input cast to float32, result cast back to
+the input dtype). D's inputs are float32 under every policy (G's output and the reals; D's layers
+cast them to their compute dtype, Keras autocasting), so under mixed_float16/bfloat16 the
+augmentation runs in float32 like the losses, and no resampling weight or colour matrix is rounded
+to half precision. It runs under `--jit_compile` (XLA) too (`tests/test_ada.py`).
+
 Groups (ADA's names and strengths, its 'bgc' pipeline plus cutout):
 - blit: x-flip, rotation by a multiple of 90°, integer translation up to 1/8 of the size; exact
   index ops, reflect padding.
