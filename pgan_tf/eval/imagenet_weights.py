@@ -7,13 +7,14 @@ checked against the file's sha256. They are fetched with `keras.utils.get_file` 
 (`$KERAS_HOME` or `~/.keras`, sub-folder `models`), converted with `torch_weights` and the
 converted `.weights.h5` is cached next to them: later runs use it without the network.
 
-Pins (`IMAGENET_URL`, `IMAGENET_SHA256`): NOT verified against the hub from the machine this was
-written on (no access to it). The revision 590dfdd48494d2316a8385e1ca7fbec3b9359b35 is the hub's
-"Fix library_name." commit of timm/resnet18.tv_in1k (seen in a hub URL); model.safetensors was added
-by the earlier commit a987fd6 ("Add model") and not changed since. The sha256 and size (46,807,446
-bytes) are the values several public projects pin for this file (at revisions a987fd6… and
-bbd144b…). If the download reports another sha256, check the hub's LFS "SHA256" of the file and
-update `IMAGENET_SHA256`; tests never use these constants.
+Pins (`IMAGENET_URL`, `IMAGENET_SHA256`): the machines this was written on cannot reach the hub, so
+they were cross-checked instead of downloaded: independent public projects pin exactly this triple
+(revision bbd144b3e5565108aad885f145491d11bc6ce807 of timm/resnet18.tv_in1k, model.safetensors of
+46,807,446 bytes, sha256 694f673d…), another pins the same sha256 at the repository's first
+commit a987fd6…, and one states it compared these bytes value for value with torchvision's
+IMAGENET1K_V1 weights. (An earlier pin, revision 590dfdd…, was seen in no other source.) If the
+download ever reports another sha256, check the hub's LFS "SHA256" of the file and update
+`IMAGENET_SHA256`; tests never use these constants.
 
 Offline: the download fails at once (connection errors are not retried; a stalled socket times out
 after `SOCKET_TIMEOUT_S`) with one line naming the URL and the manual route: download the file
@@ -31,10 +32,10 @@ from pgan_tf.eval import torch_weights
 
 IMAGENET = "imagenet"  # the --classifier_weights value
 HUB_REPOSITORY = "timm/resnet18.tv_in1k"
-HUB_REVISION = "590dfdd48494d2316a8385e1ca7fbec3b9359b35"  # a commit, not a branch (docstring)
+HUB_REVISION = "bbd144b3e5565108aad885f145491d11bc6ce807"  # a commit, not a branch (docstring)
 IMAGENET_URL = (f"https://huggingface.co/{HUB_REPOSITORY}/resolve/{HUB_REVISION}/"
                 "model.safetensors")
-IMAGENET_SHA256 = "694f673df6520a3158624e8a89af086f59923ee4cd7436fe5bc3bc71d295ad81"  # unverified
+IMAGENET_SHA256 = "694f673df6520a3158624e8a89af086f59923ee4cd7436fe5bc3bc71d295ad81"  # cross-checked
 CACHE_SUBDIR = "models"       # keras.utils.get_file's sub-folder for weights (Keras convention)
 FILE_STEM = "resnet18_tv_in1k"
 SOCKET_TIMEOUT_S = 30.0       # per connect / read: a dead network fails, a slow one still works
