@@ -88,8 +88,18 @@ def test_controller_never_exceeds_p_max_on_an_always_overfitting_d():
     assert ps[1] == pytest.approx(0.66) and max(ps) == ps[-1] == np.float32(0.8)
 
 
+def test_a_resumed_fixed_run_uses_its_own_p_not_the_restored_one():
+    aug = ada.DAugment(_config(d_augment="fixed", d_augment_p=0.2))
+    aug.p.assign(0.5)  # as restored from a run made with --d_augment_p=0.5
+    assert aug.tick_values()["aug_p"] == np.float32(0.2)
+    images = tf.constant(np.random.RandomState(0).uniform(-1, 1, (64, 8, 8, 3)), tf.float32)
+    seed = tf.constant([3, 4], tf.int64)
+    np.testing.assert_array_equal(aug(images, seed).numpy(),
+                                  d_augment.augment(images, 0.2, seed, aug.groups).numpy())
+
+
 def test_a_lowered_p_max_caps_a_restored_p_at_once():
-    aug = ada.DAugment(_config(d_augment="fixed", d_augment_p=0.3, d_augment_p_max=0.5))
+    aug = ada.DAugment(_config(d_augment="ada", d_augment_p=0.3, d_augment_p_max=0.5))
     aug.p.assign(0.9)  # as restored from a run with --d_augment_p_max=1
     assert aug.tick_values()["aug_p"] == 0.5
     images = tf.constant(np.random.RandomState(0).uniform(-1, 1, (64, 8, 8, 3)), tf.float32)

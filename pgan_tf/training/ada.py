@@ -87,7 +87,11 @@ class DAugment(tf.Module):
         return d_augment.augment(images, self.current_p(), seed, self.groups)
 
     def current_p(self):
-        """The p in use: the variable, capped by this run's p_max (a resume may lower it)."""
+        """The p in use. `ada`: the variable, capped by this run's p_max (a resume may lower it).
+        `fixed`: this run's --d_augment_p, so a resume with another value uses it (a setting, like
+        the learning rates; the restored variable only keeps the checkpoint's structure)."""
+        if not self.adaptive:
+            return tf.constant(min(self.config.d_augment_p, self.p_max), tf.float32)
         return tf.minimum(self.p, self.p_max)
 
     @staticmethod
