@@ -32,8 +32,9 @@ def run(main):
     # At interpreter exit Python runs full cycle collections over every object still alive; with
     # TensorFlow, Keras and traced graphs loaded that took 1.5-2.5 s on an idle 2-core machine
     # (10x more under load), after the work was done and its files closed, which a preempted
-    # `pgan-train` may not have (docs/reliability.md). Freezing the heap as the last exit
-    # handler skips those passes; the binaries close their writers themselves.
+    # `pgan-train` may not have (docs/reliability.md). Freezing the heap skips those passes;
+    # registered before TensorFlow is imported, it runs after TensorFlow's exit handlers (LIFO).
+    # Not os._exit: exit handlers and stream flushing still run; writers are closed explicitly.
     atexit.register(gc.freeze)
 
     def _wrapped(argv):
