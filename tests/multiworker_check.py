@@ -19,15 +19,16 @@ def _free_ports(n):
     return ports
 
 
-def start_workers(data_dir, run_dir, total_kimg, tmpdir):
-    """Two `pgan_tf.train --strategy=multi_worker` processes on localhost (stdout/stderr piped)."""
+def start_workers(data_dir, run_dir, total_kimg, tmpdir, *extra):
+    """Two `pgan_tf.train --strategy=multi_worker [extra flags]` processes on localhost
+    (stdout/stderr piped)."""
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
     procs = []
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         env = train_env(TF_CONFIG=json.dumps(tf_config), TMPDIR=tmpdir)
         cmd = train_command(data_dir, run_dir, "--strategy=multi_worker",
-                            f"--total_kimg={total_kimg}")
+                            f"--total_kimg={total_kimg}", *extra)
         procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
     return procs

@@ -51,14 +51,43 @@ def test_sigterm_saves_a_checkpoint_and_exits_zero(data_dir, tmp_path):
     kimg = float(lines[-1].split()[-1])
     newest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
     assert newest.endswith(f"ckpt-{round(kimg * 1000)}")
-    assert os.path.isdir(run_dir / "export" / "generator")
+    # SIGTERM (a preemption's signal) exits without the SavedModel export; Ctrl-C writes it (below).
+    assert not os.path.exists(run_dir / "export")
+    assert "Stopped without writing export/generator" in err
+
+
+def test_stop_during_a_checkpoint_takes_no_further_step_and_skips_the_export(data_dir, tmp_path,
+                                                                            monkeypatch, capfd):
+    """SIGTERM while tick 2 writes its checkpoint (ticks end slowly, so signals land there). The
+    loop used to take one more step — at a stage change tracing that stage first, seconds idle and
+    a minute under load — then export the SavedModel: 45-60 s before exit. Now it stops at once."""
+    points = []
+    real_reached = loop.faults.reached
+
+    def reached(point):
+        points.append(point)
+        real_reached(point)
+        if point == "checkpoint" and points.count("checkpoint") == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(loop.faults, "reached", reached)
+    run_dir = tmp_path / "run"
+    handler = signal.getsignal(signal.SIGTERM)
+    loop.run(TrainConfig(data_dir=data_dir, run_dir=str(run_dir), total_kimg=1, **TINY))
+    assert points.count("step") == 4 and points[-1] == "checkpoint"  # no step after the signal
+    assert log_lines(run_dir)[-1] == "Training stopped by signal at kimg 0.032"
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-32")
+    assert not os.path.exists(run_dir / "export")
+    assert "Stopped without writing export/generator" in capfd.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is handler  # the stop's handler is removed
 
 
 @pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
-def test_sigterm_after_resuming_past_a_corrupt_checkpoint_exits_zero(data_dir, tmp_path):
+def test_ctrl_c_after_resuming_past_a_corrupt_checkpoint_exits_zero(data_dir, tmp_path):
     """Issue 12's report: a killed run (stale lock left), its newest checkpoint overwritten with a
-    few bytes, rerun, SIGTERM after it resumed. It used to exit 1 with `IndexError: Read less
-    bytes than requested` from the end-of-run export, which picked the corrupt checkpoint.
+    few bytes, rerun, stopped after it resumed. It used to exit 1 with `IndexError: Read less
+    bytes than requested` from the stop's export, which picked the corrupt checkpoint. Ctrl-C
+    (SIGINT): the stop that still writes the export (a SIGTERM stop skips it).
     Also the issue-6 fallback: a warning names the corrupt checkpoint, the run resumes from the
     previous one."""
     run_dir = tmp_path / "run"
@@ -77,7 +106,7 @@ def test_sigterm_after_resuming_past_a_corrupt_checkpoint_exits_zero(data_dir, t
     # The stop handler is installed milliseconds after that line; the first step (tracing) takes
     # seconds: the run stops at 40 images, before it could overwrite the corrupt ckpt-48.
     time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
@@ -88,7 +117,7 @@ def test_sigterm_after_resuming_past_a_corrupt_checkpoint_exits_zero(data_dir, t
         "ckpt-48.data-00000-of-00001", "ckpt-48.index"]
     assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-40")
     assert os.path.isdir(run_dir / "export" / "generator")  # the export was written (at 40)
-    assert not os.path.exists(run_dir / ".lock")  # released on the SIGTERM stop
+    assert not os.path.exists(run_dir / ".lock")  # released on the graceful stop
 
 
 def _tiny_flags():

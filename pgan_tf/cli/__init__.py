@@ -2,12 +2,16 @@
 
 Each module of this package is one binary: flags (defined in a function, never at import time),
 one frozen config, then a call into the library. `tools/*.py` and `python -m pgan_tf.train` are
-thin wrappers kept so older commands work.
+thin wrappers kept so older commands work. What several binaries share lives here: the start-up
+(`run_binary`: their flags plus `--verbose`) and the classifier flags of pgan-evaluate and
+pgan-experiment (`define_classifier_flags`, `classifier_config`).
 
 Start-up side effects (quiet TensorFlow logging, filtered import chatter, the stage-retracing log
 filter) happen here, in the binaries' `run`, never when the library is imported (issue 10).
 Imports nothing heavy, so a binary can validate its flags before TensorFlow is loaded.
 """
+import atexit
+import gc
 import logging
 import os
 import sys
@@ -25,6 +29,13 @@ def run(main):
 
     # TF logs CUDA-driver probes on CPU-only machines; users should see our output, not those.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # At interpreter exit Python runs full cycle collections over every object still alive; with
+    # TensorFlow, Keras and traced graphs loaded that took 1.5-2.5 s on an idle 2-core machine
+    # (10x more under load), after the work was done and its files closed, which a preempted
+    # `pgan-train` may not have (docs/reliability.md). Freezing the heap skips those passes;
+    # registered before TensorFlow is imported, it runs after TensorFlow's exit handlers (LIFO).
+    # Not os._exit: exit handlers and stream flushing still run; writers are closed explicitly.
+    atexit.register(gc.freeze)
 
     def _wrapped(argv):
         if not flags.FLAGS["verbosity"].present:  # TF's INFO lines (checkpoint sharding...) hide ours
@@ -38,6 +49,58 @@ def run(main):
             sys.exit(getattr(err, "exit_code", 2))  # 2 = bad input; disk.WriteError: 74
 
     app.run(_wrapped)
+
+
+def run_binary(define_flags, main):
+    """A binary's `entry()`: define its flags and the shared `--verbose`, then `run(main)`."""
+    from absl import flags
+
+    define_flags()
+    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).",
+                      module_name=_flag_module(main.__module__))
+    run(main)
+
+
+def _flag_module(name):
+    """The module name absl files a flag under when module `name` defines it (the main module:
+    its file, `sys.argv[0]`), so `--helpfull` lists shared flags with the binary's own."""
+    return sys.argv[0] if name == "__main__" else name
+
+
+def define_classifier_flags(module_name, balanced=False):
+    """The classifier flags of `pgan-evaluate` and `pgan-experiment` (defaults: paper §3.3):
+    --epochs, --classifier_width, --classifier_batch_size, --classifier_learning_rate,
+    --classifier_weights and, with `balanced`, --classifier_balanced. One definition keeps their
+    names, defaults and help texts the same in both. `module_name`: the binary's `__name__`."""
+    from absl import flags
+
+    own = dict(module_name=_flag_module(module_name))
+    flags.DEFINE_integer("epochs", 50, "Classifier epochs (paper §3.3: 50).", **own)
+    flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).", **own)
+    flags.DEFINE_integer("classifier_batch_size", 64, "Classifier batch size (paper §3.3: 64).",
+                         **own)
+    flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).",
+                       **own)
+    if balanced:
+        flags.DEFINE_bool("classifier_balanced", False, "Weight the classifier's loss so every "
+                          "class counts alike (N / (K * class count) per image); the paper's "
+                          "recipe is unweighted.", **own)
+    flags.DEFINE_string("classifier_weights", None, "imagenet: fine-tune torchvision's ImageNet "
+                        "ResNet-18 (downloaded once into the Keras cache, as the paper); or a "
+                        ".weights.h5 path (pgan-convert-weights); default: from scratch "
+                        "(docs/evaluation.md).", **own)
+
+
+def classifier_config(flag_values):
+    """The `ClassifierConfig` of those parsed flags, seeded by `--seed` (the classifier seeds of a
+    binary are seed .. seed + repeats - 1); without --classifier_balanced the loss is unweighted."""
+    from pgan_tf.eval.classifier import ClassifierConfig
+
+    balanced = "classifier_balanced" in flag_values and flag_values.classifier_balanced
+    return ClassifierConfig(
+        epochs=flag_values.epochs, batch_size=flag_values.classifier_batch_size,
+        learning_rate=flag_values.classifier_learning_rate, width=flag_values.classifier_width,
+        seed=flag_values.seed, weights_path=flag_values.classifier_weights, balanced=balanced)
 
 
 def run_with_flagfiles(define_flags, main):

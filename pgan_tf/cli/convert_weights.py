@@ -7,22 +7,20 @@
 `pgan-evaluate` / `pgan-experiment --classifier_weights=OUT`. Prints the input's sha256. Flags are
 checked before TensorFlow is imported; see docs/evaluation.md.
 """
+from absl import flags
+
 from pgan_tf import cli
 
-FLAGS = None
+FLAGS = flags.FLAGS
 
 
 def define_flags():
     """Flags of this binary (defined here, never at import time)."""
-    from absl import flags
-
     flags.DEFINE_string("input", None, "torchvision / timm ResNet-18 state dict: .safetensors "
                         "(or .pth with torch installed), e.g. model.safetensors of "
                         "timm/resnet18.tv_in1k.")
     flags.DEFINE_string("output", None, "Keras weights file to write (must end with .weights.h5).")
-    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
     flags.mark_flags_as_required(["input", "output"])
-    return flags.FLAGS
 
 
 def main(argv):
@@ -45,9 +43,7 @@ def main(argv):
 
 def entry():
     """Console script `pgan-convert-weights` (also `python tools/convert_classifier_weights.py`)."""
-    global FLAGS
-    FLAGS = define_flags()
-    cli.run(main)
+    cli.run_binary(define_flags, main)
 
 
 if __name__ == "__main__":

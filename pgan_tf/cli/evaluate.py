@@ -9,15 +9,15 @@
 Writes the JSON (every number), confusion-matrix PNGs (and memorization.png) next to it, and prints
 a Markdown summary; see docs/evaluation.md. Flags are checked before TensorFlow is imported.
 """
+from absl import flags
+
 from pgan_tf import cli
 
-FLAGS = None
+FLAGS = flags.FLAGS
 
 
 def define_flags():
     """Flags of this binary (defined here, never at import time); defaults follow the paper."""
-    from absl import flags
-
     from pgan_tf.eval import evaluate, memorization
 
     flags.DEFINE_string("run_dir", None, "Run directory of pgan_tf.train (holds config.json).")
@@ -28,18 +28,8 @@ def define_flags():
                          "Generated images per class (uniform labels; paper §3.5: 1000).")
     flags.DEFINE_string("checkpoints", "latest", "latest, or all (every snapshot, also written to "
                         "RUN/tensorboard/eval; the JSON adds 'best').")
-    flags.DEFINE_integer("epochs", 50, "Classifier epochs (paper §3.3: 50).")
     flags.DEFINE_integer("repeats", 1, "Classifier seeds; > 1 reports mean ± std.")
-    flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).")
-    flags.DEFINE_integer("classifier_batch_size", 64, "Classifier batch size (paper §3.3: 64).")
-    flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).")
-    flags.DEFINE_bool("classifier_balanced", False, "Weight the classifier's loss so every class "
-                      "counts alike (N / (K * class count) per image); the paper's recipe is "
-                      "unweighted.")
-    flags.DEFINE_string("classifier_weights", None, "imagenet: fine-tune torchvision's ImageNet "
-                        "ResNet-18 (downloaded once into the Keras cache, as the paper); or a "
-                        ".weights.h5 path (pgan-convert-weights); default: from scratch "
-                        "(docs/evaluation.md).")
+    cli.define_classifier_flags(__name__, balanced=True)
     flags.DEFINE_string("inception_weights", None, "Keras InceptionV3 (include_top=False) weights "
                         "file; required by --metrics fid, never downloaded (docs/evaluation.md).")
     flags.DEFINE_string("fakes", None, "Image set to evaluate instead of a run (with --reals).")
@@ -53,22 +43,16 @@ def define_flags():
                          "classifier seeds are seed .. seed + repeats - 1.")
     flags.DEFINE_string("output", None, "Results JSON path; PNGs are written next to it.")
     flags.DEFINE_bool("progress", True, "Print progress lines and classifier epochs on stderr.")
-    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
     flags.mark_flags_as_required(["output"])
-    return flags.FLAGS
 
 
 def main(argv):
     from pgan_tf.errors import UserError
     from pgan_tf.eval import eval_results, evaluate
-    from pgan_tf.eval.classifier import ClassifierConfig
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    classifier = ClassifierConfig(
-        epochs=FLAGS.epochs, batch_size=FLAGS.classifier_batch_size,
-        learning_rate=FLAGS.classifier_learning_rate, width=FLAGS.classifier_width,
-        seed=FLAGS.seed, weights_path=FLAGS.classifier_weights, balanced=FLAGS.classifier_balanced)
+    classifier = cli.classifier_config(FLAGS)
     config = evaluate.EvalConfig(
         output=FLAGS.output, metrics=tuple(FLAGS.metrics), run_dir=FLAGS.run_dir,
         data_dir=FLAGS.data_dir, fakes=FLAGS.fakes, reals=FLAGS.reals,
@@ -87,9 +71,7 @@ def main(argv):
 
 def entry():
     """Console script `pgan-evaluate` (also `python tools/evaluate.py`)."""
-    global FLAGS
-    FLAGS = define_flags()
-    cli.run(main)
+    cli.run_binary(define_flags, main)
 
 
 if __name__ == "__main__":

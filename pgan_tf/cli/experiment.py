@@ -7,15 +7,15 @@
 Writes OUT/results.json, OUT/results.md (table like Fig. 8) and OUT/results.png (bar chart); see
 docs/evaluation.md. Flags are checked before TensorFlow is imported.
 """
+from absl import flags
+
 from pgan_tf import cli
 
-FLAGS = None
+FLAGS = flags.FLAGS
 
 
 def define_flags():
     """Flags of this binary (defined here, never at import time); defaults follow the paper."""
-    from absl import flags
-
     flags.DEFINE_string("data_dir", None, "Prepared dataset with train and val splits.")
     flags.DEFINE_integer("per_class_real", 100, "Real training images picked per class (§3.7).")
     flags.DEFINE_integer("per_class_extra", 1000, "Extra images per class of each arm (§3.7: 1k).")
@@ -23,35 +23,22 @@ def define_flags():
                       "Training sets: real, standard (Augmentor) and/or gan:RUN_DIR (its latest "
                       "checkpoint) or gan:RUN_DIR@ckpt-N (its checkpoint of N images seen).")
     flags.DEFINE_integer("repeats", 1, "Classifier seeds per arm (mean ± std).")
-    flags.DEFINE_integer("epochs", 50, "Classifier epochs (paper §3.3: 50).")
-    flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).")
-    flags.DEFINE_integer("classifier_batch_size", 64, "Classifier batch size (paper §3.3: 64).")
-    flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).")
-    flags.DEFINE_string("classifier_weights", None, "imagenet: fine-tune torchvision's ImageNet "
-                        "ResNet-18 (downloaded once into the Keras cache, as the paper); or a "
-                        ".weights.h5 path (pgan-convert-weights); default: from scratch "
-                        "(docs/evaluation.md).")
+    cli.define_classifier_flags(__name__)
     flags.DEFINE_integer("seed", 0, "Seed of the real pick, the augmentation and GAN latents; "
                          "classifier seeds are seed .. seed + repeats - 1.")
     flags.DEFINE_string("output_dir", None, "Output folder (must not exist unless --overwrite).")
     flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
     flags.DEFINE_bool("progress", True, "Print progress lines and classifier epochs.")
-    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
     flags.mark_flags_as_required(["data_dir", "output_dir"])
-    return flags.FLAGS
 
 
 def main(argv):
     from pgan_tf.errors import UserError
     from pgan_tf.eval import experiment
-    from pgan_tf.eval.classifier import ClassifierConfig
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    classifier = ClassifierConfig(
-        epochs=FLAGS.epochs, batch_size=FLAGS.classifier_batch_size,
-        learning_rate=FLAGS.classifier_learning_rate, width=FLAGS.classifier_width,
-        seed=FLAGS.seed, weights_path=FLAGS.classifier_weights)
+    classifier = cli.classifier_config(FLAGS)
     config = experiment.ExperimentConfig(
         data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, arms=tuple(FLAGS.arms),
         per_class_real=FLAGS.per_class_real, per_class_extra=FLAGS.per_class_extra,
@@ -68,9 +55,7 @@ def main(argv):
 
 def entry():
     """Console script `pgan-experiment` (also `python tools/augment_experiment.py`)."""
-    global FLAGS
-    FLAGS = define_flags()
-    cli.run(main)
+    cli.run_binary(define_flags, main)
 
 
 if __name__ == "__main__":

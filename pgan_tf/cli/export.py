@@ -8,15 +8,15 @@ Writes OUT/<CLASS>/<run>-<kimg>-<seed>-<index>.png, OUT/labels.csv (ISIC ground-
 `tools/prepare_dataset.py --extra_train OUT` can add the set to a training split) and
 OUT/manifest.json; see docs/evaluation.md. Flags are checked before TensorFlow is imported.
 """
+from absl import flags
+
 from pgan_tf import cli
 
-FLAGS = None
+FLAGS = flags.FLAGS
 
 
 def define_flags():
     """Flags of this binary (defined here, never at import time)."""
-    from absl import flags
-
     flags.DEFINE_string("run_dir", None, "Run directory of pgan_tf.train (holds config.json).")
     flags.DEFINE_string("checkpoint", "latest", "'latest' or the kimg of a checkpoint.")
     flags.DEFINE_integer("num_per_class", None, "Images per class (exclusive with --balance_to).")
@@ -32,9 +32,7 @@ def define_flags():
     flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
     flags.DEFINE_integer("batch_size", 64, "Images per generator call (memory only).")
     flags.DEFINE_bool("progress", True, "Show a progress bar.")
-    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
     flags.mark_flags_as_required(["run_dir", "output_dir"])
-    return flags.FLAGS
 
 
 def main(argv):
@@ -62,9 +60,7 @@ def main(argv):
 
 def entry():
     """Console script `pgan-export` (also `python tools/export_samples.py`)."""
-    global FLAGS
-    FLAGS = define_flags()
-    cli.run(main)
+    cli.run_binary(define_flags, main)
 
 
 if __name__ == "__main__":

@@ -9,15 +9,15 @@ Flags are checked before TensorFlow is imported, so a typo fails at once.
 import os
 import time
 
+from absl import flags
+
 from pgan_tf import cli
 
-FLAGS = None
+FLAGS = flags.FLAGS
 
 
 def define_flags():
     """Flags of this binary (defined here, never at import time); defaults follow the paper."""
-    from absl import flags
-
     flags.DEFINE_string("input_dir", None, "Unzipped ISIC 2018 Task 3 download, or class folders.")
     flags.DEFINE_string("output_dir", None, "Where OUT/train, OUT/val and dataset.json go.")
     flags.DEFINE_enum("source", "isic2018", ["isic2018", "folders"],
@@ -39,9 +39,7 @@ def define_flags():
     flags.DEFINE_bool("skip_bad", False, "Skip unreadable images (listed in dataset.json).")
     flags.DEFINE_bool("overwrite", False, "Replace an output folder that already holds files.")
     flags.DEFINE_bool("progress", True, "Show progress bars.")
-    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
     flags.mark_flags_as_required(["input_dir", "output_dir"])
-    return flags.FLAGS
 
 
 def main(argv):
@@ -84,9 +82,7 @@ def print_summary(info, output_dir, seconds):
 
 def entry():
     """Console script `pgan-prepare` (also `python tools/prepare_dataset.py`)."""
-    global FLAGS
-    FLAGS = define_flags()
-    cli.run(main)
+    cli.run_binary(define_flags, main)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,15 @@ prepared dataset, or a raw ISIC 2018 download that is first prepared into WORK/d
 import shlex
 import sys
 
+from absl import flags
+
 from pgan_tf import cli
 
-FLAGS = None
+FLAGS = flags.FLAGS
 
 
 def define_flags():
     """Flags of this binary (defined here, never at import time)."""
-    from absl import flags
-
     from pgan_tf.reproduce import plan, scales
 
     flags.DEFINE_string("experiment", None, f"One of {', '.join(plan.EXPERIMENTS)}.")
@@ -39,9 +39,7 @@ def define_flags():
                       "write nothing.")
     flags.DEFINE_string("benchmark_json", None, "pgan-benchmark JSON: with --dry_run, estimate "
                         "the training time from its img/s per resolution.")
-    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
     flags.mark_flags_as_required(["experiment", "data_dir", "work_dir"])
-    return flags.FLAGS
 
 
 def main(argv):
@@ -73,9 +71,7 @@ def main(argv):
 
 def entry():
     """Console script `pgan-reproduce` (also `python tools/reproduce.py`)."""
-    global FLAGS
-    FLAGS = define_flags()
-    cli.run(main)
+    cli.run_binary(define_flags, main)
 
 
 if __name__ == "__main__":

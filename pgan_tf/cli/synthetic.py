@@ -7,24 +7,22 @@ See `pgan_tf/data/synthetic.py` for the layout and what each class looks like.
 import sys
 import time
 
+from absl import flags
+
 from pgan_tf import cli
 
-FLAGS = None
+FLAGS = flags.FLAGS
 
 
 def define_flags():
     """Flags of this binary (defined here, never at import time)."""
-    from absl import flags
-
     flags.DEFINE_string("output_dir", None, "Folder to write (must be empty or absent).")
     # ISIC 2018 Task 3 has 10,015 training images (REFERENCE §11.3).
     flags.DEFINE_integer("num_images", 10015, "Number of images (≥ 28: 4 per class).")
     flags.DEFINE_integer("seed", 0, "Random seed; the same seed gives the same files.")
     flags.DEFINE_bool("overwrite", False, "Replace an output folder that already holds files.")
     flags.DEFINE_bool("progress", True, "Show a progress bar.")
-    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).")
     flags.mark_flag_as_required("output_dir")
-    return flags.FLAGS
 
 
 def main(argv):
@@ -45,9 +43,7 @@ def main(argv):
 
 def entry():
     """Console script `pgan-synthetic` (also `python tools/make_synthetic_isic.py`)."""
-    global FLAGS
-    FLAGS = define_flags()
-    cli.run(main)
+    cli.run_binary(define_flags, main)
 
 
 if __name__ == "__main__":

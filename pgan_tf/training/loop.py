@@ -4,7 +4,8 @@ Counted in images shown to D (kimg), as official PGAN (REFERENCE §3.4, §3.8): 
 pure function of `images_seen`, so a resumed run continues at the same stage, alpha and data
 position. Each tick ends with a log line and TensorBoard scalars; every `image_snapshot_ticks` a
 fake grid; every `snapshot_ticks` a checkpoint. The end of the run — and a stop by SIGTERM/Ctrl-C —
-always closes with a final tick: log line, grid, summaries and checkpoint.
+always closes with a final tick: log line, grid, summaries and checkpoint. A stop takes no step
+after the signal and, unless it was Ctrl-C, skips the SavedModel export (docs/reliability.md).
 """
 import dataclasses
 import os
@@ -57,10 +58,15 @@ class _Tick:
 
 
 class _StopRequest:
-    """SIGTERM/SIGINT set a flag; the loop then closes with a final tick and checkpoint."""
+    """SIGTERM/SIGINT set a flag; the loop then closes with a final tick and checkpoint.
+
+    `signum` remembers which: SIGTERM is what schedulers send before a preemption, with a short
+    grace period (often 30 s), so that stop skips the SavedModel export (`_export_or_defer`).
+    """
 
     def __init__(self):
         self.requested = False
+        self.signum = None
         self._previous = {}
 
     def __enter__(self):
@@ -72,6 +78,7 @@ class _StopRequest:
         if self.requested:  # a second Ctrl-C means now
             raise KeyboardInterrupt
         self.requested = True
+        self.signum = signum
         print(f"Received {signal.Signals(signum).name}: finishing the tick and saving a checkpoint",
               file=sys.stderr, flush=True)
 
@@ -171,12 +178,29 @@ def _run(state, config):
         state.reporter.class_grid(state.generate_grid(stage_at(0, state.params)),
                                   *state.grid_shape, kimg=0, step=0)
     with _StopRequest() as stop:
-        train(state, total, stop)
+        stopped = train(state, total, stop)
     if state.chief:
-        _export_generator(state)
+        _export_or_defer(state, stop, stopped)
     state.reporter.close()
     state.worker_dir.cleanup()
     return state
+
+
+def _export_or_defer(state, stop, stopped):
+    """The SavedModel export at the end of `train`, except after a stop not by a local Ctrl-C.
+
+    The export (restore, trace, write) is the one expensive piece of end-of-training work: seconds
+    on an idle machine, up to a minute on a loaded one, which a preemption's grace period may not
+    leave. A stop by SIGTERM (or by another worker's signal) therefore exits right after its
+    checkpoint, and the export is written when the run ends. Ctrl-C (a person at the terminal,
+    who may want to use the generator now) still writes it.
+    """
+    if stopped and stop.signum != signal.SIGINT:
+        print(f"Stopped without writing {EXPORT_DIR} (to exit fast when preempted); it is "
+              "written when the run ends (a Ctrl-C stop writes it too)", file=sys.stderr,
+              flush=True)
+    else:
+        _export_generator(state)
 
 
 def _export_generator(state):
@@ -187,11 +211,18 @@ def _export_generator(state):
 
 
 def train(state, total, stop):
-    """The step loop: data stream per resolution, optimizer resets, ticks, stop handling."""
+    """The step loop: data stream per resolution, optimizer resets, ticks, stop handling.
+    Returns True if a signal stopped it, False at `total` images."""
     config, trainer = state.config, state.trainer
-    stream_key = lr_key = None
+    stream_key = lr_key = stage = None
     tick = _Tick(state.images_seen, time.time())
     while True:
+        # Checked before each step, not after: the next step may start a stage and trace it
+        # first (seconds, a minute under load), which a preemption's grace period may not leave.
+        if distribute.any_worker(state.strategy, stop.requested):  # a signal to any worker
+            _close_stopped(state, stage, tick)
+            state.reporter.log(f"Training stopped by signal at kimg {state.images_seen / 1000:.3f}")
+            return True
         stage = stage_at(state.images_seen, state.params)
         if stage.phase_key != state.phase_key:
             if state.phase_key is not None and config.reset_opt_for_new_lod:
@@ -216,19 +247,33 @@ def train(state, total, stop):
         trainer.step(reals, labels, stage.resolution, stage.alpha, stage.fading,
                      state.images_seen, stage.minibatch)
         state.images_seen += stage.minibatch
-        stopped = distribute.any_worker(state.strategy, stop.requested)  # a signal to any worker
-        done = state.images_seen >= total or stopped
+        done = state.images_seen >= total
         if done or state.images_seen - tick.start_images >= kimg_to_images(stage.tick_kimg):
-            reading = trainer.tick_metrics.read_and_reset()
-            state.skipped += reading.skipped
-            if reading.halted:
-                _stop_non_finite(state, tick, reading)
-            _end_tick(state, stage, tick, reading.means, final=done)
+            _close_tick(state, stage, tick, final=done)
             tick = _Tick(state.images_seen, time.time())
         if done:
-            why = "stopped by signal" if stopped else "reached total_kimg"
-            state.reporter.log(f"Training {why} at kimg {state.images_seen / 1000:.3f}")
-            return
+            state.reporter.log(f"Training reached total_kimg at kimg {state.images_seen / 1000:.3f}")
+            return False
+
+
+def _close_tick(state, stage, tick, final):
+    """Read the tick's device metrics, stop on non-finite steps, else `_end_tick`."""
+    reading = state.trainer.tick_metrics.read_and_reset()
+    state.skipped += reading.skipped
+    if reading.halted:
+        _stop_non_finite(state, tick, reading)
+    _end_tick(state, stage, tick, reading.means, final=final)
+
+
+def _close_stopped(state, stage, tick):
+    """The stop's final tick: the open tick if it has steps, else (a tick just closed, or no
+    step yet) the grid and checkpoint that tick may not have written. No new step is taken."""
+    if state.images_seen > tick.start_images:
+        _close_tick(state, stage, tick, final=True)
+    elif state.images_seen > state.last_saved:  # the tick just closed was not a snapshot tick
+        state.reporter.class_grid(state.generate_grid(stage), *state.grid_shape,
+                                  kimg=state.images_seen // 1000, step=state.images_seen)
+        state.save()
 
 
 def _stop_non_finite(state, tick, reading):
