@@ -64,3 +64,19 @@ def test_demo_paths_stay_relative_to_the_working_directory(monkeypatch, tmp_path
     last = _last_values(expand_flagfiles(["prog", f"--flagfile={FLAGS_DIR}/demo.cfg"]))
     assert (last["--data_dir"], last["--run_dir"]) == ("demo_out/data", "demo_out/run")
     assert (last["--resolution"], last["--d_lr"]) == ("32", "0.004")
+
+
+def test_every_binary_expands_a_clone_include_before_absl_reads_it(tmp_path):
+    # `make demo` step 5: pgan-evaluate --flagfile=flags/demo_eval.cfg (a one-line include of the
+    # packaged file). absl alone resolves the nested path against the working directory and fails;
+    # the binary must get as far as its own validation of --run_dir.
+    import subprocess
+    import sys
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, os.path.join(repo, "tools", "evaluate.py"),
+                          "--flagfile=flags/demo_eval.cfg", f"--run_dir={tmp_path / 'missing'}",
+                          f"--data_dir={tmp_path / 'missing_data'}",
+                          f"--output={tmp_path / 'out.json'}"],
+                         cwd=repo, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2, out.stderr
+    assert "flagfile" not in out.stderr.lower(), out.stderr

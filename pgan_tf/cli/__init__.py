@@ -52,9 +52,12 @@ def run(main):
 
 
 def run_binary(define_flags, main):
-    """A binary's `entry()`: define its flags and the shared `--verbose`, then `run(main)`."""
+    """A binary's `entry()`: expand nested `--flagfile`s (relative to the including file, so
+    `flags/*.cfg` includes of `pgan_tf/flags/` work), define its flags and the shared `--verbose`,
+    then `run(main)`."""
     from absl import flags
 
+    _expand_flagfiles_or_exit()
     define_flags()
     flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).",
                       module_name=_flag_module(main.__module__))
@@ -105,6 +108,13 @@ def classifier_config(flag_values):
 
 def run_with_flagfiles(define_flags, main):
     """Expand nested `--flagfile`s (relative to the including file), define flags, then `run`."""
+    _expand_flagfiles_or_exit()
+    define_flags()
+    run(main)
+
+
+def _expand_flagfiles_or_exit():
+    """sys.argv with every `--flagfile` expanded (pgan_tf.flagfiles); a bad one: one line, exit 2."""
     from pgan_tf.flagfiles import expand_flagfiles
 
     try:
@@ -112,8 +122,6 @@ def run_with_flagfiles(define_flags, main):
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    define_flags()
-    run(main)
 
 
 # Lines TensorFlow's C++ runtime prints at import on CPU machines regardless of
