@@ -16,6 +16,7 @@ from pgan_tf.training.schedule import PAPER_MINIBATCH
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ATTENTION_TYPES = ("snl", "sagan")
 LABEL_SAMPLING = ("dataset", "uniform")
+REAL_SAMPLING = ("dataset", "balanced")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 D_AUGMENT_MODES = ("none", "fixed", "ada")
 # ADA's group names (pgan_tf/training/d_augment.py; kept here so flags validate without TF).
@@ -53,6 +54,10 @@ class TrainConfig:
                                 "record number. Never changes results.", lo=0)
     label_sampling: str = _field("dataset", "G labels: rows of the dataset's labels (official) or uniform "
                                  "over classes.", enum=LABEL_SAMPLING)
+    real_sampling: str = _field("dataset", "D's reals: every record once per epoch (official) or "
+                                "balanced: a uniform class, then one of its records, at every draw "
+                                "(beyond the paper; pair with --label_sampling=uniform so reals and "
+                                "fakes have the same class mix).", enum=REAL_SAMPLING)
     # --- model (REFERENCE §1) ---
     resolution: int = _field(256, "Final resolution R (power of two; paper: 256).")
     latent_size: int = _field(512, "Latent size (official nf(0) = 512).", lo=1)

@@ -30,7 +30,7 @@ _STAMP_RE = re.compile(r"<!-- pgan_tf model card: images_seen=(\d+) stage_resolu
 KEY_FIELDS = ("resolution", "num_classes", "latent_size", "fmap_base", "fmap_max",
               "attention_stages", "attention_type", "g_lr", "d_lr", "precision", "total_kimg",
               "lod_training_kimg", "lod_transition_kimg", "mirror_augment", "d_augment",
-              "label_sampling", "seed")
+              "label_sampling", "real_sampling", "seed")
 # Headline numbers (tags of `eval_results.scalars`) in the order the card lists them.
 HEADLINE = (("gan_train/accuracy", "GAN-train accuracy"),
             ("gan_train/balanced_accuracy", "GAN-train balanced accuracy"),

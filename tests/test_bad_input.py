@@ -6,8 +6,10 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from tests import data_fixtures as fx
 from tests.tiny_dataset import make_tiny_dataset, make_tiny_dataset_with_val
 from tests.train_helpers import REPO, TINY_FLAGS, train_command, train_env
 
@@ -34,6 +36,10 @@ CASES = [
                                                       "--resolution=32"], "--resolution=32", "{run}"),
     ("train-class-count-mismatch", TRAIN + TINY + ["--data_dir={data}/train", "--run_dir={run}",
                                                   "--num_classes=5"], "--num_classes=5", "{run}"),
+    ("train-balanced-reals-without-labels", TRAIN + TINY + ["--data_dir={unlabelled}",
+                                                          "--run_dir={run}", "--num_classes=0",
+                                                          "--real_sampling=balanced"],
+     "--real_sampling=balanced", "{run}"),
     ("train-wrong-dataset-format", TRAIN + TINY + ["--data_dir={tmp}/notrecords", "--run_dir={run}"],
      "tfrecords", "{run}"),
     ("train-foreign-run-dir", TRAIN + TINY + ["--data_dir={data}", "--run_dir={tmp}/foreign"],
@@ -112,11 +118,13 @@ def places(tmp_path_factory):
     (tmp / "otherscale" / "table2").mkdir(parents=True)  # a pgan-reproduce work dir of the demo
     (tmp / "otherscale" / "table2" / "state.json").write_text(
         '{"settings": {"scale": "demo"}, "done": {}}')
+    unlabelled = str(tmp / "unlabelled")  # an official dataset_tool folder without labels
+    fx.write_official(unlabelled, np.full((4, 16, 16, 3), 128, np.uint8))
     trained = str(tmp / "trained")  # a real (one-step) run for the export cases
     subprocess.run(train_command(data, trained, "--total_kimg=0.008"), cwd=REPO, env=train_env(),
                    check=True, capture_output=True, timeout=300)
     return {"tmp": str(tmp), "data": data, "run": str(tmp / "run"), "trained": trained,
-            "data_val": data_val}
+            "data_val": data_val, "unlabelled": unlabelled}
 
 
 def _fill(text, places):

@@ -27,7 +27,8 @@ import numpy as np
 import tensorflow as tf
 
 from pgan_tf import fileio
-from pgan_tf.data import integrity, record_index, tfrecords
+from pgan_tf.data import balanced, integrity, record_index, tfrecords
+from pgan_tf.data.draws import RNG_ALG, stateless_key
 from pgan_tf.errors import UserError
 
 DATASET_JSON = tfrecords.DATASET_JSON
@@ -36,7 +37,6 @@ SHUFFLE_BUDGET_BYTES = 4096 << 20
 # Second halves of the stateless seeds [seed, salt]: keep the shuffle and mirror streams apart.
 _SHUFFLE_SALT = 0x5348  # "SH"
 _MIRROR_SALT = 0x4D49   # "MI"
-_RNG_ALG = "philox"     # explicit, so CPU and GPU hosts draw the same numbers
 _NEVER = np.iinfo(np.int64).max  # "repeat forever" bound for Dataset.range
 _PARSE_BATCH = 256  # records parsed per call when streaming in file order
 # Permuted records gathered per call: one gather + a native unbatch instead of one function call
@@ -168,7 +168,8 @@ def _to_nhwc_float(images, labels):
 
 
 def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mirror=False,
-                 shuffle=True, repeat=True, shuffle_buffer=None, cache_mb=None):
+                 shuffle=True, repeat=True, shuffle_buffer=None, cache_mb=None,
+                 balance_classes=False):
     """Batches (images float32 [B, res, res, C] in [-1, 1], labels float32 [B, K]).
 
     `shuffle=False, repeat=False` gives one ordered pass (last partial batch kept) for evaluation;
@@ -179,6 +180,8 @@ def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mir
     """
     if batch_size < 1 or start_index < 0:
         raise ValueError(f"batch_size {batch_size} must be ≥ 1 and start_index {start_index} ≥ 0")
+    if balance_classes and not (shuffle and repeat):
+        raise ValueError("balance_classes is a training stream: it needs shuffle and repeat")
     files = _level_files(data_dir)
     log2 = int(resolution).bit_length() - 1
     if 2 ** log2 != resolution or log2 not in files:
@@ -201,7 +204,11 @@ def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mir
     epochs = tf.data.Dataset.range(first_epoch, _NEVER if repeat else first_epoch + 1)
     block = min(n, int(budget))
     record_bytes = resolution * resolution * channels
-    if shuffle and cache_mb is not None and block * record_bytes > cache_mb * (1 << 20):
+    fits_memory = cache_mb is None or block * record_bytes <= cache_mb * (1 << 20)
+    if balance_classes:
+        indices = balanced.record_indices(labels, seed, start_index)
+        stream = _gathered(reader, indices, n if block >= n and fits_memory else None)
+    elif shuffle and not fits_memory:
         stream = _file_epochs(reader, epochs, n, block, seed, skip)
     elif shuffle:
         stream = _shuffled_epochs(reader, epochs, n, block, seed).skip(skip)
@@ -213,15 +220,6 @@ def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mir
         stream = tf.data.Dataset.zip((starts, stream)).map(_mirror(seed))
     stream = stream.map(_to_nhwc_float)
     return stream.prefetch(tf.data.AUTOTUNE)
-
-
-def _seed(seed, salt, *data):
-    """Stateless seed [2] derived from (seed, salt) folded with each of `data`."""
-    key = tf.constant([seed, salt], tf.int64)
-    for value in data:
-        key = tf.random.experimental.stateless_fold_in(key, tf.cast(value, tf.int64),
-                                                       alg=_RNG_ALG)
-    return key
 
 
 class _Reader:
@@ -256,7 +254,7 @@ def _shuffled_epochs(reader, epochs, n, block, seed):
     """
     def permuted(images, labels, *key):
         perm = tf.random.experimental.stateless_shuffle(
-            tf.range(tf.shape(images)[0]), _seed(seed, _SHUFFLE_SALT, *key), alg=_RNG_ALG)
+            tf.range(tf.shape(images)[0]), stateless_key(seed, _SHUFFLE_SALT, *key), alg=RNG_ALG)
         chunks = tf.data.Dataset.from_tensor_slices(perm).batch(_GATHER_CHUNK)
         if labels.shape[-1] == 0:  # no labels: TF 2.21 segfaults unbatching a [m, 0] tensor
             no_label = tf.data.Dataset.from_tensors(tf.zeros([0], labels.dtype)).repeat()
@@ -271,7 +269,8 @@ def _shuffled_epochs(reader, epochs, n, block, seed):
 
     def epoch(e):
         order = tf.random.experimental.stateless_shuffle(
-            tf.range(num_blocks, dtype=tf.int64), _seed(seed, _SHUFFLE_SALT, e, 0), alg=_RNG_ALG)
+            tf.range(num_blocks, dtype=tf.int64), stateless_key(seed, _SHUFFLE_SALT, e, 0),
+            alg=RNG_ALG)
         return tf.data.Dataset.from_tensor_slices(order).flat_map(
             lambda b: reader.block(b * block, block).flat_map(
                 lambda x, y: permuted(x, y, e, b + 1)))
@@ -286,13 +285,14 @@ def _file_epochs(reader, epochs, n, block, seed, skip):
 
     def epoch(e):
         order = tf.random.experimental.stateless_shuffle(
-            tf.range(num_blocks, dtype=tf.int64), _seed(seed, _SHUFFLE_SALT, e, 0), alg=_RNG_ALG)
+            tf.range(num_blocks, dtype=tf.int64), stateless_key(seed, _SHUFFLE_SALT, e, 0),
+            alg=RNG_ALG)
 
         def block_indices(b):
             size = tf.cast(tf.minimum(tf.constant(block, tf.int64), n - b * block), tf.int32)
             # int32 like `permuted`'s tf.range over the block: the same draws, the same order.
             perm = tf.random.experimental.stateless_shuffle(
-                tf.range(size), _seed(seed, _SHUFFLE_SALT, e, b + 1), alg=_RNG_ALG)
+                tf.range(size), stateless_key(seed, _SHUFFLE_SALT, e, b + 1), alg=RNG_ALG)
             return tf.data.Dataset.from_tensor_slices(b * block + tf.cast(perm, tf.int64))
         return tf.data.Dataset.from_tensor_slices(order).flat_map(block_indices)
 
@@ -303,6 +303,20 @@ def _file_epochs(reader, epochs, n, block, seed, skip):
         labels = tf.data.Dataset.from_tensors(tf.zeros([0], reader.labels.dtype)).repeat()
     else:
         labels = chunks.map(lambda js: tf.gather(reader.labels, js)).unbatch()
+    return tf.data.Dataset.zip((images, labels))
+
+
+def _gathered(reader, indices, n=None):
+    """Elements (uint8 [C, res, res], float32 [K]) of the records numbered by `indices`: gathered
+    from all `n` records held in memory, or (n=None) read from the file by record number."""
+    chunks = indices.batch(_GATHER_CHUNK)
+    if n is not None:
+        whole = reader.block(0, n).cache()
+        return whole.flat_map(lambda x, y: chunks.map(
+            lambda js: (tf.gather(x, js), tf.gather(y, js))).unbatch())
+    records = record_index.RecordFile(reader.path)
+    images = chunks.map(lambda js: reader.parse(records.read_op(js))).unbatch()
+    labels = chunks.map(lambda js: tf.gather(reader.labels, js)).unbatch()
     return tf.data.Dataset.zip((images, labels))
 
 
@@ -324,8 +338,8 @@ def _flip_draws(seed, start, n):
     whatever the batch size."""
     first, last = start // _FLIP_BLOCK, (start + n - 1) // _FLIP_BLOCK
     blocks = tf.map_fn(
-        lambda b: tf.random.stateless_uniform([_FLIP_BLOCK], _seed(seed, _MIRROR_SALT, b),
-                                              alg=_RNG_ALG),
+        lambda b: tf.random.stateless_uniform([_FLIP_BLOCK], stateless_key(seed, _MIRROR_SALT, b),
+                                              alg=RNG_ALG),
         tf.range(first, last + 1), fn_output_signature=tf.float32)  # [blocks, _FLIP_BLOCK]
     offset = start - first * _FLIP_BLOCK
     return tf.reshape(blocks, [-1])[offset:offset + n]

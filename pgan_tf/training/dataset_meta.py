@@ -62,6 +62,9 @@ def resolve_dataset(config):
     if width != config.num_classes or len(class_names) != config.num_classes:
         raise UserError(f"--num_classes={config.num_classes} but {train_dir} has {width} label "
                         "columns; set --num_classes to match the dataset")
+    if config.real_sampling == "balanced" and not width:
+        raise UserError(f"--real_sampling=balanced needs class labels but {train_dir} has none; "
+                        "use --real_sampling=dataset")
     rows = labels.astype(np.float32) if labels is not None else np.zeros((1, 0), np.float32)
     return DatasetMeta(root=root, train_dir=train_dir, class_names=class_names, sha256=sha,
                        label_rows=rows, file_hashes=file_hashes)

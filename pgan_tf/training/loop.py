@@ -235,7 +235,8 @@ def train(state, total, stop):
             batches = iter(distribute.distribute(state.strategy, pipeline.make_dataset(
                 state.meta.train_dir, stage.resolution, stage.minibatch, seed=config.seed,
                 start_index=state.images_seen - stage.stream_start_images,
-                mirror=config.mirror_augment, cache_mb=config.data_cache_mb)))
+                mirror=config.mirror_augment, cache_mb=config.data_cache_mb,
+                balance_classes=config.real_sampling == "balanced")))
         if (stage.g_lr, stage.d_lr) != lr_key:
             lr_key = (stage.g_lr, stage.d_lr)
             trainer.set_learning_rates(*lr_key)
