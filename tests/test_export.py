@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import pgan_tf
 from pgan_tf import sampling
 from pgan_tf.errors import UserError
 from pgan_tf.eval import export
@@ -159,3 +160,9 @@ def test_tool_refuses_an_existing_output_dir(run, tmp_path):
     out = _tool(f"--run_dir={run[0]}", f"--output_dir={tmp_path / 'o'}", "--num_per_class=1")
     assert out.returncode == 2 and "already exists; pass --overwrite" in out.stderr
     assert os.listdir(tmp_path / "o") == ["keep.txt"]
+
+
+def test_load_generator_without_an_export_says_how_to_get_samples(tmp_path):
+    """A run stopped by SIGTERM has checkpoints but no export yet: the error names both routes."""
+    with pytest.raises(UserError, match=r"resumed to its end.*pgan-export --run_dir"):
+        pgan_tf.load_generator(str(tmp_path))

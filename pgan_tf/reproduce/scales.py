@@ -2,8 +2,9 @@
 
 `paper` trains with the flagfiles as they are (Table 2) or at 128x128 (Table 1) and evaluates with
 the paper's protocol (1000 fakes per class, 50 classifier epochs, ImageNet ResNet-18). `demo` keeps
-the experiment's shape but uses `demo.cfg`'s widths and schedule at 32x32 on the synthetic set
-(Table 2 in about a quarter of an hour on 2 cores). `test` is smaller still (16x16, width 8, a few
+the experiment's shape but uses `demo.cfg`'s widths, schedule and sampling at 32x32 on the
+synthetic set (Table 2 in ~50 min on the AMD CPU of docs/reproduce.md, an estimated ~12-15 min on
+the Intel one). `test` is smaller still (16x16, width 8, a few
 hundred images) for the end-to-end test.
 """
 import dataclasses
@@ -66,8 +67,8 @@ def _demo_lines(flags_dir):
 
 
 def demo_scale_flags(flags_dir=FLAGS_DIR):
-    """(demo.cfg's widths, schedule and EMA flags, its --total_kimg): the flags that choose the
-    model, the paths, the resolution and the length are left to the experiment."""
+    """(demo.cfg's widths, schedule, sampling and EMA flags, its --total_kimg): the flags that
+    choose the model, the paths, the resolution and the length are left to the experiment."""
     kept, total = [], None
     for line in _demo_lines(flags_dir):
         name, _, value = line.partition("=")

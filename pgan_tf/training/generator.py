@@ -145,8 +145,11 @@ def load_generator(run_dir):
     """
     path = os.path.join(run_dir, EXPORT_DIR)
     if not fileio.isdir(path):
-        raise UserError(f"{path} does not exist; it is written when training ends "
-                        "(or by tools/export_samples.py)")
+        # A SIGTERM stop skips the export (loop._export_or_defer): say how to get one.
+        raise UserError(f"{path} does not exist: it is written when the run ends (a run stopped "
+                        "by SIGTERM writes it once resumed to its end); to sample the latest "
+                        f"checkpoint now, run pgan-export --run_dir {run_dir} "
+                        "(tools/export_samples.py in a clone)")
     loaded = tf.saved_model.load(path)
 
     def generate(latents, labels):
