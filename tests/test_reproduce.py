@@ -58,6 +58,9 @@ def test_table2_demo_plan_uses_demo_widths_and_attention_at_r_over_2(tmp_path):
     assert [(c.d_lr, c.g_lr) for c in configs.values()] == [(0.001, 0.001), (0.001, 0.001),
                                                             (0.004, 0.001)]
     assert {(c.resolution, c.total_kimg, c.fmap_max) for c in configs.values()} == {(32, 80.0, 32)}
+    # The demo's sampling recipe too, for all three models alike.
+    assert {(c.label_sampling, c.real_sampling) for c in configs.values()} == {
+        ("uniform", "balanced")}
     assert not any(a.startswith("--classifier_weights") for s in p.steps for a in s.command)
 
 
@@ -285,6 +288,23 @@ def test_work_dir_of_another_scale_or_other_data_is_refused(tmp_path):
                    "dataset_sha256": "abc"}, f)
     with pytest.raises(UserError, match="fmap_max 8, not 32"):
         state.check_plan(p)
+
+
+def test_a_run_made_with_another_recipe_is_neither_reused_nor_resumed(tmp_path):
+    p = _plan(tmp_path, "table2", "demo")
+    train = p.steps[0]
+    os.makedirs(train.output)
+    saved = train.config.to_dict()
+    del saved["real_sampling"]  # a run made before --real_sampling existed: it used the default
+    with open(os.path.join(train.output, "config.json"), "w") as f:
+        json.dump({"config": {**saved, "tick_kimg": 1.0}, "dataset_sha256": "abc"}, f)
+    with pytest.raises(UserError,
+                       match="another recipe \\(real_sampling 'dataset', not 'balanced'"):
+        state.check_plan(p)
+    with open(os.path.join(train.output, "config.json"), "w") as f:  # cadence alone: reusable
+        json.dump({"config": {**train.config.to_dict(), "tick_kimg": 1.0},
+                   "dataset_sha256": "abc"}, f)
+    state.check_plan(p)
 
 
 def test_dry_run_prints_every_command_and_the_estimate_and_writes_nothing(tmp_path):

@@ -6,15 +6,23 @@ work dir whose runs were made with other settings is refused before anything run
 dir whose config.json names other data or another architecture (runs made by hand included).
 """
 import datetime
+import json
 import os
 
-from pgan_tf.config import diff_architecture
+from pgan_tf.config import TrainConfig, diff_architecture
 from pgan_tf.errors import UserError
 from pgan_tf.reproduce import data as data_lib
 from pgan_tf.training.run_dir import checkpoint_numbers, read_run_config, write_json_atomic
 from pgan_tf.training.schedule import kimg_to_images
 
 STATE_JSON = "state.json"
+# Config fields that never change what a run learns (paths, memory, cadence of logs, checkpoints
+# kept, monitoring): a run may differ from the plan in these and still be reused. Every other field
+# is the recipe: a finished run made with another one (an older pgan_tf's flagfiles, a run made by
+# hand) must not be skipped as done, nor an unfinished one resumed under a new recipe.
+_RESULT_NEUTRAL_FIELDS = frozenset({
+    "run_dir", "data_dir", "data_cache_mb", "tick_kimg", "snapshot_ticks", "image_snapshot_ticks",
+    "keep_checkpoints", "swd_every_kimg", "swd_images", "max_nonfinite_steps", "strategy"})
 
 
 def read_state(folder):
@@ -68,6 +76,22 @@ def _check_run(step, sha):
         name, old, new = changed[0]
         raise UserError(f"--work_dir: {step.output} was trained with other settings ({name} "
                         f"{old!r}, not {new!r}: another --scale?); use another --work_dir")
+    changed = recipe_changes(saved.get("config", {}), step.config)
+    if changed:
+        name, old, new = changed[0]
+        raise UserError(f"--work_dir: {step.output} was trained with another recipe ({name} "
+                        f"{old!r}, not {new!r}: an older pgan_tf or a run made by hand); use "
+                        "another --work_dir")
+
+
+def recipe_changes(saved, planned):
+    """(field, saved value, planned value) of the result-changing fields that differ between a run's
+    saved config dict and the planned TrainConfig. A field an older run's config lacks counts as
+    its default (the value that run trained with: fields are added with the official default)."""
+    defaults = TrainConfig().to_dict()
+    planned = json.loads(json.dumps(planned.to_dict()))  # the form config.json holds
+    return [(name, saved.get(name, defaults[name]), value) for name, value in planned.items()
+            if name not in _RESULT_NEUTRAL_FIELDS and saved.get(name, defaults[name]) != value]
 
 
 def images_trained(run_dir):
