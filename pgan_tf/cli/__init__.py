@@ -53,14 +53,15 @@ def run(main):
 
 def run_binary(define_flags, main):
     """A binary's `entry()`: expand nested `--flagfile`s (relative to the including file, so
-    `flags/*.cfg` includes of `pgan_tf/flags/` work), define its flags and the shared `--verbose`,
-    then `run(main)`."""
+    `flags/*.cfg` includes of `pgan_tf/flags/` work), define its flags and the shared `--verbose`
+    (unless its own flags already have one: pgan-train's config flags do), then `run(main)`."""
     from absl import flags
 
     _expand_flagfiles_or_exit()
     define_flags()
-    flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).",
-                      module_name=_flag_module(main.__module__))
+    if "verbose" not in flags.FLAGS:
+        flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).",
+                          module_name=_flag_module(main.__module__))
     run(main)
 
 
@@ -104,13 +105,6 @@ def classifier_config(flag_values):
         epochs=flag_values.epochs, batch_size=flag_values.classifier_batch_size,
         learning_rate=flag_values.classifier_learning_rate, width=flag_values.classifier_width,
         seed=flag_values.seed, weights_path=flag_values.classifier_weights, balanced=balanced)
-
-
-def run_with_flagfiles(define_flags, main):
-    """Expand nested `--flagfile`s (relative to the including file), define flags, then `run`."""
-    _expand_flagfiles_or_exit()
-    define_flags()
-    run(main)
 
 
 def _expand_flagfiles_or_exit():

@@ -80,7 +80,7 @@ def main(argv, command):
 def entry():
     """Console script `pgan-benchmark` (also `python tools/benchmark.py`)."""
     original = shlex.join(["python"] + sys.argv)  # recorded before flagfiles are expanded
-    cli.run_with_flagfiles(define_flags, lambda argv: main(argv, original))
+    cli.run_binary(define_flags, lambda argv: main(argv, original))
 
 
 if __name__ == "__main__":

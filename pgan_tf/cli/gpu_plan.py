@@ -50,7 +50,7 @@ def main(argv, command):
 def entry():
     """Console script `pgan-gpu-plan` (also `python tools/gpu_plan.py`)."""
     original = shlex.join(["pgan-gpu-plan"] + sys.argv[1:])
-    cli.run_with_flagfiles(define_flags, lambda argv: main(argv, original))
+    cli.run_binary(define_flags, lambda argv: main(argv, original))
 
 
 if __name__ == "__main__":

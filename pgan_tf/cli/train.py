@@ -126,7 +126,7 @@ def _kept(run_dir):
 
 def entry():
     """Console script `pgan-train` (also `python -m pgan_tf.train`)."""
-    cli.run_with_flagfiles(define_flags, main)
+    cli.run_binary(define_flags, main)
 
 
 if __name__ == "__main__":
