@@ -64,6 +64,15 @@ def test_table2_demo_plan_uses_demo_widths_and_attention_at_r_over_2(tmp_path):
     assert not any(a.startswith("--classifier_weights") for s in p.steps for a in s.command)
 
 
+def test_demo_scale_takes_widths_from_demo_cfg_but_its_length_from_the_paper(tmp_path):
+    # A demo that trains longer than 1/100 of the paper must not lengthen the demo-scale tables.
+    (tmp_path / "demo.cfg").write_text("--flagfile=apgan_ttur.cfg\n--fmap_base=64\n"
+                                       "--total_kimg=120\n--run_dir=x\n# --total_kimg=7\n")
+    demo = scales.get_scale("demo", flags_dir=str(tmp_path))
+    assert demo.train_args == ("--fmap_base=64",)
+    assert demo.total_kimg == {"table1": 60.0, "table2": 80.0}  # paper's 6M / 8M, / 100
+
+
 def _arms(command):
     return next(a for a in command if a.startswith("--arms=")).split("=", 1)[1].split(",")
 
@@ -157,21 +166,21 @@ def test_unusable_data_or_experiment_is_refused(tmp_path, kwargs, message):
 def test_images_per_resolution_follow_the_official_schedule():
     demo = config_from_args(["--flagfile=" + os.path.join(REPO, "flags", "demo.cfg")])
     # 8 kimg stabilise + 8 kimg fade-in per doubling; lod is an integer through image 8000.
-    assert estimate.images_per_resolution(demo) == {4: 8001, 8: 16000, 16: 16000, 32: 39999}
+    assert estimate.images_per_resolution(demo) == {4: 8001, 8: 16000, 16: 16000, 32: 79999}
     paper = config_from_args(["--flagfile=" + os.path.join(REPO, "flags", "pgan.cfg")])
     counts = estimate.images_per_resolution(paper)
     assert sum(counts.values()) == 8_000_000 and counts[256] == 1_400_000 - 1
     bench = {r: {"img_per_s": 1000.0 / r} for r in (4, 8, 16, 32)}
     seconds, guessed = estimate.run_seconds(demo, bench)
     assert guessed == [] and seconds == pytest.approx((8001 * 4 + 16000 * 8 + 16000 * 16
-                                                       + 39999 * 32) / 1000.0)
+                                                       + 79999 * 32) / 1000.0)
     # 4x4 untimed: extrapolated from 8x8's achieved GFLOP/s by this config's FLOPs per image.
     from pgan_tf.bench.flops import training_flops_per_image
 
     bench = {r: {"img_per_s": 1000.0 / r, "achieved_gflops": 2.0} for r in (8, 16, 32)}
     seconds, guessed = estimate.run_seconds(demo, bench)
     assert guessed == [4] and seconds == pytest.approx(
-        8001 * training_flops_per_image(demo, 4) / 2e9 + (16000 * 8 + 16000 * 16 + 39999 * 32)
+        8001 * training_flops_per_image(demo, 4) / 2e9 + (16000 * 8 + 16000 * 16 + 79999 * 32)
         / 1000.0)
 
 

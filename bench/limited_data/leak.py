@@ -11,9 +11,9 @@ root, alone on the machine (it trains two small models):
 1. Writes `--num_images` 64x64 images in two class folders: skin-toned noise, a dark (class
    `dark`) or red (class `red`) lesion, and a white bar along the TOP edge (the orientation
    marker), then prepares them at 16x16 with `pgan-prepare --source folders`.
-2. Trains two models at 16x16 with `flags/demo.cfg` widths under `--d_augment=fixed
-   --d_augment_ops=blit` (x-flip, 90° rotations, integer shifts: the rotations can leak the
-   marker's orientation), the same kimg and seeds: p = 0.5 and a control at p = 0.999 with
+2. Trains two models at 16x16 with `flags/demo.cfg` as measured (32 maps: --fmap_base=512)
+   under `--d_augment=fixed --d_augment_ops=blit` (x-flip, 90° rotations, integer shifts: the
+   rotations can leak the marker's orientation), the same kimg and seeds: p = 0.5 and a control at p = 0.999 with
    `--d_augment_p_max=1` (p must stay below 1).
 3. Exports `--num_per_class` samples of each final EMA generator with `pgan-export` and classifies
    each image's marker side (top/bottom/left/right: the brightest border strip of 1/8 of the
@@ -103,6 +103,8 @@ def train_and_export(args, arm, seed, data):
     run, samples = os.path.join(args.out, "runs", name), os.path.join(args.out, "samples", name)
     train = [sys.executable, "-m", "pgan_tf.train", "--flagfile=flags/demo.cfg",
              f"--data_dir={data}", f"--run_dir={run}", "--resolution=16",
+             # demo.cfg as it was when measured (32 maps, dataset-mix reals); the demo changed later
+             "--fmap_base=512", "--real_sampling=dataset",
              "--lod_initial_resolution=16", f"--total_kimg={args.kimg}",
              f"--tick_kimg={args.kimg / 4:g}", "--snapshot_ticks=4", f"--seed={seed}",
              *ARMS[arm]]

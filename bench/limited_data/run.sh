@@ -39,9 +39,11 @@ for item in "${ORDER[@]}"; do
     echo "=== $(date -u +%H:%M:%S) $arm seed $seed"
     # From 16x16, 1-kimg phases: 32x32 stable from kimg 2; every arm trains KIMG kimg (short:
     # the 2 cores were shared by ~8 sessions, load ~10, when this was run).
+    # --fmap_base=512 --real_sampling=dataset: demo.cfg as it was when docs/limited_data.md was
+    # measured (32 maps everywhere, dataset-mix reals); the demo changed both later.
     # shellcheck disable=SC2086
     "$PY" -m pgan_tf.train --flagfile=flags/demo.cfg --data_dir="$OUT/data_20" --run_dir="$run" \
-      --seed="$seed" --lod_initial_resolution=16 --lod_training_kimg=1 --lod_transition_kimg=1 \
+      --fmap_base=512 --real_sampling=dataset --seed="$seed" --lod_initial_resolution=16 --lod_training_kimg=1 --lod_transition_kimg=1 \
       --total_kimg="$KIMG" --tick_kimg=0.5 --snapshot_ticks=4 --label_sampling=uniform \
       ${ARMS[$arm]} > "$run.train.log" 2>&1
     "$PY" tools/evaluate.py --run_dir "$run" --data_dir "$OUT/data_full" --metrics gan_test,swd \
