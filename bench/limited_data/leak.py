@@ -13,8 +13,8 @@ root, alone on the machine (it trains two small models):
    marker), then prepares them at 16x16 with `pgan-prepare --source folders`.
 2. Trains two models at 16x16 with `flags/demo.cfg` as measured (32 maps: --fmap_base=512)
    under `--d_augment=fixed --d_augment_ops=blit` (x-flip, 90° rotations, integer shifts: the
-   rotations can leak the marker's orientation), the same kimg and seeds: p = 0.5 and a control at p = 0.999 with
-   `--d_augment_p_max=1` (p must stay below 1).
+   rotations can leak the marker's orientation), the same kimg and seeds: p = 0.5 and a control
+   at p = 0.999 with `--d_augment_p_max=1` (p must stay below 1).
 3. Exports `--num_per_class` samples of each final EMA generator with `pgan-export` and classifies
    each image's marker side (top/bottom/left/right: the brightest border strip of 1/8 of the
    size), or `none` when that strip is not at least `MARKER_CONTRAST` brighter (mean luma, [0, 1])

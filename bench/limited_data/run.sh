@@ -43,7 +43,8 @@ for item in "${ORDER[@]}"; do
     # measured (32 maps everywhere, dataset-mix reals); the demo changed both later.
     # shellcheck disable=SC2086
     "$PY" -m pgan_tf.train --flagfile=flags/demo.cfg --data_dir="$OUT/data_20" --run_dir="$run" \
-      --fmap_base=512 --real_sampling=dataset --seed="$seed" --lod_initial_resolution=16 --lod_training_kimg=1 --lod_transition_kimg=1 \
+      --fmap_base=512 --real_sampling=dataset --seed="$seed" --lod_initial_resolution=16 \
+      --lod_training_kimg=1 --lod_transition_kimg=1 \
       --total_kimg="$KIMG" --tick_kimg=0.5 --snapshot_ticks=4 --label_sampling=uniform \
       ${ARMS[$arm]} > "$run.train.log" 2>&1
     "$PY" tools/evaluate.py --run_dir "$run" --data_dir "$OUT/data_full" --metrics gan_test,swd \

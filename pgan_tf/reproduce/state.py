@@ -6,7 +6,6 @@ work dir whose runs were made with other settings is refused before anything run
 dir whose config.json names other data or another architecture (runs made by hand included).
 """
 import datetime
-import json
 import os
 
 from pgan_tf.config import TrainConfig, diff_architecture
@@ -88,8 +87,8 @@ def recipe_changes(saved, planned):
     """(field, saved value, planned value) of the result-changing fields that differ between a run's
     saved config dict and the planned TrainConfig. A field an older run's config lacks counts as
     its default (the value that run trained with: fields are added with the official default)."""
-    defaults = TrainConfig().to_dict()
-    planned = json.loads(json.dumps(planned.to_dict()))  # the form config.json holds
+    # to_dict is the form config.json holds (lists, str keys), so values compare as saved.
+    defaults, planned = TrainConfig().to_dict(), planned.to_dict()
     return [(name, saved.get(name, defaults[name]), value) for name, value in planned.items()
             if name not in _RESULT_NEUTRAL_FIELDS and saved.get(name, defaults[name]) != value]
 
