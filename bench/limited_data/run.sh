@@ -39,11 +39,13 @@ for item in "${ORDER[@]}"; do
     echo "=== $(date -u +%H:%M:%S) $arm seed $seed"
     # From 16x16, 1-kimg phases: 32x32 stable from kimg 2; every arm trains KIMG kimg (short:
     # the 2 cores were shared by ~8 sessions, load ~10, when this was run).
-    # --fmap_base=512 --real_sampling=dataset: demo.cfg as it was when docs/limited_data.md was
-    # measured (32 maps everywhere, dataset-mix reals); the demo changed both later.
+    # --fmap_base=512 --real_sampling=dataset --minibatch_dict=...32:32: demo.cfg as it was when
+    # docs/limited_data.md was measured (32 maps everywhere, dataset-mix reals, minibatch 32 at
+    # 32x32); the demo changed all three later.
     # shellcheck disable=SC2086
     "$PY" -m pgan_tf.train --flagfile=flags/demo.cfg --data_dir="$OUT/data_20" --run_dir="$run" \
-      --fmap_base=512 --real_sampling=dataset --seed="$seed" --lod_initial_resolution=16 \
+      --fmap_base=512 --real_sampling=dataset --minibatch_dict=4:32,8:32,16:32,32:32 \
+      --seed="$seed" --lod_initial_resolution=16 \
       --lod_training_kimg=1 --lod_transition_kimg=1 \
       --total_kimg="$KIMG" --tick_kimg=0.5 --snapshot_ticks=4 --label_sampling=uniform \
       ${ARMS[$arm]} > "$run.train.log" 2>&1
