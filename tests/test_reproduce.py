@@ -62,15 +62,25 @@ def test_table2_demo_plan_uses_demo_widths_and_attention_at_r_over_2(tmp_path):
     assert {(c.label_sampling, c.real_sampling) for c in configs.values()} == {
         ("uniform", "balanced")}
     assert not any(a.startswith("--classifier_weights") for s in p.steps for a in s.command)
+    # Judged like `make demo` (flags/demo_eval.cfg), not with Fig. 8's shrunk paper recipe.
+    evals = [s for s in p.steps if s.kind == "evaluate"]
+    assert len(evals) == 3 and all(
+        {"--epochs=10", "--classifier_learning_rate=0.01", "--classifier_balanced",
+         "--num_per_class=50"} <= set(s.command) and "--epochs=5" not in s.command
+        for s in evals)
 
 
 def test_demo_scale_takes_widths_from_demo_cfg_but_its_length_from_the_paper(tmp_path):
     # A demo that trains longer than 1/100 of the paper must not lengthen the demo-scale tables.
     (tmp_path / "demo.cfg").write_text("--flagfile=apgan_ttur.cfg\n--fmap_base=64\n"
                                        "--total_kimg=120\n--run_dir=x\n# --total_kimg=7\n")
+    (tmp_path / "demo_eval.cfg").write_text("--num_per_class=50\n--epochs=7\n# --epochs=3\n"
+                                            "--classifier_balanced\n--noprogress\n")
     demo = scales.get_scale("demo", flags_dir=str(tmp_path))
     assert demo.train_args == ("--fmap_base=64",)
     assert demo.total_kimg == {"table1": 60.0, "table2": 80.0}  # paper's 6M / 8M, / 100
+    # The judge's fakes and recipe from demo_eval.cfg, nothing else of it.
+    assert demo.judge_args == ("--num_per_class=50", "--epochs=7", "--classifier_balanced")
 
 
 def _arms(command):
@@ -267,6 +277,25 @@ def test_fig8_runs_the_shared_evaluations_then_arms_at_their_best_checkpoints(tm
     other = _plan(tmp_path, "table2", "test", classifier_weights="w.weights.h5")
     with pytest.raises(UserError, match="classifier_weights None, not 'w.weights.h5'"):
         state.check_plan(other)  # evaluations made with another classifier are not reused
+
+
+def test_evaluations_made_with_another_judge_are_redone_and_the_runs_kept(tmp_path):
+    p = _plan(tmp_path, "table2", "demo")
+    runner.run_plan(p, "cmd", _stub_executor([]), lambda _: None)
+    # An older pgan_tf judged with other flags (or recorded none): its evaluations are stale.
+    path = os.path.join(p.folder, state.STATE_JSON)
+    saved = state.read_state(p.folder)
+    saved["done"]["evaluate/pgan"]["args"] = [a.replace("--epochs=10", "--epochs=5")
+                                              for a in saved["done"]["evaluate/pgan"]["args"]]
+    del saved["done"]["evaluate/apgan"]["args"]
+    with open(path, "w") as f:
+        json.dump(saved, f)
+    calls, commands = [], []
+    runner.run_plan(p, "cmd", _stub_executor(calls, commands=commands), lambda _: None)
+    assert calls == ["pgan_tf.cli.evaluate"] * 2
+    runs = {s.model: s.output for s in p.steps if s.kind == "train"}
+    assert [next(a for a in c if a.startswith("--run_dir=")) for c in commands] == [
+        f"--run_dir={runs['pgan']}", f"--run_dir={runs['apgan']}"]
 
 
 def test_a_run_stopped_early_with_exit_code_0_is_not_recorded(tmp_path):

@@ -72,6 +72,11 @@ class Step:
         """The command to execute now (earlier steps finished)."""
         return self.command_at_run() if self.command_at_run else self.command
 
+    def args(self):
+        """The command's flags, without the binary (`_binary`: python -m module), which moves
+        with the environment."""
+        return self.command[len(_binary(self.kind)):]
+
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
@@ -129,8 +134,8 @@ def _train_steps(options, scale, data, make_config, flags_dir):
 def _evaluate_step(train, plan_options, scale, data, weights):
     output = os.path.join(train.folder, EVALS_DIR, train.model, EVAL_JSON)
     args = (f"--run_dir={train.output}", f"--data_dir={data.path}", f"--metrics={EVAL_METRICS}",
-            "--checkpoints=all", f"--num_per_class={scale.num_per_class}",
-            f"--epochs={scale.epochs}", f"--classifier_width={scale.classifier_width}",
+            "--checkpoints=all", *scale.judge_args,
+            f"--classifier_width={scale.classifier_width}",
             f"--repeats={plan_options.repeats}", f"--seed={plan_options.seed}",
             *((f"--classifier_weights={weights}",) if weights else ()), f"--output={output}")
     return Step(f"evaluate/{train.model}", "evaluate", _binary("evaluate") + args, train.folder,

@@ -1,9 +1,11 @@
 """Which steps of an experiment are finished, and with which settings: WORK/<experiment>/state.json.
 
 A step is recorded after its command exits 0 (the file is replaced atomically), and counts as done
-while its output exists. The settings (scale, dataset, classifier) are recorded with the steps: a
-work dir whose runs were made with other settings is refused before anything runs, and so is a run
-dir whose config.json names other data or another architecture (runs made by hand included).
+while its output exists; an evaluation only while its flags are the plan's too (another judge
+recipe, e.g. from a newer pgan_tf, redoes the evaluation and keeps the runs). The settings (scale,
+dataset, classifier) are recorded with the steps: a work dir whose runs were made with other
+settings is refused before anything runs, and so is a run dir whose config.json names other data
+or another architecture (runs made by hand included).
 """
 import datetime
 import os
@@ -105,9 +107,12 @@ def train_finished(step):
 
 
 def is_done(step):
-    """True when `step` is recorded as finished and its output still exists (a run: complete)."""
-    return (step.key in read_state(step.folder)["done"] and os.path.exists(step.output)
-            and (step.kind != "train" or train_finished(step)))
+    """True when `step` is recorded as finished and its output still exists (a run: complete; an
+    evaluation: made with the same flags, which an older state.json did not record)."""
+    record = read_state(step.folder)["done"].get(step.key)
+    return (record is not None and os.path.exists(step.output)
+            and (step.kind != "train" or train_finished(step))
+            and (step.kind != "evaluate" or record.get("args") == list(step.args())))
 
 
 def mark_done(step, plan):
@@ -115,7 +120,7 @@ def mark_done(step, plan):
     state = read_state(step.folder)
     state["settings"] = {**state["settings"], **settings(plan, step.folder)}
     state["done"][step.key] = {
-        "output": step.output,
+        "output": step.output, "args": list(step.args()),
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     os.makedirs(step.folder, exist_ok=True)
     write_json_atomic(os.path.join(step.folder, STATE_JSON), state)
