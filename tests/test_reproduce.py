@@ -48,6 +48,9 @@ def test_table1_paper_plan_trains_pgan_and_three_snl_stages_at_128(tmp_path):
                and "--num_per_class=1000" in s.command and "--epochs=50" in s.command
                for s in evals)
     assert all(s.folder == str(tmp_path / "work" / "table1") for s in p.steps)
+    # One real classifier for every evaluation on the same data (trained once, then read).
+    assert {a for s in evals for a in s.command if a.startswith("--judge_cache=")} == {
+        f"--judge_cache={tmp_path / 'work' / plan.JUDGES_DIR}"}
 
 
 def test_table2_demo_plan_uses_demo_widths_and_attention_at_r_over_2(tmp_path):
@@ -377,6 +380,15 @@ def test_table2_end_to_end_at_test_scale_then_rerun_skips_everything(tmp_path):
         assert 0 <= row["ours"]["gan_train"]["mean"] <= 100
         assert 0 <= row["ours"]["gan_test"]["mean"] <= 100
     assert results["pretrained"] is False and (folder / "results.png").stat().st_size > 0
+    # The three evaluations share one real classifier: trained by the first, read by the others,
+    # so every row's real reference is the same.
+    assert len(os.listdir(tmp_path / "work" / plan.JUDGES_DIR)) == 1
+    assert out.stderr.count("read from") == 2
+    evals = [json.loads((folder / "evals" / m / "results.json").read_text())["real"]
+             for m in ("pgan", "apgan", "apgan_ttur")]
+    assert evals[0] == evals[1] == evals[2]
+    assert json.loads((folder / "evals" / "pgan" / "results.json").read_text())[
+        "judge_cache"] == str(tmp_path / "work" / plan.JUDGES_DIR)
     again = subprocess.run(command, cwd=REPO, env=train_env(), capture_output=True, text=True,
                            timeout=300)
     assert again.returncode == 0, again.stderr

@@ -3,7 +3,8 @@
     pgan-evaluate --run_dir RUN [--data_dir DATA]
         --metrics gan_train,gan_test,swd,ms_ssim[,fid][,memorization] [--inception_weights PATH]
         [--num_per_class 1000] [--checkpoints latest|all] [--epochs 50] [--repeats 1]
-        [--classifier_width 64] [--classifier_weights imagenet|PATH] --output results.json
+        [--classifier_width 64] [--classifier_weights imagenet|PATH] [--judge_cache DIR]
+        --output results.json
     pgan-evaluate --fakes DIR --reals DIR --metrics ... --output results.json
 
 Writes the JSON (every number), confusion-matrix PNGs (and memorization.png) next to it, and prints
@@ -41,6 +42,9 @@ def define_flags():
                        "the nearest training image is below this (default: likely copies).")
     flags.DEFINE_integer("seed", 0, "Seed of the fakes' latents, real subsets and SWD draws; the "
                          "classifier seeds are seed .. seed + repeats - 1.")
+    flags.DEFINE_string("judge_cache", None, "Folder that keeps the trained real classifier "
+                        "(GAN-test's judge, the real reference), so later evaluations on the same "
+                        "data and recipe read it instead of training it again; default: none.")
     flags.DEFINE_string("output", None, "Results JSON path; PNGs are written next to it.")
     flags.DEFINE_bool("progress", True, "Print progress lines and classifier epochs on stderr.")
     flags.mark_flags_as_required(["output"])
@@ -59,7 +63,8 @@ def main(argv):
         num_per_class=FLAGS.num_per_class, num_images=FLAGS.num_images,
         checkpoints=FLAGS.checkpoints, repeats=FLAGS.repeats, classifier=classifier,
         seed=FLAGS.seed, memorization_threshold=FLAGS.memorization_threshold,
-        inception_weights=FLAGS.inception_weights, progress=FLAGS.progress)
+        inception_weights=FLAGS.inception_weights, progress=FLAGS.progress,
+        judge_cache=FLAGS.judge_cache)
     evaluate.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()
     from pgan_tf import disk

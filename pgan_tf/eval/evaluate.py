@@ -73,6 +73,7 @@ class EvalConfig:
     inception_weights: Optional[str] = None  # Keras InceptionV3 weights file, needed by "fid"
     batch_size: int = 64
     progress: bool = True
+    judge_cache: Optional[str] = None   # folder keeping trained real classifiers (judge_cache.py)
 
 
 def validate_eval(config):
@@ -91,6 +92,9 @@ def validate_eval(config):
     if config.memorization_threshold < 0:
         raise UserError("--memorization_threshold must be >= 0")
     check_weights_flag(config.classifier.weights_path)
+    if config.judge_cache and os.path.exists(config.judge_cache) and not os.path.isdir(
+            config.judge_cache):
+        raise UserError(f"--judge_cache={config.judge_cache} is a file; give a folder")
     if "fid" in config.metrics and not config.inception_weights:
         raise UserError("--metrics fid needs --inception_weights PATH, a Keras InceptionV3 weights "
                         "file made once with internet access (docs/evaluation.md); nothing is "
@@ -209,7 +213,8 @@ def evaluate_generator(fake_source, reals, config, models=None, *, png_dir=None,
     labels for SWD / MS-SSIM / FID (module docstring).
     """
     config = with_resolved_weights(config)  # a no-op when run_evaluation resolved them
-    models = models or RealClassifiers(reals, config.classifier, config.progress)
+    models = models or RealClassifiers(reals, config.classifier, config.progress,
+                                       config.judge_cache)
     names = reals.class_names
     labels = np.repeat(np.arange(len(names)), config.num_per_class)
     _status(f"generating {len(labels)} class-uniform fakes", config.progress)
@@ -228,7 +233,8 @@ def _header(config, mode):
     cfg = config.classifier
     return {"mode": mode, "metrics": list(config.metrics), "seed": config.seed,
             "repeats": config.repeats, "classifier": cfg.to_dict(), "pretrained": cfg.pretrained,
-            "weights_sha256": cfg.weights_sha256, "notes": []}
+            "weights_sha256": cfg.weights_sha256, "notes": [],
+            "judge_cache": config.judge_cache and os.path.abspath(config.judge_cache)}
 
 
 def evaluate_run(config):
@@ -251,7 +257,7 @@ def evaluate_run(config):
     results["notes"] += reals.train.notes
     if reals.val is None:
         results["notes"].append(f"{config.data_dir} has no val split: no 'real' reference")
-    models = RealClassifiers(reals, config.classifier, config.progress)
+    models = RealClassifiers(reals, config.classifier, config.progress, config.judge_cache)
     png_dir = os.path.dirname(fileio.abspath(config.output))
     if set(CLASSIFIER_METRICS) & set(config.metrics):
         results["real_classifier_train"] = reals.classifier_record()
@@ -319,7 +325,7 @@ def evaluate_sets(config):
                "num_reals": len(train), "resolution": train.resolution,
                "gan_train_test_set": "reals val split" if val is not None else "reals"}
     results["notes"] += fakes.notes + train.notes
-    models = RealClassifiers(reals, config.classifier, config.progress)
+    models = RealClassifiers(reals, config.classifier, config.progress, config.judge_cache)
     png_dir = os.path.dirname(fileio.abspath(config.output))
     if set(CLASSIFIER_METRICS) & set(config.metrics):
         results["real_classifier_train"] = reals.classifier_record()

@@ -20,6 +20,7 @@ from pgan_tf.data.record_ids import real_indices
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
 from pgan_tf.eval import gan_train_test as gtt
+from pgan_tf.eval import judge_cache
 from pgan_tf.eval.classifier import train_classifier
 
 
@@ -80,20 +81,33 @@ def load_reals(data_dir, resolution, need_val):
 
 class RealClassifiers:
     """ResNet-18s trained on the real training images (`train`: the originals), one per seed,
-    trained on first use."""
+    trained on first use, or read from `cache_dir` (`judge_cache`) when one was kept there."""
 
-    def __init__(self, reals, classifier_config, progress=False):
+    def __init__(self, reals, classifier_config, progress=False, cache_dir=None):
         self.reals, self.config, self.progress = reals, classifier_config, progress
+        self.cache_dir = cache_dir
         self.train = reals.classifier_train()
         self._models = {}
+
+    def _train(self, config):
+        if self.progress:
+            print(f"training the real-train classifier on {len(self.train)} real images "
+                  f"(seed {config.seed})", file=sys.stderr, flush=True)
+        return train_classifier(self.train.images, self.train.labels,
+                                len(self.reals.class_names), config, self.progress)
 
     def get(self, seed):
         """The classifier of classifier seed `seed`."""
         if seed not in self._models:
-            if self.progress:
-                print(f"training the real-train classifier on {len(self.train)} real images "
-                      f"(seed {seed})", file=sys.stderr, flush=True)
-            self._models[seed] = train_classifier(
-                self.train.images, self.train.labels, len(self.reals.class_names),
-                gtt.with_seed(self.config, seed), self.progress)
+            config = gtt.with_seed(self.config, seed)
+            if self.cache_dir is None:
+                self._models[seed] = self._train(config)
+                return self._models[seed]
+            model, loaded = judge_cache.cached_judge(
+                self.cache_dir, self.train.images, self.train.labels,
+                len(self.reals.class_names), config, lambda: self._train(config))
+            if loaded and self.progress:
+                print(f"real-train classifier (seed {seed}) read from {self.cache_dir}",
+                      file=sys.stderr, flush=True)
+            self._models[seed] = model
         return self._models[seed]

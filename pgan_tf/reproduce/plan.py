@@ -10,7 +10,8 @@ Every training run is `pgan-train --flagfile=<package>/flags/<model>.cfg <scale 
 flags>` (the flagfiles ship inside the package: `flagfiles.PACKAGE_DIR`);
 its config is built by the train binary's own parser (`config_from_args`), so the plan shows what
 the run will train. Evaluations are `pgan-evaluate --checkpoints all` (GAN-train and GAN-test at
-every kept snapshot; the best are reported, paper Table 1 caption).
+every kept snapshot; the best are reported, paper Table 1 caption); they share one real classifier
+(`--judge_cache WORK/judges`): the first trains it, the others read it.
 """
 import dataclasses
 import functools
@@ -24,6 +25,9 @@ from pgan_tf.reproduce import scales
 
 EXPERIMENTS = ("table1", "table2", "fig8")
 RUNS_DIR, EVALS_DIR, FIG8_DIR = "runs", "evals", "experiment"
+# WORK/judges: the real classifier of GAN-test / the real reference, trained by the first
+# evaluation and read by the others on the same data and recipe (`eval/judge_cache.py`).
+JUDGES_DIR = "judges"
 EVAL_JSON = "results.json"
 EVAL_METRICS = "gan_train,gan_test"   # the paper's Tables 1 and 2
 # Table 2's models: (run name = paper role, flagfile, label, has attention).
@@ -136,6 +140,7 @@ def _evaluate_step(train, plan_options, scale, data, weights):
     args = (f"--run_dir={train.output}", f"--data_dir={data.path}", f"--metrics={EVAL_METRICS}",
             "--checkpoints=all", *scale.judge_args,
             f"--classifier_width={scale.classifier_width}",
+            f"--judge_cache={os.path.join(os.path.dirname(train.folder), JUDGES_DIR)}",
             f"--repeats={plan_options.repeats}", f"--seed={plan_options.seed}",
             *((f"--classifier_weights={weights}",) if weights else ()), f"--output={output}")
     return Step(f"evaluate/{train.model}", "evaluate", _binary("evaluate") + args, train.folder,
