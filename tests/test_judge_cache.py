@@ -86,9 +86,12 @@ def test_an_unreadable_kept_classifier_is_named_and_a_failed_save_leaves_nothing
     assert os.listdir(tmp_path) == []
 
 
-def test_judge_cache_must_be_a_folder(tmp_path):
-    a_file = tmp_path / "f"
-    a_file.write_text("x")
-    with pytest.raises(UserError, match="--judge_cache=.* is a file"):
+@pytest.mark.parametrize("where, message", [("file", "is a file; give a folder"),
+                                             ("gs://bucket/judges", "give a local folder")])
+def test_judge_cache_must_be_a_local_folder(tmp_path, where, message):
+    if where == "file":
+        where = str(tmp_path / "f")
+        open(where, "w").close()
+    with pytest.raises(UserError, match=f"--judge_cache={where}.*{message}"):
         evaluate.validate_eval(evaluate.EvalConfig(output=str(tmp_path / "r.json"),
-                                                   fakes="a", reals="b", judge_cache=str(a_file)))
+                                                   fakes="a", reals="b", judge_cache=where))

@@ -76,6 +76,15 @@ class EvalConfig:
     judge_cache: Optional[str] = None   # folder keeping trained real classifiers (judge_cache.py)
 
 
+def _check_judge_cache(path):
+    """--judge_cache: a local folder (Keras writes the weights with h5py, which knows no gs://)."""
+    if path and fileio.is_remote(path):
+        raise UserError(f"--judge_cache={path}: give a local folder (the classifier cache is "
+                        "written with h5py, which cannot write to a remote file system)")
+    if path and os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"--judge_cache={path} is a file; give a folder")
+
+
 def validate_eval(config):
     """Check the config without TensorFlow; returns it with `data_dir` resolved in run mode."""
     unknown = [m for m in config.metrics if m not in METRICS]
@@ -92,9 +101,7 @@ def validate_eval(config):
     if config.memorization_threshold < 0:
         raise UserError("--memorization_threshold must be >= 0")
     check_weights_flag(config.classifier.weights_path)
-    if config.judge_cache and os.path.exists(config.judge_cache) and not os.path.isdir(
-            config.judge_cache):
-        raise UserError(f"--judge_cache={config.judge_cache} is a file; give a folder")
+    _check_judge_cache(config.judge_cache)
     if "fid" in config.metrics and not config.inception_weights:
         raise UserError("--metrics fid needs --inception_weights PATH, a Keras InceptionV3 weights "
                         "file made once with internet access (docs/evaluation.md); nothing is "

@@ -101,13 +101,13 @@ class RealClassifiers:
         if seed not in self._models:
             config = gtt.with_seed(self.config, seed)
             if self.cache_dir is None:
-                self._models[seed] = self._train(config)
-                return self._models[seed]
-            model, loaded = judge_cache.cached_judge(
-                self.cache_dir, self.train.images, self.train.labels,
-                len(self.reals.class_names), config, lambda: self._train(config))
-            if loaded and self.progress:
-                print(f"real-train classifier (seed {seed}) read from {self.cache_dir}",
-                      file=sys.stderr, flush=True)
+                model = self._train(config)
+            else:
+                model, loaded = judge_cache.cached_judge(
+                    self.cache_dir, self.train.images, self.train.labels,
+                    len(self.reals.class_names), config, lambda: self._train(config))
+                if loaded and self.progress:
+                    print(f"real-train classifier (seed {seed}) read from {self.cache_dir}",
+                          file=sys.stderr, flush=True)
             self._models[seed] = model
         return self._models[seed]
