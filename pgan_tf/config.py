@@ -9,10 +9,14 @@ Imports nothing heavy: flags are validated before TensorFlow is loaded.
 """
 import dataclasses
 import json
+import types
 from typing import Mapping
 
 from pgan_tf.errors import UserError
-from pgan_tf.training.schedule import PAPER_MINIBATCH
+
+# Paper §3.5 minibatch per resolution (REFERENCE header: the paper wins over official presets).
+PAPER_MINIBATCH = types.MappingProxyType({4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8})
+
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ATTENTION_TYPES = ("snl", "sagan")
 LABEL_SAMPLING = ("dataset", "uniform")

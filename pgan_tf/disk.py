@@ -13,7 +13,7 @@ import errno
 import os
 
 from pgan_tf.errors import UserError
-from pgan_tf.training import faults
+from pgan_tf import faults
 
 FULL_OR_READ_ONLY = {errno.ENOSPC: "no space left on device",
                      errno.EDQUOT: "disk quota exceeded",
@@ -43,7 +43,7 @@ def write_failure(err):
 def writing(what, path, kept="", point=None):
     """Turn a full-disk / read-only failure inside the block into one `WriteError` line:
     "cannot write <what> <path>: <reason>; <kept>" (`kept` may be a function, called then).
-    `point` names the block for the test-only ENOSPC injection (`training/faults.py`)."""
+    `point` names the block for the test-only ENOSPC injection (`faults.py`)."""
     try:
         if point:
             faults.writing(point, path)

@@ -14,7 +14,7 @@ tf = cli.import_tensorflow()
 
 from pgan_tf.config import TrainConfig  # noqa: E402
 from pgan_tf.errors import UserError  # noqa: E402
-from pgan_tf.eval import evaluate, experiment, export  # noqa: E402
+from pgan_tf.eval import evaluate, experiment, sample_export  # noqa: E402
 from pgan_tf.training import checkpoint_index as ci  # noqa: E402
 from pgan_tf.training import loop  # noqa: E402
 from pgan_tf.training.generator import restore_run_generator  # noqa: E402
@@ -65,7 +65,7 @@ def test_restore_run_generator_latest_skips_and_quarantines(trained, tmp_path, c
 
 def test_export_samples_uses_the_newest_readable(trained, tmp_path, capsys):
     run_dir = _corrupt_newest(trained, tmp_path)
-    manifest = export.export_samples(export.ExportConfig(
+    manifest = sample_export.export_samples(sample_export.ExportConfig(
         run_dir=run_dir, output_dir=str(tmp_path / "out"), num_per_class=1, progress=False))
     assert manifest["images_seen"] == 16 and manifest["checkpoint"].endswith("ckpt-16")
     _assert_quarantined(run_dir, capsys)
@@ -103,7 +103,7 @@ def test_evaluate_all_quarantines_an_unreadable_older_checkpoint(trained, tmp_pa
 def test_experiment_gan_arm_uses_the_newest_readable(trained, tmp_path, capsys):
     run_dir = _corrupt_newest(trained, tmp_path)
     images, _, _, used = experiment.gan_extra(run_dir, ("MEL",), 2, seed=3, resolution=16)
-    expected = export.generate_class(restore_run_generator(run_dir, "0.016"), 0, 2, 3)
+    expected = sample_export.generate_class(restore_run_generator(run_dir, "0.016"), 0, 2, 3)
     np.testing.assert_array_equal(images, expected)
     assert used["images_seen"] == 16        # recorded in the experiment's results.json
     _assert_quarantined(run_dir, capsys)

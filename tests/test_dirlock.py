@@ -114,12 +114,12 @@ def test_second_trainer_on_a_locked_run_dir_refuses(tmp_path):
 
 
 def test_second_export_into_the_same_folder_refuses(tmp_path):
-    from pgan_tf.eval import export
+    from pgan_tf.eval import sample_export
 
     out = tmp_path / "samples"
-    with export.staged_dir(str(out), overwrite=False):
+    with sample_export.staged_dir(str(out), overwrite=False):
         with pytest.raises(UserError, match=f"export refused: {out} is in use by pid "
                                             f"{os.getpid()}"):
-            with export.staged_dir(str(out), overwrite=True):
+            with sample_export.staged_dir(str(out), overwrite=True):
                 pass
     assert os.path.isdir(out) and not os.path.exists(tmp_path / ".samples.lock")

@@ -7,7 +7,7 @@ import pytest
 
 from pgan_tf import disk
 from pgan_tf.eval import eval_results
-from pgan_tf.training import faults
+from pgan_tf import faults
 
 
 @pytest.fixture(autouse=True)

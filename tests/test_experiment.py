@@ -75,13 +75,13 @@ def test_standard_arm_cycles_over_the_picked_images():
 
 
 def test_gan_arm_samples_the_run_and_resizes(tmp_path_factory):
-    from pgan_tf.eval import export
+    from pgan_tf.eval import sample_export
     from pgan_tf.training.generator import restore_run_generator
 
     run_dir, _, _ = tiny_run(tmp_path_factory)
     images, labels, notes, used = ex.gan_extra(run_dir, ("DF", "MEL"), 2, seed=3, resolution=16)
     np.testing.assert_array_equal(labels, [0, 0, 1, 1])
-    expected = export.generate_class(restore_run_generator(run_dir), 2, 2, 3)  # DF = run class 2
+    expected = sample_export.generate_class(restore_run_generator(run_dir), 2, 2, 3)  # DF = run class 2
     np.testing.assert_array_equal(images[:2], expected)
     assert used["images_seen"] == 32 and used["checkpoint"].endswith("ckpt-32")  # the latest
     small, _, notes, _ = ex.gan_extra(run_dir, ("DF", "MEL"), 2, seed=3, resolution=8)
@@ -89,16 +89,16 @@ def test_gan_arm_samples_the_run_and_resizes(tmp_path_factory):
 
 
 def test_gan_arm_at_a_named_checkpoint_samples_that_checkpoint(tmp_path_factory, tmp_path):
-    from pgan_tf.eval import export
+    from pgan_tf.eval import sample_export
     from pgan_tf.training.generator import restore_run_generator
 
     run_dir, data_dir, _ = tiny_run(tmp_path_factory)   # checkpoints at 16 and 32 images
     images, _, _, used = ex.gan_extra(run_dir, ("DF", "MEL"), 2, seed=3, resolution=16,
                                       checkpoint=16)
     assert used["images_seen"] == 16 and used["checkpoint"].endswith("ckpt-16")
-    at_16 = export.generate_class(restore_run_generator(run_dir, "0.016"), 2, 2, 3)
+    at_16 = sample_export.generate_class(restore_run_generator(run_dir, "0.016"), 2, 2, 3)
     np.testing.assert_array_equal(images[:2], at_16)
-    latest = export.generate_class(restore_run_generator(run_dir), 2, 2, 3)
+    latest = sample_export.generate_class(restore_run_generator(run_dir), 2, 2, 3)
     assert not np.array_equal(at_16, latest)   # the named checkpoint, not the latest
     config = ex.ExperimentConfig(data_dir=data_dir, output_dir=str(tmp_path / "out"),
                                  arms=(f"gan:{run_dir}@ckpt-16",), per_class_real=2,

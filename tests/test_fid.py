@@ -1,4 +1,4 @@
-"""FID (pgan_tf/eval/fid.py): the Fréchet distance against an independent eigendecomposition
+"""FID (pgan_tf/metrics/fid.py): the Fréchet distance against an independent eigendecomposition
 reference, the activation statistics, the Inception weights loader and its errors, the tool flag."""
 import os
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 import scipy.linalg
 
 from pgan_tf.errors import UserError
-from pgan_tf.eval import fid
+from pgan_tf.metrics import fid
 from tests.eval_fixtures import tool
 
 

@@ -17,7 +17,7 @@ from pgan_tf import cli, fileio
 tf = cli.import_tensorflow()
 
 from pgan_tf.config import TrainConfig  # noqa: E402
-from pgan_tf.eval import evaluate, export  # noqa: E402
+from pgan_tf.eval import evaluate, sample_export  # noqa: E402
 from pgan_tf.eval.classifier import ClassifierConfig  # noqa: E402
 from pgan_tf.training import loop  # noqa: E402
 from pgan_tf.training.generator import load_generator  # noqa: E402
@@ -81,7 +81,7 @@ def test_train_resume_export_evaluate_on_ram_filesystem(tmp_path):
         (1, 16, 16, 3)
 
     out = f"{root}/samples"
-    manifest = export.export_samples(export.ExportConfig(
+    manifest = sample_export.export_samples(sample_export.ExportConfig(
         run_dir=run_dir, output_dir=out, num_per_class=2, grid=True, progress=False))
     assert manifest["images_seen"] == 32 and manifest["run_dir"] == run_dir
     assert fileio.listdir(out) == ["DF", "MEL", "MODEL_CARD.md", "NV", "grid.png", "labels.csv",

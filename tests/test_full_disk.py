@@ -1,7 +1,7 @@
 """Issue 9 with real failures: a full tmpfs (ENOSPC) and a read-only bind mount (EROFS).
 
 Needs `mount` (root in a sandbox that allows it); skipped with the reason otherwise. Every mount
-is undone in a `finally`. The fast tests use the ENOSPC injection of `training/faults.py` instead.
+is undone in a `finally`. The fast tests use the ENOSPC injection of `faults.py` instead.
 """
 import contextlib
 import os

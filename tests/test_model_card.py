@@ -95,7 +95,7 @@ def test_write_and_refresh_follow_the_cards_own_checkpoint(tmp_path):
 
 
 def test_saved_model_export_and_evaluation_carry_the_card(tmp_path_factory, tmp_path):
-    from pgan_tf.eval import evaluate, export
+    from pgan_tf.eval import evaluate, sample_export
 
     run_dir, _, _ = tiny_run(tmp_path_factory)
     saved = json.load(open(os.path.join(run_dir, "config.json")))
@@ -103,7 +103,7 @@ def test_saved_model_export_and_evaluation_carry_the_card(tmp_path_factory, tmp_
     assert model_card.card_checkpoint(saved_model) == (32, 16)
     card = open(os.path.join(saved_model, "MODEL_CARD.md")).read()
     assert f"dataset sha256: `{saved['dataset_sha256']}`" in card and "kimg 0.032" in card
-    export.export_samples(export.ExportConfig(run_dir=run_dir, output_dir=str(tmp_path / "out"),
+    sample_export.export_samples(sample_export.ExportConfig(run_dir=run_dir, output_dir=str(tmp_path / "out"),
                                               num_per_class=1, progress=False))
     assert "synthetic images exported" in (tmp_path / "out" / "MODEL_CARD.md").read_text()
     results = evaluate.run_evaluation(evaluate.EvalConfig(

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pgan_tf.errors import UserError
-from pgan_tf.eval import ms_ssim as ms
+from pgan_tf.metrics import ms_ssim as ms
 
 WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
 

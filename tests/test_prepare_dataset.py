@@ -377,7 +377,7 @@ def test_max_per_class_is_recorded(synth_dir, tmp_path):
 
 def test_full_disk_leaves_the_previous_dataset_and_no_temp_folder(tmp_path, monkeypatch):
     from pgan_tf import disk
-    from pgan_tf.training import faults
+    from pgan_tf import faults
 
     root = _tiny(tmp_path)
     config = dataclasses.replace(_tiny_config(root, tmp_path), overwrite=True)

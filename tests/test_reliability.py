@@ -19,7 +19,8 @@ tf = cli.import_tensorflow()
 from pgan_tf import disk  # noqa: E402
 from pgan_tf.config import TrainConfig  # noqa: E402
 from pgan_tf.errors import UserError  # noqa: E402
-from pgan_tf.training import faults, loop  # noqa: E402
+from pgan_tf import faults  # noqa: E402
+from pgan_tf.training import loop  # noqa: E402
 from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
 from tests.train_helpers import REPO, log_lines, train_command, train_env  # noqa: E402
 

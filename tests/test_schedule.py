@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-from pgan_tf.training.schedule import (OFFICIAL_TICK_KIMG, PAPER_MINIBATCH, ScheduleParams,
-                                       full_resolution_images, next_phase_start, stage_at)
+from pgan_tf.config import PAPER_MINIBATCH
+from pgan_tf.training.schedule import (OFFICIAL_TICK_KIMG, ScheduleParams, full_resolution_images,
+                                       next_phase_start, stage_at)
 
 PAPER = ScheduleParams(resolution=256, g_lr=0.001, d_lr=0.004, d_lr_dict={256: 0.003})
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from pgan_tf.errors import UserError
-from pgan_tf.eval import swd as swd_lib
+from pgan_tf.metrics import swd as swd_lib
 
 KERNEL_5X5 = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0  # official `gaussian_filter`
 

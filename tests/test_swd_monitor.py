@@ -11,7 +11,7 @@ tf = cli.import_tensorflow()
 
 from pgan_tf.config import TrainConfig  # noqa: E402
 from pgan_tf.data import pipeline  # noqa: E402
-from pgan_tf.eval import swd as swd_lib  # noqa: E402
+from pgan_tf.metrics import swd as swd_lib  # noqa: E402
 from pgan_tf.training import loop  # noqa: E402
 from pgan_tf.training.summaries import parse_log_line  # noqa: E402
 from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars  # noqa: E402

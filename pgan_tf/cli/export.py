@@ -37,19 +37,19 @@ def define_flags():
 
 def main(argv):
     from pgan_tf.errors import UserError
-    from pgan_tf.eval import export
+    from pgan_tf.eval import sample_export
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    config = export.ExportConfig(
+    config = sample_export.ExportConfig(
         run_dir=FLAGS.run_dir, output_dir=FLAGS.output_dir, num_per_class=FLAGS.num_per_class,
         balance_to=FLAGS.balance_to, classes=tuple(FLAGS.classes), checkpoint=FLAGS.checkpoint,
         seed=FLAGS.seed, image_format=FLAGS.format, grid=FLAGS.grid, overwrite=FLAGS.overwrite,
         batch_size=FLAGS.batch_size, progress=FLAGS.progress)
-    saved = export.validate_export(config)   # JSON only: fails fast, before TensorFlow
-    export.plan_counts(config, saved)
+    saved = sample_export.validate_export(config)   # JSON only: fails fast, before TensorFlow
+    sample_export.plan_counts(config, saved)
     cli.import_tensorflow()
-    manifest = export.export_samples(config)
+    manifest = sample_export.export_samples(config)
     counts = ", ".join(f"{c} {n}" for c, n in manifest["counts"].items())
     note = (f" (stage {manifest['stage_resolution']}x{manifest['stage_resolution']} "
             "nearest-upsampled)" if manifest["upsampled"] else "")

@@ -26,7 +26,7 @@ import numpy as np
 from pgan_tf import disk
 from pgan_tf.data import augment, integrity, preprocess, record_ids, sources, tfrecords
 from pgan_tf.errors import UserError
-from pgan_tf.training import faults
+from pgan_tf import faults
 
 DATASET_JSON = tfrecords.DATASET_JSON
 SPLITS = ("train", "val")

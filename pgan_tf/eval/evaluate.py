@@ -34,8 +34,8 @@ import numpy as np
 
 from pgan_tf import fileio
 from pgan_tf.errors import UserError
-from pgan_tf.eval import export, image_sets, memorization
-from pgan_tf.eval import gan_train_test as gtt
+from pgan_tf.eval import image_sets, memorization, sample_export
+from pgan_tf.eval import gan_accuracy as gtt
 from pgan_tf.eval.classifier import ClassifierConfig
 from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, confusion_images,
                                        record_in_run, save_confusion_pngs, write_json,
@@ -120,7 +120,7 @@ def validate_eval(config):
         return config
     if not config.run_dir:
         raise UserError("give --run_dir (or --fakes and --reals)")
-    saved = export.read_run(config.run_dir)
+    saved = sample_export.read_run(config.run_dir)
     data_dir = config.data_dir or saved["config"].get("data_dir", "")
     if not data_dir or not os.path.isdir(data_dir):
         raise UserError(f"dataset {data_dir!r} (--data_dir, default: the run's config.json) does "
@@ -169,7 +169,7 @@ def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=No
     if "swd" in config.metrics:
         out["swd"] = _swd(*swd_pair, config.seed)
     if "ms_ssim" in config.metrics:
-        from pgan_tf.eval.ms_ssim import ms_ssim_of_set
+        from pgan_tf.metrics.ms_ssim import ms_ssim_of_set
 
         out["ms_ssim"] = ms_ssim_of_set(swd_pair[1])
         out["ms_ssim_reals"] = ms_ssim_of_set(swd_pair[0])
@@ -191,7 +191,7 @@ def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=No
 
 def _swd(reals, fakes, seed):
     """SWD x 1e3 per level and average, or a 'skipped' entry below 16x16 (REFERENCE §5.1)."""
-    from pgan_tf.eval.swd import swd
+    from pgan_tf.metrics.swd import swd
 
     res = reals.shape[1]
     if res < SWD_MIN_RESOLUTION:
@@ -206,7 +206,7 @@ def _fid_scorer(config):
     """The FID network (None without "fid"), loaded before any work so a wrong file fails fast."""
     if "fid" not in config.metrics:
         return None
-    from pgan_tf.eval.fid import FidScorer
+    from pgan_tf.metrics.fid import FidScorer
 
     return FidScorer(config.inception_weights, progress=config.progress)
 
@@ -249,7 +249,7 @@ def evaluate_run(config):
     from pgan_tf.training.checkpoint_index import readable_checkpoints
     from pgan_tf.training.generator import restore_run_generator
 
-    saved = export.read_run(config.run_dir)
+    saved = sample_export.read_run(config.run_dir)
     fid_scorer = _fid_scorer(config)
     rg = restore_run_generator(config.run_dir, "latest")
     reals = load_reals(config.data_dir, rg.config.resolution, "gan_train" in config.metrics)
@@ -275,13 +275,13 @@ def evaluate_run(config):
               else readable_checkpoints(config.run_dir))
     per_checkpoint = {}
     for images_seen, path in points.items():
-        rg = export.at_checkpoint(rg, images_seen, path)
+        rg = sample_export.at_checkpoint(rg, images_seen, path)
         key = f"{images_seen / 1000:g}"
         _status(f"checkpoint kimg {key}", config.progress)
         prefix = "" if config.checkpoints == "latest" else f"kimg{key}_"
         entry = {"checkpoint": path, "images_seen": images_seen, "kimg": images_seen / 1000,
                  "stage_resolution": rg.stage_resolution, "upsampled": rg.upsampled}
-        source = export.run_source(rg, config.seed, config.batch_size)
+        source = sample_export.run_source(rg, config.seed, config.batch_size)
         entry.update(evaluate_generator(source, reals, config, models, png_dir=png_dir,
                                         prefix=prefix, fid_scorer=fid_scorer))
         images = {**confusion_images(entry, png_dir, prefix),
@@ -301,8 +301,8 @@ def sample_grid(fake_source, num_classes):
     an export with the evaluation's seed)."""
     from pgan_tf import sampling
 
-    labels = np.repeat(np.arange(num_classes), export.GRID_COLUMNS)
-    return sampling.make_grid(fake_source(labels), num_classes, export.GRID_COLUMNS)
+    labels = np.repeat(np.arange(num_classes), sample_export.GRID_COLUMNS)
+    return sampling.make_grid(fake_source(labels), num_classes, sample_export.GRID_COLUMNS)
 
 
 def evaluate_sets(config):

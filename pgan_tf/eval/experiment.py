@@ -32,8 +32,8 @@ import numpy as np
 from pgan_tf import fileio
 from pgan_tf.data.record_ids import real_indices
 from pgan_tf.errors import UserError
-from pgan_tf.eval import export, image_sets, reports
-from pgan_tf.eval import gan_train_test as gtt
+from pgan_tf.eval import image_sets, reports, sample_export
+from pgan_tf.eval import gan_accuracy as gtt
 from pgan_tf.eval.classifier import ClassifierConfig
 from pgan_tf.eval.imagenet_weights import check_weights_flag, resolve_classifier_weights
 from pgan_tf.training.run_dir import checkpoint_numbers
@@ -119,12 +119,12 @@ def validate_experiment(config):
                             "train and evaluates on val")
     for arm in arms:
         if arm.kind == "gan":
-            saved = export.read_run(arm.run_dir, flag=f"--arms {arm.name}: run_dir")
+            saved = sample_export.read_run(arm.run_dir, flag=f"--arms {arm.name}: run_dir")
             if sorted(saved.get("classes", [])) != sorted(info["classes"]):
                 raise UserError(f"--arms {arm.name}: the run's classes {saved.get('classes')} "
                                 f"differ from the dataset's {info['classes']}")
             _check_checkpoint(arm)
-    export.check_output_dir(config.output_dir, config.overwrite)
+    sample_export.check_output_dir(config.output_dir, config.overwrite)
     return arms, root, info
 
 
@@ -177,7 +177,7 @@ def gan_extra(run_dir, class_names, per_class, seed, resolution, checkpoint=None
     if checkpoint is not None and rg.images_seen != checkpoint:  # a same-kimg neighbour: refuse
         raise UserError(f"--arms gan:{run_dir}@ckpt-{checkpoint}: the run lists no such "
                         f"checkpoint (found {rg.checkpoint})")
-    images = [export.generate_class(rg, rg.class_names.index(name), per_class, seed)
+    images = [sample_export.generate_class(rg, rg.class_names.index(name), per_class, seed)
               for name in class_names]
     images = np.concatenate(images)
     notes = []
@@ -267,7 +267,7 @@ def write_outputs(results, config):
     """results.json, results.md and results.png, installed together (temp folder, rename)."""
     from pgan_tf.eval.evaluate import write_json
 
-    with export.staged_dir(config.output_dir, config.overwrite) as tmp:
+    with sample_export.staged_dir(config.output_dir, config.overwrite) as tmp:
         write_json(results, os.path.join(tmp, RESULTS_JSON))
         fileio.write_bytes(os.path.join(tmp, RESULTS_MD), results_markdown(results).encode())
         arms = list(results["arms"].values())

@@ -19,7 +19,7 @@ import numpy as np
 from pgan_tf.data.record_ids import real_indices
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
-from pgan_tf.eval import gan_train_test as gtt
+from pgan_tf.eval import gan_accuracy as gtt
 from pgan_tf.eval import judge_cache
 from pgan_tf.eval.classifier import train_classifier
 

@@ -20,7 +20,8 @@ import tensorflow as tf
 from pgan_tf import disk, fileio, sampling
 from pgan_tf.data import integrity, pipeline
 from pgan_tf.errors import UserError
-from pgan_tf.training import distribute, faults
+from pgan_tf.training import distribute
+from pgan_tf import faults
 from pgan_tf.training import run_dir as run_dir_lib
 from pgan_tf.training.builders import model_factories, schedule_params
 from pgan_tf.training.checkpoint import Checkpointer

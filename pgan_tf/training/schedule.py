@@ -19,11 +19,11 @@ import operator
 import types
 from typing import Mapping, Optional, Tuple
 
+from pgan_tf.config import PAPER_MINIBATCH
+
 # REFERENCE §3.1: official tick length (kimg) per resolution.
 OFFICIAL_TICK_KIMG = types.MappingProxyType(
     {4: 160, 8: 140, 16: 120, 32: 100, 64: 80, 128: 60, 256: 40, 512: 20, 1024: 10})
-# Paper §3.5 minibatch per resolution (REFERENCE header: the paper wins over official presets).
-PAPER_MINIBATCH = types.MappingProxyType({4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8})
 # Images per kimg (official kimg = images shown to D / 1000).
 IMAGES_PER_KIMG = 1000
 # Smallest resolution of the official networks (the 4x4 block).

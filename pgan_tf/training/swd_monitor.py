@@ -6,14 +6,14 @@ the stage's current resolution (and fade), `swd_images` reals — the first ones
 split in file order, faded like the reals the discriminator sees — with as many G_ema samples
 carrying the same labels (so both sets have the same class mix), drawn from latents fixed by the
 run's seed. Same sets and draws at every measurement: the curve moves only because G_ema does. It
-uses `pgan_tf.eval.swd.swd` unchanged, so it needs resolution >= 16 and skips smaller stages.
+uses `pgan_tf.metrics.swd.swd` unchanged, so it needs resolution >= 16 and skips smaller stages.
 """
 import numpy as np
 import tensorflow as tf
 
 from pgan_tf import sampling
 from pgan_tf.data import pipeline
-from pgan_tf.eval import swd as swd_lib
+from pgan_tf.metrics import swd as swd_lib
 from pgan_tf.training.schedule import kimg_to_images
 
 # Images per G_ema call and per reals batch (memory only: results do not depend on it).

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from pgan_tf.errors import UserError
-from pgan_tf.eval import gan_train_test as gtt
+from pgan_tf.eval import gan_accuracy as gtt
 from pgan_tf.eval.classifier import ClassifierConfig, train_classifier
 from tests.eval_fixtures import colour_set
 

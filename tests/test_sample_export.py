@@ -13,7 +13,7 @@ from PIL import Image
 import pgan_tf
 from pgan_tf import sampling
 from pgan_tf.errors import UserError
-from pgan_tf.eval import export
+from pgan_tf.eval import sample_export
 from tests.eval_fixtures import CLASSES, tiny_run, tool
 
 
@@ -30,8 +30,8 @@ def generator(run):
 
 
 def _export(run_dir, out, rg=None, **kw):
-    config = export.ExportConfig(run_dir=run_dir, output_dir=str(out), progress=False, **kw)
-    return export.export_samples(config, run_generator=rg)
+    config = sample_export.ExportConfig(run_dir=run_dir, output_dir=str(out), progress=False, **kw)
+    return sample_export.export_samples(config, run_generator=rg)
 
 
 def _files(folder):
@@ -117,8 +117,8 @@ def test_balance_to_tops_up_real_training_counts(tmp_path):
                                  "synthetic_counts": {"MEL": 0, "NV": 5, "DF": 0}}}}
     (data / "dataset.json").write_text(json.dumps(info))
     saved = {"config": {"data_dir": str(data)}, "classes": ["MEL", "NV", "DF"]}
-    config = export.ExportConfig(run_dir="r", output_dir="o", balance_to=10)
-    counts, real = export.plan_counts(config, saved)
+    config = sample_export.ExportConfig(run_dir="r", output_dir="o", balance_to=10)
+    counts, real = sample_export.plan_counts(config, saved)
     assert real == {"MEL": 3, "NV": 12, "DF": 1}
     assert counts == {"MEL": 7, "NV": 0, "DF": 9}  # max(0, 10 - real)
 
@@ -127,7 +127,7 @@ def test_validation_errors(run, tmp_path):
     def check(match, **kw):
         args = dict(run_dir=run[0], output_dir=str(tmp_path / "o"), num_per_class=2)
         with pytest.raises(UserError, match=match):
-            export.validate_export(export.ExportConfig(**{**args, **kw}))
+            sample_export.validate_export(sample_export.ExportConfig(**{**args, **kw}))
     check("not a pgan_tf run", run_dir=str(tmp_path))
     check("BCC not in the run's classes", classes=("MEL", "BCC"))
     check("must be > 0", num_per_class=0)

@@ -1,0 +1,1 @@
+"""Leaf image metrics (SWD, MS-SSIM, FID): NumPy/TensorFlow only, no run directories, no flags."""
