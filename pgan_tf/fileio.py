@@ -11,10 +11,20 @@ Nothing here relies on modification times: object stores and `ram://` do not giv
 Writes of whole files are atomic where the file system allows (`write_atomic`: a temp file beside
 the target, then a rename; on object stores a rename is a copy, so a reader may see the old or
 the new object, never half of one).
+
+Every file-writing helper of the package lives here, once: whole files (`write_atomic`), JSON
+(`write_json`, `read_json`), a folder built beside its target and swapped in (`staged_dir`), and a
+local temp name for writers that can only write a local file (`local_atomic_path`: h5py).
 """
+import contextlib
 import glob as _glob
+import json
 import os
 import shutil
+import tempfile
+import uuid
+
+from pgan_tf.errors import UserError
 
 SCHEME_SEP = "://"
 
@@ -168,6 +178,79 @@ def write_atomic(path, data):
     except BaseException:
         remove(tmp)
         raise
+
+
+def write_json(path, data, default=None):
+    """Write `data` as indented JSON (UTF-8, final newline) to `path` atomically (`write_atomic`).
+    `default`: `json.dumps`'s hook for values JSON does not know (NumPy arrays, ...)."""
+    write_atomic(path, json.dumps(data, indent=2, default=default) + "\n")
+
+
+def read_json(path, hint):
+    """The JSON value in `path`. A missing, unreadable or unparsable file is one `UserError` line
+    naming `path`, the reason and `hint` (what the user should do)."""
+    try:
+        return json.loads(read_text(path))
+    except (OSError, ValueError) + not_found_errors() as err:
+        raise UserError(f"{path} is unreadable ({err}); {hint}") from None
+
+
+@contextlib.contextmanager
+def staged_dir(path):
+    """Build a folder beside `path` and swap it in: yields a new temp folder `.<name>.tmp-*` in
+    `path`'s parent; on success an existing `path` is moved aside, the temp folder renamed to
+    `path`, and the old one removed; on failure the temp folder is removed and `path` is
+    untouched. Whether an existing `path` may be replaced is the caller's check. Any path."""
+    path = abspath(path).rstrip("/")
+    parent, name = os.path.split(path)
+    makedirs(parent)
+    tmp = make_temp_dir(parent, f".{name}.tmp-")
+    try:
+        yield tmp
+    except BaseException:
+        rmtree(tmp)
+        raise
+    old = None
+    if isdir(path):
+        old = make_temp_dir(parent, f".{name}.old-")
+        rename(path, os.path.join(old, "previous"))
+    rename(tmp, path)
+    if old:
+        rmtree(old)
+
+
+def make_temp_dir(parent, prefix):
+    """A new, uniquely named folder in `parent` with normal permissions (not mkdtemp's 0700)."""
+    if is_remote(parent):
+        path = os.path.join(parent, prefix + uuid.uuid4().hex[:12])
+        makedirs(path)
+        return path
+    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o777 & ~umask)
+    return path
+
+
+@contextlib.contextmanager
+def local_atomic_path(path, flag, suffix=""):
+    """For writers that can only write a local file (Keras `.weights.h5` through h5py): yields a
+    temp path beside `path` (ending in `suffix`: Keras picks the format by the file name), renamed
+    to `path` when the block succeeds, removed when it fails. A remote `path` is refused in one
+    line naming `flag` before anything is written."""
+    if is_remote(path):
+        raise UserError(f"{flag}={path}: must be a local path (this file is written with h5py, "
+                        "which writes local files only); copy it to the bucket afterwards")
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def append_text(path, text):

@@ -73,7 +73,7 @@ def record_evaluation(run_dir, images_seen, metrics, results_path, memorization_
         entry["memorization_threshold"] = float(memorization_threshold)
     record[int(images_seen)] = entry
     data = {"checkpoints": {str(k): record[k] for k in sorted(record)}}
-    fileio.write_atomic(os.path.join(run_dir, EVALUATIONS), json.dumps(data, indent=2) + "\n")
+    fileio.write_json(os.path.join(run_dir, EVALUATIONS), data)
 
 
 def model_card_markdown(saved, images_seen, *, stage_resolution=None, evaluation=None,

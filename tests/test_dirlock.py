@@ -117,9 +117,9 @@ def test_second_export_into_the_same_folder_refuses(tmp_path):
     from pgan_tf.eval import sample_export
 
     out = tmp_path / "samples"
-    with sample_export.staged_dir(str(out), overwrite=False):
+    with sample_export.staged_output(str(out), overwrite=False):
         with pytest.raises(UserError, match=f"export refused: {out} is in use by pid "
                                             f"{os.getpid()}"):
-            with sample_export.staged_dir(str(out), overwrite=True):
+            with sample_export.staged_output(str(out), overwrite=True):
                 pass
     assert os.path.isdir(out) and not os.path.exists(tmp_path / ".samples.lock")

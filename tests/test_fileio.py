@@ -17,6 +17,7 @@ from pgan_tf import cli, fileio
 tf = cli.import_tensorflow()
 
 from pgan_tf.config import TrainConfig  # noqa: E402
+from pgan_tf.errors import UserError  # noqa: E402
 from pgan_tf.eval import evaluate, sample_export  # noqa: E402
 from pgan_tf.eval.classifier import ClassifierConfig  # noqa: E402
 from pgan_tf.training import loop  # noqa: E402
@@ -48,6 +49,54 @@ def test_atomic_write_read_list_rename_remove(tmp_path, root):
     fileio.rmtree(os.path.join(base, "c"))
     assert fileio.listdir(base) == []
     assert fileio.abspath(base) == (os.path.abspath(base) if root == "local" else base)
+
+
+@pytest.mark.parametrize("root", ["local", "ram"])
+def test_json_write_read_and_unreadable_json_is_one_line(tmp_path, root):
+    base = str(tmp_path) if root == "local" else f"ram://fileio_{uuid.uuid4().hex}"
+    path = os.path.join(base, "d", "r.json")
+    fileio.write_json(path, {"a": [1, 2], "b": np.arange(2)}, default=lambda v: v.tolist())
+    assert fileio.read_text(path) == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": [\n    0,\n    1\n  ]\n}\n'
+    assert fileio.read_json(path, "unused") == {"a": [1, 2], "b": [0, 1]}
+    assert fileio.listdir(os.path.join(base, "d")) == ["r.json"]
+    fileio.write_atomic(path, "{not json")
+    with pytest.raises(UserError, match=r"r\.json is unreadable \(.*\); restore it$"):
+        fileio.read_json(path, "restore it")
+    with pytest.raises(UserError, match=r"missing\.json is unreadable .*; run it again$"):
+        fileio.read_json(os.path.join(base, "missing.json"), "run it again")
+
+
+@pytest.mark.parametrize("root", ["local", "ram"])
+def test_staged_dir_swaps_in_only_a_finished_folder(tmp_path, root):
+    base = str(tmp_path) if root == "local" else f"ram://fileio_{uuid.uuid4().hex}"
+    out = os.path.join(base, "out")
+    fileio.write_atomic(os.path.join(out, "old.txt"), "old")
+    with pytest.raises(RuntimeError):
+        with fileio.staged_dir(out) as tmp:
+            fileio.write_atomic(os.path.join(tmp, "new.txt"), "new")
+            raise RuntimeError("interrupted")
+    assert fileio.listdir(base) == ["out"] and fileio.listdir(out) == ["old.txt"]  # untouched
+    with fileio.staged_dir(out) as tmp:
+        assert fileio.isdir(tmp) and os.path.dirname(tmp) == base
+        fileio.write_atomic(os.path.join(tmp, "new.txt"), "new")
+        assert fileio.listdir(out) == ["old.txt"]  # not swapped in before the block ends
+    assert fileio.listdir(base) == ["out"] and fileio.listdir(out) == ["new.txt"]
+
+
+def test_local_atomic_path_renames_on_success_and_refuses_remote(tmp_path):
+    target = str(tmp_path / "w" / "m.weights.h5")
+    with pytest.raises(RuntimeError):
+        with fileio.local_atomic_path(target, "--output", suffix=".weights.h5") as tmp:
+            assert tmp.endswith(".weights.h5") and os.path.dirname(tmp) == os.path.dirname(target)
+            open(tmp, "wb").write(b"half")
+            raise RuntimeError("save failed")
+    assert os.listdir(tmp_path / "w") == []
+    with fileio.local_atomic_path(target, "--output", suffix=".weights.h5") as tmp:
+        open(tmp, "wb").write(b"whole")
+    assert os.listdir(tmp_path / "w") == ["m.weights.h5"] and open(target, "rb").read() == b"whole"
+    with pytest.raises(UserError, match=r"^--judge_cache=gs://b/j\.weights\.h5: must be a local"):
+        with fileio.local_atomic_path("gs://b/j.weights.h5", "--judge_cache"):
+            raise AssertionError("a remote path must be refused before the block runs")
 
 
 def test_local_paths_do_not_import_tensorflow(tmp_path):

@@ -5,7 +5,6 @@ Derived checks (issue 5 targets; reported, never asserted):
   reference (largest) resolution, t_ref * flops(r) / flops(ref); target <= 1.25.
 * the input pipeline's img/s divided by the training step's img/s; target >= 10.
 """
-import json
 import os
 import platform
 
@@ -106,17 +105,3 @@ def markdown_table(result):
     return "\n".join(lines)
 
 
-def write_json_atomic(path, data):
-    """Write `data` as indented JSON to `path` via a temp file in the same folder + os.replace."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

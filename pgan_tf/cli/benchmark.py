@@ -14,7 +14,7 @@ import sys
 
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, fileio
 from pgan_tf.cli import train as train_flags
 from pgan_tf.bench import options
 from pgan_tf.errors import UserError
@@ -71,7 +71,7 @@ def main(argv, command):
     from pgan_tf.bench import report, runner
 
     result = runner.run_benchmark(config, bench)
-    report.write_json_atomic(FLAGS.output, result)
+    fileio.write_json(FLAGS.output, result)
     print(report.markdown_table(result))
     print(f"\nwrote {FLAGS.output}")
     return 0

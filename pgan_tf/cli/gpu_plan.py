@@ -30,7 +30,7 @@ def main(argv, command):
     config = train_flags.config_from_flags()
     cli.import_tensorflow()  # the FLOP count imports the model package
     from pgan_tf.bench import gpu_plan
-    from pgan_tf.bench.report import write_json_atomic
+    from pgan_tf import fileio
     from pgan_tf.training.builders import schedule_params
 
     rows, total = gpu_plan.schedule_flops(config, schedule_params(config))
@@ -38,7 +38,7 @@ def main(argv, command):
     print(f"Command: {command}\n")
     print(gpu_plan.markdown(rows, total, hours))
     if FLAGS.output:
-        write_json_atomic(FLAGS.output, {
+        fileio.write_json(FLAGS.output, {
             "command": command, "phases": rows, "total_flops": total,
             "peaks_tflops": {g: dict(p) for g, p in gpu_plan.GPU_PEAKS_TFLOPS.items()},
             "hours": {g: {p: {str(f): h for f, h in v.items()} for p, v in by.items()}

@@ -14,19 +14,15 @@ rename the temp folder to OUT. On any failure the temp folder is removed: OUT ap
 import collections
 import dataclasses
 import hashlib
-import json
 import multiprocessing
 import os
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 
-from pgan_tf import disk
+from pgan_tf import disk, faults, fileio
 from pgan_tf.data import augment, integrity, preprocess, record_ids, sources, tfrecords
 from pgan_tf.errors import UserError
-from pgan_tf import faults
 
 DATASET_JSON = tfrecords.DATASET_JSON
 SPLITS = ("train", "val")
@@ -119,23 +115,16 @@ def prepare_dataset(config, spec=augment.DEFAULT_SPEC):
 
 
 def _prepare_into(config, spec, out, classes, plan, val_origin):
-    """Write the splits into a temp folder next to `out`, then rename it to `out`."""
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-", dir=os.path.dirname(out))
-    try:
+    """Write the splits into a temp folder next to `out`, then swap it in for `out`
+    (`fileio.staged_dir`: an old dataset there is replaced only once the new one is complete)."""
+    with fileio.staged_dir(out) as tmp:
         with _WorkerPool(config.workers) as pool:
             written = {name: _write_split(pool, os.path.join(tmp, name), tasks, classes, config,
                                           spec) for name, tasks in plan.items() if tasks}
         _check_train_classes(written, classes)
         info = _dataset_info(config, classes, plan, written, val_origin, spec)
         faults.writing("prepare", out)  # test-only ENOSPC, after the record files are written
-        with open(os.path.join(tmp, DATASET_JSON), "w") as f:
-            json.dump(info, f, indent=1)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; OUT should look like any folder
-        _install(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        fileio.write_json(os.path.join(tmp, DATASET_JSON), info)
     return info
 
 
@@ -346,13 +335,3 @@ def _counts(tasks, classes):
     numbers = collections.Counter(t.label for t in tasks)
     return {c: numbers.get(i, 0) for i, c in enumerate(classes)}
 
-
-def _install(tmp, out):
-    """Move the finished temp folder to `out`, replacing an old one (checked by the caller)."""
-    old = None
-    if os.path.isdir(out) and os.listdir(out):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=os.path.dirname(out))
-        os.replace(out, os.path.join(old, "dataset"))
-    os.replace(tmp, out)  # rename over a missing or empty folder
-    if old:
-        shutil.rmtree(old, ignore_errors=True)

@@ -19,12 +19,11 @@ full-resolution grain from a per-run noise tile. Deterministic for a seed.
 import csv
 import dataclasses
 import os
-import shutil
-import tempfile
 
 import numpy as np
 from PIL import Image
 
+from pgan_tf import fileio
 from pgan_tf.data.sources import ISIC_CLASSES
 from pgan_tf.errors import UserError
 
@@ -280,18 +279,8 @@ def write_synthetic_isic(output_dir, num_images, seed, overwrite=False, progress
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise UserError(f"--output_dir={output_dir} is a file; choose a folder")
     planned = plan_images(num_images, seed)
-    out = os.path.realpath(output_dir)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-", dir=os.path.dirname(out))
-    try:
+    with fileio.staged_dir(os.path.realpath(output_dir)) as tmp:
         _write_files(tmp, planned, seed, progress)
-        os.chmod(tmp, 0o755)
-        if os.path.isdir(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {c: sum(1 for p in planned if p.label == i) for i, c in enumerate(ISIC_CLASSES)}
 
 

@@ -1,7 +1,6 @@
 """Results of `tools/evaluate.py`: confusion-matrix PNGs, TensorBoard scalars, the best checkpoint
 per metric, the JSON file and the Markdown summary (split out of `evaluate.py`)."""
 import io
-import json
 import os
 
 import numpy as np
@@ -128,7 +127,7 @@ def write_json(results, path):
     path = fileio.abspath(path)
     with disk.writing("results", path, point="evaluate",
                       kept="earlier results there are intact" if fileio.exists(path) else ""):
-        fileio.write_atomic(path, json.dumps(results, indent=2, default=_json_default) + "\n")
+        fileio.write_json(path, results, default=_json_default)
 
 
 def _summary_entries(entry, results):

@@ -267,7 +267,7 @@ def write_outputs(results, config):
     """results.json, results.md and results.png, installed together (temp folder, rename)."""
     from pgan_tf.eval.evaluate import write_json
 
-    with sample_export.staged_dir(config.output_dir, config.overwrite) as tmp:
+    with sample_export.staged_output(config.output_dir, config.overwrite) as tmp:
         write_json(results, os.path.join(tmp, RESULTS_JSON))
         fileio.write_bytes(os.path.join(tmp, RESULTS_MD), results_markdown(results).encode())
         arms = list(results["arms"].values())

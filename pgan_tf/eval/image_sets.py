@@ -28,6 +28,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
+from pgan_tf import fileio
 from pgan_tf.data import preprocess, sources, tfrecords
 from pgan_tf.errors import UserError
 
@@ -36,6 +37,7 @@ KINDS = ("prepared", "official", "export", "class_folders", "flat")
 ISIC_CLASSES = sources.ISIC_CLASSES
 EXPORT_LABELS_FILE = sources.EXPORT_LABELS_FILE
 DATASET_JSON = tfrecords.DATASET_JSON
+_PREPARE_AGAIN = "prepare the dataset again (pgan-prepare)"
 # Channel axis of official records (CHW) moved last: [N, C, H, W] -> [N, H, W, C].
 _CHW_TO_HWC = (0, 2, 3, 1)
 
@@ -121,10 +123,10 @@ def find_dataset_root(path):
     """(root, dataset.json dict) of a prepared dataset given its root or one of its split folders;
     (None, None) for anything else (JSON only: no TensorFlow)."""
     if os.path.isfile(os.path.join(path, DATASET_JSON)):
-        return path, _read_json(os.path.join(path, DATASET_JSON))
+        return path, fileio.read_json(os.path.join(path, DATASET_JSON), _PREPARE_AGAIN)
     parent = os.path.dirname(os.path.normpath(os.path.abspath(path)))
     if os.path.isfile(os.path.join(parent, DATASET_JSON)):
-        info = _read_json(os.path.join(parent, DATASET_JSON))
+        info = fileio.read_json(os.path.join(parent, DATASET_JSON), _PREPARE_AGAIN)
         if os.path.basename(os.path.normpath(path)) in info.get("splits", {}):
             return parent, info
     return None, None
@@ -132,7 +134,7 @@ def find_dataset_root(path):
 
 def load_prepared_split(root, split, resolution=None):
     """One split (`train`, `val`) of a prepared dataset root, labelled by its dataset.json."""
-    info = _read_json(os.path.join(root, DATASET_JSON))
+    info = fileio.read_json(os.path.join(root, DATASET_JSON), _PREPARE_AGAIN)
     entry = info.get("splits", {}).get(split)
     folder = os.path.join(root, (entry or {}).get("dir") or split)
     if not os.path.isdir(folder):
@@ -335,16 +337,6 @@ def real_train_counts(root, info):
         rows = np.load(f, allow_pickle=False)  # float32 [N, K] one-hot; never unpickle
     numbers = np.bincount(rows.argmax(axis=1), minlength=len(classes))
     return {c: int(n) for c, n in zip(classes, numbers)}
-
-
-def _read_json(path):
-    import json
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as err:
-        raise UserError(f"{path} is not readable JSON ({err})") from None
 
 
 def _is_image(name):

@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from pgan_tf import fileio
 from pgan_tf.errors import UserError
 from pgan_tf.eval.classifier import build_resnet18
 
@@ -55,13 +56,7 @@ def cached_judge(cache_dir, images, labels, num_classes, config, train):
                             "train it again") from None
         return model, True
     model = train()
-    os.makedirs(cache_dir, exist_ok=True)
     # Keras names the format by the suffix: the temporary name must end in .weights.h5 too.
-    tmp = os.path.join(cache_dir, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
+    with fileio.local_atomic_path(path, "--judge_cache", suffix=".weights.h5") as tmp:
         model.save_weights(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return model, False

@@ -14,14 +14,13 @@ Everything is written into a temporary folder beside OUT and renamed into place 
 is either complete or absent. Validation (`validate_export`) reads JSON only, so a tool can check
 its flags before TensorFlow is loaded.
 """
+import contextlib
 import csv
 import dataclasses
 import hashlib
 import io
 import json
 import os
-import tempfile
-import uuid
 from typing import Optional
 
 import numpy as np
@@ -65,10 +64,7 @@ def read_run(run_dir, flag="--run_dir"):
     path = os.path.join(run_dir, CONFIG_JSON)
     if not fileio.isfile(path):
         raise UserError(f"{flag}={run_dir} is not a pgan_tf run (no config.json)")
-    try:
-        saved = json.loads(fileio.read_text(path))
-    except (OSError, ValueError) as err:
-        raise UserError(f"{path} is unreadable ({err})") from None
+    saved = fileio.read_json(path, f"restore it from a copy of the run, or check {flag}")
     if not isinstance(saved, dict) or "config" not in saved:
         raise UserError(f"{flag}={run_dir} is not a pgan_tf run (config.json has no 'config')")
     return saved
@@ -202,7 +198,7 @@ def export_samples(config, run_generator=None):
     rows, grid_cells = [], {}
     with disk.writing("the export", config.output_dir, point="export",
                       kept="an earlier export there is intact"), \
-            staged_dir(config.output_dir, config.overwrite) as tmp, tqdm(
+            staged_output(config.output_dir, config.overwrite) as tmp, tqdm(
             total=sum(counts.values()), desc="export", unit="img", disable=not config.progress,
             mininterval=0.5) as bar:
         for name, count in counts.items():
@@ -221,7 +217,7 @@ def export_samples(config, run_generator=None):
                 bar.update(stop - start)
         _write_labels_csv(os.path.join(tmp, LABELS_CSV), run_classes, rows)
         manifest = _manifest(config, saved, run_generator, counts, real_counts)
-        _write_json(os.path.join(tmp, MANIFEST), manifest)
+        fileio.write_json(os.path.join(tmp, MANIFEST), manifest)
         model_card.write_model_card(tmp, config.run_dir, run_generator.images_seen,
                                     stage_resolution=run_generator.stage_resolution, what="samples")
         if config.grid and rows:
@@ -275,10 +271,6 @@ def _write_labels_csv(path, classes, rows):
     fileio.write_bytes(path, text.getvalue().encode("utf-8"))
 
 
-def _write_json(path, data):
-    fileio.write_bytes(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
-
-
 def _write_grid(path, cells, counts, run_generator):
     """One row per exported class, its first GRID_COLUMNS images (black where it has fewer)."""
     classes = list(counts)
@@ -291,58 +283,20 @@ def _write_grid(path, cells, counts, run_generator):
     sampling.save_png(path, sampling.make_grid(tiles, len(classes), cols))
 
 
-class staged_dir:  # noqa: N801 (used as a context manager, like tempfile.TemporaryDirectory)
-    """Context manager: a temp folder beside `path`, renamed to `path` on success, removed on
-    failure. An existing `path` is replaced only when `overwrite` (checked again here).
-
-    A writer lock `.<name>.lock` beside `path` (`dirlock`) is held meanwhile: a second export
-    into the same folder refuses in one line naming the first. Any `fileio` path (gs://, ...).
-    """
-
-    def __init__(self, path, overwrite):
-        self.path, self.overwrite = fileio.abspath(path).rstrip("/"), overwrite
-        self.tmp = None
-        parent, name = os.path.split(self.path)
-        self.lock = DirLock(os.path.join(parent, f".{name}.lock"), "export", target=self.path)
-
-    def __enter__(self):
-        parent, name = os.path.split(self.path)
-        fileio.makedirs(parent)
-        self.lock.acquire()
-        try:
-            check_output_dir(self.path, self.overwrite)
-            self.tmp = _make_temp_dir(parent, f".{name}.tmp-")
-        except BaseException:
-            self.lock.release()
-            raise
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        try:
-            if exc_type is not None:
-                fileio.rmtree(self.tmp)
-                return False
-            old = None
-            if fileio.isdir(self.path):
-                old = _make_temp_dir(os.path.dirname(self.path),
-                                     f".{os.path.basename(self.path)}.old-")
-                fileio.rename(self.path, os.path.join(old, "previous"))
-            fileio.rename(self.tmp, self.path)
-            if old:
-                fileio.rmtree(old)
-            return False
-        finally:
-            self.lock.release()
-
-
-def _make_temp_dir(parent, prefix):
-    """A new, uniquely named folder in `parent` with normal permissions."""
-    if fileio.is_remote(parent):
-        path = os.path.join(parent, prefix + uuid.uuid4().hex[:12])
-        fileio.makedirs(path)
-        return path
-    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o777 & ~umask)  # mkdtemp makes 0700; the result is a normal folder
-    return path
+@contextlib.contextmanager
+def staged_output(path, overwrite):
+    """A temp folder beside `path`, swapped in for `path` on success and removed on failure
+    (`fileio.staged_dir`). An existing `path` is replaced only when `overwrite` (checked again
+    here, under the lock). A writer lock `.<name>.lock` beside `path` (`dirlock`) is held
+    meanwhile: a second export into the same folder refuses in one line naming the first."""
+    path = fileio.abspath(path).rstrip("/")
+    parent, name = os.path.split(path)
+    fileio.makedirs(parent)
+    lock = DirLock(os.path.join(parent, f".{name}.lock"), "export", target=path)
+    lock.acquire()
+    try:
+        check_output_dir(path, overwrite)
+        with fileio.staged_dir(path) as tmp:
+            yield tmp
+    finally:
+        lock.release()

@@ -18,10 +18,10 @@ when PyTorch is importable, and only through `torch.load(..., weights_only=True)
 run code from the file (never unpickle a user's file otherwise).
 """
 import os
-import tempfile
 
 import numpy as np
 
+from pgan_tf import fileio
 from pgan_tf.data.integrity import file_sha256  # noqa: F401  (weights' sha256 in results)
 from pgan_tf.errors import UserError
 from pgan_tf.eval import classifier
@@ -130,17 +130,8 @@ def convert_state_dict(state, output_path, flag="--input"):
             raise UserError(f"{flag}: layer {name} has shapes {got}, the 1000-class ResNet-18 "
                             f"needs {want}")
         layer.set_weights(weights[name])
-    folder = os.path.dirname(os.path.abspath(output_path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=KERAS_SUFFIX, dir=folder, prefix=".convert-")
-    os.close(fd)
-    try:
+    with fileio.local_atomic_path(output_path, "--output", suffix=KERAS_SUFFIX) as tmp:
         model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, output_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def convert_file(input_path, output_path):

@@ -6,10 +6,10 @@ the experiment's (prepared datasets hold every level up to theirs), a val split 
 Fig. 8, and the train split's sha256 that ties runs to their data.
 """
 import dataclasses
-import json
 import os
 from typing import Optional
 
+from pgan_tf import fileio
 from pgan_tf.errors import UserError
 
 DATASET_JSON = "dataset.json"
@@ -33,19 +33,10 @@ class Data:
         return self.info.get("splits", {}).get("train", {}).get("sha256")
 
 
-def read_json(path, hint="prepare the dataset again"):
-    """The JSON file at `path`; UserError with `hint` (what to do) when it is unreadable."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as err:
-        raise UserError(f"{path} is unreadable ({err}); {hint}") from None
-
-
 def read_info(folder):
     """`folder/dataset.json` as a dict, or None when there is none."""
     path = os.path.join(folder, DATASET_JSON)
-    return read_json(path) if os.path.isfile(path) else None
+    return fileio.read_json(path, "prepare the dataset again") if os.path.isfile(path) else None
 
 
 def resolve_data(data_dir, work_dir, resolution, classes):

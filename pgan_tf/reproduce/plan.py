@@ -19,6 +19,7 @@ import os
 import sys
 from typing import Optional
 
+from pgan_tf import fileio
 from pgan_tf.errors import UserError
 from pgan_tf.reproduce import data as data_lib
 from pgan_tf.reproduce import scales
@@ -149,7 +150,7 @@ def _evaluate_step(train, plan_options, scale, data, weights):
 
 def best_checkpoint(evaluation):
     """Images seen of the `FIG8_BEST` checkpoint of a `pgan-evaluate --checkpoints all` JSON."""
-    result = data_lib.read_json(evaluation, "remove it and rerun to redo that evaluation")
+    result = fileio.read_json(evaluation, "remove it and rerun to redo that evaluation")
     try:
         kimg = result["best"][FIG8_BEST]["kimg"]
         return int(result["checkpoints"][kimg]["images_seen"])

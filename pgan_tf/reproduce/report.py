@@ -3,6 +3,7 @@ and results.png, our numbers beside the paper's in the same table and chart."""
 import math
 import os
 
+from pgan_tf import fileio
 from pgan_tf.eval import reports
 from pgan_tf.eval.eval_results import write_json
 from pgan_tf.reproduce.results import METRIC_LABELS
@@ -87,11 +88,7 @@ def _number(value):
 def write_report(results, folder):
     """results.json, results.md and results.png in `folder` (each written atomically)."""
     write_json(results, os.path.join(folder, RESULTS_JSON))
-    path = os.path.join(folder, RESULTS_MD)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(markdown(results))
-    os.replace(tmp, path)
+    fileio.write_atomic(os.path.join(folder, RESULTS_MD), markdown(results))
     categories, series = _series(results)
     reports.save_grouped_bar_chart(categories, series, os.path.join(folder, RESULTS_PNG),
                                    TITLES[results["experiment"]])

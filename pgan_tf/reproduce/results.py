@@ -7,8 +7,8 @@ checkpoints (each at its own best checkpoint, as the paper reports them; `pgan-e
 and the kimg each GAN arm was sampled at (its run's best GAN-train checkpoint).
 Accuracies are in percent; with --repeats > 1 they are mean ± std over classifier seeds.
 """
+from pgan_tf import fileio
 from pgan_tf.reproduce import paper
-from pgan_tf.reproduce.data import read_json
 
 PAPER_NUMBERS = {"table1": paper.TABLE1, "table2": paper.TABLE2, "fig8": paper.FIG8}
 METRIC_LABELS = {"gan_train": "GAN-train", "gan_test": "GAN-test"}
@@ -29,7 +29,7 @@ def table_rows(plan):
     for step in plan.steps:
         if step.kind != "evaluate":
             continue
-        result = read_json(step.output, "remove it and rerun to redo that step")
+        result = fileio.read_json(step.output, "remove it and rerun to redo that step")
         pretrained = result.get("pretrained")
         best = result.get("best", {})
         ours = {m: {**_percent(best[m]["accuracy"]), "kimg": best[m]["kimg"],
@@ -49,7 +49,7 @@ def table_rows(plan):
 def fig8_rows(plan):
     """Rows of Fig. 8 from the experiment's results.json."""
     step = plan.steps[-1]
-    result = read_json(step.output, "remove it and rerun to redo that step")
+    result = fileio.read_json(step.output, "remove it and rerun to redo that step")
     labels = {t.output: (t.model, t.label) for t in plan.steps if t.kind == "train"}
     rows = []
     for name, arm in result["arms"].items():

@@ -10,10 +10,11 @@ or another architecture (runs made by hand included).
 import datetime
 import os
 
+from pgan_tf import fileio
 from pgan_tf.config import TrainConfig, diff_architecture
 from pgan_tf.errors import UserError
 from pgan_tf.reproduce import data as data_lib
-from pgan_tf.training.run_dir import checkpoint_numbers, read_run_config, write_json_atomic
+from pgan_tf.training.run_dir import checkpoint_numbers, read_run_config
 from pgan_tf.training.schedule import kimg_to_images
 
 STATE_JSON = "state.json"
@@ -31,7 +32,7 @@ def read_state(folder):
     path = os.path.join(folder, STATE_JSON)
     if not os.path.isfile(path):
         return {"settings": {}, "done": {}}
-    return data_lib.read_json(path, "restore or remove it")
+    return fileio.read_json(path, "restore or remove it")
 
 
 def settings(plan, folder):
@@ -123,4 +124,4 @@ def mark_done(step, plan):
         "output": step.output, "args": list(step.args()),
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     os.makedirs(step.folder, exist_ok=True)
-    write_json_atomic(os.path.join(step.folder, STATE_JSON), state)
+    fileio.write_json(os.path.join(step.folder, STATE_JSON), state)

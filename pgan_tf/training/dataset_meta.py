@@ -15,7 +15,6 @@ import numpy as np
 from pgan_tf import fileio
 from pgan_tf.data import integrity, pipeline
 from pgan_tf.errors import UserError
-from pgan_tf.training.run_dir import write_json_atomic
 
 # ISIC 2018 Task 3 column order (REFERENCE §11.1), used to name classes of an official-format
 # dataset with 7 label columns; other counts get generic names.
@@ -81,7 +80,7 @@ def verify_files(meta, run_dir):
 def record_verified_files(run_dir, record):
     """Keep `verify_files`' result in the run dir, so a resume need not re-hash unchanged files."""
     if record is not None:
-        write_json_atomic(integrity.record_path(run_dir), {"files": record})
+        fileio.write_json(integrity.record_path(run_dir), {"files": record})
 
 
 def _file_hash(folder):

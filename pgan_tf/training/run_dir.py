@@ -7,7 +7,6 @@ ticks and snapshots may change on resume).
 """
 import datetime
 import glob
-import json
 import os
 import platform
 import subprocess
@@ -60,10 +59,7 @@ def read_run_config(run_dir):
     path = os.path.join(run_dir, CONFIG_FILE)
     if not fileio.isfile(path):
         return None
-    try:
-        return json.loads(fileio.read_text(path))
-    except (OSError, ValueError) as err:
-        raise UserError(f"{path} is unreadable ({err}); restore it or use a new --run_dir") from None
+    return fileio.read_json(path, "restore it or use a new --run_dir")
 
 
 def checkpoint_numbers(run_dir):
@@ -100,7 +96,7 @@ def prepare_run_dir(config, class_names, dataset_sha256):
     }
     if resuming:
         record["first_provenance"] = saved.get("first_provenance", saved.get("provenance"))
-    write_json_atomic(os.path.join(run_dir, CONFIG_FILE), record)
+    fileio.write_json(os.path.join(run_dir, CONFIG_FILE), record)
     return resuming
 
 
@@ -139,7 +135,3 @@ def _check_compatible(saved, config, class_names, dataset_sha256):
         print(f"warning: the dataset changed since this run started (sha256 "
               f"{saved.get('dataset_sha256')} -> {dataset_sha256})", file=sys.stderr)
 
-
-def write_json_atomic(path, data):
-    """Write JSON to `path` via a temp file and rename, so readers never see half a file."""
-    fileio.write_atomic(path, json.dumps(data, indent=2) + "\n")
