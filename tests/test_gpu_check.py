@@ -29,7 +29,7 @@ def test_dry_run_lists_every_precision_xla_and_quality_run(tmp_path):
 def test_table_reads_bench_jsons_and_aggregates_seeds(tmp_path, capsys):
     os.makedirs(tmp_path / "bench")
     for name in ("cpu_demo.json", "cpu_full_width_bf16.json"):
-        shutil.copy(os.path.join(REPO, "bench", name), tmp_path / "bench" / name)
+        shutil.copy(os.path.join(REPO, "docs", "results", name), tmp_path / "bench" / name)
     for seed, (gan_test, swd) in enumerate([(0.6, 40.0), (0.8, 50.0)]):
         folder = tmp_path / "quality" / "mixed_float16" / f"seed{seed}"
         os.makedirs(folder)

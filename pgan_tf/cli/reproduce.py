@@ -2,7 +2,7 @@
 
     pgan-reproduce --experiment table1|table2|fig8 --data_dir DATA --work_dir WORK
         [--scale paper|demo|test] [--classifier_weights imagenet|PATH|none] [--repeats N]
-        [--dry_run [--benchmark_json bench/cpu_full_width.json]]
+        [--dry_run [--benchmark_json docs/results/cpu_full_width.json]]
 
 Trains every model of the experiment (one run dir each, WORK/<experiment>/runs/<model>), evaluates
 its checkpoints (best GAN-train and best GAN-test) or runs the augmentation experiment (fig8, on
