@@ -25,6 +25,7 @@ import tempfile
 import numpy as np
 from PIL import Image
 
+from pgan_tf import output_guard
 from pgan_tf.data.sources import ISIC_CLASSES
 from pgan_tf.errors import UserError
 
@@ -274,6 +275,7 @@ def _dots(rng, u, v, count, size):
 
 def write_synthetic_isic(output_dir, num_images, seed, overwrite=False, progress=False):
     """Write the synthetic set to `output_dir` (temp folder + rename); returns {class: count}."""
+    output_guard.check_output(output_dir)  # never replaces a run or a run's own folders
     if os.path.isdir(output_dir) and os.listdir(output_dir) and not overwrite:
         raise UserError(f"--output_dir={output_dir} already holds files; pass --overwrite or "
                         "choose another folder")

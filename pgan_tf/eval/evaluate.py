@@ -32,7 +32,7 @@ from typing import Optional
 
 import numpy as np
 
-from pgan_tf import fileio
+from pgan_tf import fileio, output_guard
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets, memorization, sample_export
 from pgan_tf.eval import gan_accuracy as gtt
@@ -110,6 +110,10 @@ def validate_eval(config):
         raise UserError(f"--inception_weights={config.inception_weights}: no such file")
     if fileio.isdir(config.output):
         raise UserError(f"--output={config.output} is a folder; give a .json file path")
+    images = [("--fakes", config.fakes), ("--reals", config.reals), ("--data_dir", config.data_dir)]
+    output_guard.check_output(config.output, flag="--output", sealed=images, inputs=images + [
+        ("--run_dir", config.run_dir), ("--inception_weights", config.inception_weights),
+        ("--classifier_weights", config.classifier.weights_path)])
     if config.fakes or config.reals:
         if config.run_dir or not (config.fakes and config.reals):
             raise UserError("give either --run_dir or both --fakes and --reals")
@@ -125,6 +129,8 @@ def validate_eval(config):
     if not data_dir or not os.path.isdir(data_dir):
         raise UserError(f"dataset {data_dir!r} (--data_dir, default: the run's config.json) does "
                         "not exist; pass --data_dir")
+    output_guard.check_output(config.output, flag="--output", sealed=[("the run's data_dir",
+                                                                       data_dir)])
     return dataclasses.replace(config, data_dir=data_dir)
 
 

@@ -20,13 +20,14 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
 import uuid
 from typing import Optional
 
 import numpy as np
 
-from pgan_tf import disk, fileio, model_card, sampling
+from pgan_tf import disk, fileio, model_card, output_guard, sampling
 from pgan_tf.dirlock import DirLock
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
@@ -88,8 +89,10 @@ def check_classes(requested, run_classes, flag="--classes"):
     return [c for c in run_classes if not requested or c in requested]
 
 
-def check_output_dir(path, overwrite, flag="--output_dir"):
-    """Refuse an existing non-empty `path` unless `overwrite` (nothing is touched here)."""
+def check_output_dir(path, overwrite, flag="--output_dir", inputs=()):
+    """Refuse an existing non-empty `path` unless `overwrite`, and any `path` that replacing
+    would destroy an input (`inputs`: [(flag, path)]) or a run (`output_guard`). Touches nothing."""
+    output_guard.check_output(path, inputs, flag)
     if fileio.isfile(path):
         raise UserError(f"{flag}={path} is a file; choose a folder path")
     if fileio.isdir(path) and fileio.listdir(path) and not overwrite:
@@ -112,7 +115,9 @@ def validate_export(config):
     if config.batch_size < 1:
         raise UserError(f"batch size must be >= 1, got {config.batch_size}")
     check_classes(config.classes, list(saved.get("classes", [])))
-    check_output_dir(config.output_dir, config.overwrite)
+    check_output_dir(config.output_dir, config.overwrite, inputs=[
+        ("--run_dir", config.run_dir),
+        ("the run's data_dir", saved["config"].get("data_dir") or None)])
     return saved
 
 
