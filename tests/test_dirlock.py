@@ -206,3 +206,15 @@ def test_a_lock_that_cannot_be_written_is_removed(tmp_path, monkeypatch):
     assert err.value.exit_code == 74 and "no space left" in str(err.value)
     assert not os.path.exists(path)  # no empty lock refusing every later start
     DirLock(path, "training").acquire().release()
+
+
+def test_second_export_into_the_same_folder_refuses(tmp_path):
+    from pgan_tf.eval import sample_export
+
+    out = tmp_path / "samples"
+    with sample_export.staged_dir(str(out), overwrite=False):
+        with pytest.raises(UserError, match=f"export refused: {out} is in use by pid "
+                                            f"{os.getpid()}"):
+            with sample_export.staged_dir(str(out), overwrite=True):
+                pass
+    assert os.path.isdir(out) and not os.path.exists(tmp_path / ".samples.lock")
