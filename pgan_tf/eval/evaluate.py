@@ -281,7 +281,11 @@ def evaluate_run(config):
               else readable_checkpoints(config.run_dir))
     per_checkpoint = {}
     for images_seen, path in points.items():
-        rg = sample_export.at_checkpoint(rg, images_seen, path)
+        restored = sample_export.at_checkpoint(rg, images_seen, path)
+        if restored is None:  # rotated away by a live trainer meanwhile: skipped, the rest kept
+            rg = dataclasses.replace(rg, checkpoint=None)  # its weights are now undefined
+            continue
+        rg = restored
         key = f"{images_seen / 1000:g}"
         _status(f"checkpoint kimg {key}", config.progress)
         prefix = "" if config.checkpoints == "latest" else f"kimg{key}_"
@@ -294,6 +298,9 @@ def evaluate_run(config):
                   "eval/samples": sample_grid(source, len(reals.class_names))}
         write_tensorboard(config.run_dir, entry, images_seen, images)
         per_checkpoint[key] = entry
+    if not per_checkpoint:
+        raise UserError(f"--run_dir={config.run_dir}: no checkpoint could be restored for "
+                        "evaluation (see the warnings); retry once the run has new checkpoints")
     if config.checkpoints == "latest":
         results.update(entry)
     else:

@@ -169,15 +169,20 @@ def run_source(run_generator, seed, batch_size=64):
 
 
 def at_checkpoint(run_generator, images_seen, path):
-    """The same RunGenerator with the weights and stage of another checkpoint of its run."""
+    """The same RunGenerator with the weights and stage of another checkpoint of its run; None
+    (with a warning) when that checkpoint no longer restores (rotated away by a live trainer,
+    damaged, another architecture): a reader skips it."""
     if path == run_generator.checkpoint:
         return run_generator
-    import tensorflow as tf
-
     from pgan_tf.training.builders import schedule_params
+    from pgan_tf.training.generator import restore_weights
     from pgan_tf.training.schedule import stage_at
 
-    tf.train.Checkpoint(G_ema=run_generator.model).restore(path).expect_partial()
+    problem = restore_weights(run_generator.model, path)
+    if problem:
+        print(f"warning: checkpoint {path} cannot be restored any more ({problem}); skipped",
+              file=sys.stderr, flush=True)
+        return None
     # Stage of the last step before the snapshot, as generator.restore_run_generator.
     stage = stage_at(max(images_seen - 1, 0), schedule_params(run_generator.config))
     return dataclasses.replace(run_generator, checkpoint=path, images_seen=images_seen,
