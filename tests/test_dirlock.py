@@ -218,3 +218,24 @@ def test_second_export_into_the_same_folder_refuses(tmp_path):
             with sample_export.staged_dir(str(out), overwrite=True):
                 pass
     assert os.path.isdir(out) and not os.path.exists(tmp_path / ".samples.lock")
+
+
+@pytest.mark.slow  # needs `unshare` (root): two processes started as PID 1, as in containers
+def test_a_container_restarted_as_pid_1_takes_its_own_lock_over(tmp_path):
+    import shutil
+
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare here")
+    path = str(tmp_path / ".lock")
+    code = ("import os, sys; from pgan_tf.dirlock import DirLock; "
+            "DirLock(sys.argv[1], 'training').acquire(); print(os.getpid(), flush=True); "
+            "sys.argv[2:] and os._exit(9)")  # as killed: no release (PID 1 ignores SIGKILL)
+    container = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", code, path]
+    first = subprocess.run(container + ["oom-kill"], capture_output=True, text=True)
+    if first.stdout.strip() != "1":
+        pytest.skip(f"cannot start a process as PID 1 here ({first.stderr.strip()[-200:]})")
+    assert json.load(open(path))["pid"] == 1  # SIGKILLed: the lock file stays
+    restarted = subprocess.run(container, capture_output=True, text=True)
+    assert restarted.returncode == 0, restarted.stderr[-2000:]
+    assert restarted.stdout.strip() == "1" and "taking over the stale lock" in restarted.stderr
+    assert not os.path.exists(path)  # released normally this time

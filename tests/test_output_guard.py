@@ -86,7 +86,8 @@ def test_every_overwriting_binary_refuses_an_output_holding_its_input(tmp_path):
         input_dir=str(data), output_dir=work, overwrite=True)), "contains --input_dir")
     _refused(lambda: synthetic.write_synthetic_isic(run, 4, 0, overwrite=True), "run dir")
     _refused(lambda: experiment.validate_experiment(experiment.ExperimentConfig(
-        data_dir=str(data), arms=("real",), output_dir=work, overwrite=True)), "contains --data_dir")
+        data_dir=str(data), arms=("real",), output_dir=work, overwrite=True)),
+        "contains --data_dir")
     _refused(lambda: evaluate.validate_eval(evaluate.EvalConfig(
         output=str(reals / "r.json"), fakes=str(data), reals=str(reals), metrics=("swd",),
         classifier=ClassifierConfig())), "inside --reals")

@@ -66,7 +66,8 @@ def _list_foreign_checkpoint(run_dir, images_seen):
     tf.train.Checkpoint(G_ema=model).write(os.path.join(folder, f"ckpt-{images_seen}"))
     listed = [os.path.basename(p) for p in tf.train.get_checkpoint_state(folder)
               .all_model_checkpoint_paths] + [f"ckpt-{images_seen}"]
-    tf.compat.v1.train.update_checkpoint_state(folder, listed[-1], all_model_checkpoint_paths=listed)
+    tf.compat.v1.train.update_checkpoint_state(folder, listed[-1],
+                                               all_model_checkpoint_paths=listed)
 
 
 def test_checkpoint_of_another_architecture_counts_as_unreadable(trained, tmp_path, capsys):
@@ -141,3 +142,24 @@ def test_pgan_export_of_a_read_only_run_with_a_corrupt_newest_uses_the_previous(
     with open(out / "manifest.json") as f:
         assert json.load(f)["images_seen"] == 16
     assert _tree(run_dir) == before
+
+
+@pytest.mark.slow  # resumes the tiny run (a stage compile, ~15 s)
+def test_failed_save_names_the_checkpoint_really_kept_not_a_skipped_corrupt_one(
+        trained, tmp_path, monkeypatch):
+    from pgan_tf import disk, faults
+    from pgan_tf.training import loop
+
+    run_dir = _copy(trained, tmp_path)
+    data = tf.io.gfile.glob(os.path.join(run_dir, "checkpoints", "ckpt-32.data-*"))[0]
+    with open(data, "wb") as f:
+        f.write(b"oops")
+    folder, access = os.path.join(run_dir, "checkpoints"), os.access
+    # checkpoints/ cannot be written (the corrupt ckpt-32 stays listed), then the save fails.
+    monkeypatch.setattr(ci.os, "access", lambda p, mode: access(p, mode) and p != folder)
+    monkeypatch.setenv(faults.ENOSPC_VAR, "checkpoint:1")
+    monkeypatch.setattr(faults, "_counts", {})
+    config = TrainConfig(data_dir=trained[1], run_dir=run_dir, **{**TINY_RUN, "total_kimg": 0.048})
+    with pytest.raises(disk.WriteError) as err:
+        loop.run(config)
+    assert "ckpt-16 is intact" in str(err.value) and "ckpt-32" not in str(err.value)
