@@ -115,6 +115,22 @@ def _network_fs(path):
     return kind in _NETWORK_FS
 
 
+def _take_flock(fd, tries=100):
+    """Hold the flock of the new lock file `fd` (module docstring). Another starter judging the
+    file holds it for microseconds: retried for up to a second. Without flock support the PID
+    rules decide."""
+    if fcntl is None:
+        return
+    for _ in range(tries):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            time.sleep(0.01)
+        except OSError:  # not supported on this file system
+            return
+
+
 def _describe(holder, path):
     return (f"pid {holder.get('pid')} on host {holder.get('host')} since {holder.get('started')} "
             f"(lock file {path})")
@@ -202,11 +218,7 @@ class DirLock:
         except FileExistsError:
             return False
         try:
-            if fcntl is not None:
-                try:  # before the JSON: a judge sees a young empty file or a held flock
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    pass  # no flock here (or a judge holds it for a moment): the PID rules decide
+            _take_flock(fd)  # before the JSON: a judge sees a young empty file or a held flock
             with disk.writing("the lock file", self.path, point="lock"):  # full disk: exit 74
                 view = memoryview(data)
                 while view:
