@@ -43,6 +43,7 @@ def run(main):
             absl_logging.set_verbosity(absl_logging.WARNING)
         if _module_name(main) not in _OWN_SIGTERM and \
                 signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            _MAIN_PID[:] = [os.getpid()]
             signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             return main(argv)
@@ -80,7 +81,14 @@ class _Terminated(BaseException):
     `except Exception` swallows it."""
 
 
+_MAIN_PID = []  # the binary's process: forked workers inherit the handler, not this role
+
+
 def _raise_terminated(signum, frame):
+    if _MAIN_PID and os.getpid() != _MAIN_PID[0]:  # a forked worker: die as by default, quietly
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     raise _Terminated()
 
 
