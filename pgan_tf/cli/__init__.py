@@ -65,8 +65,9 @@ def run(main):
 
 
 # Binaries whose library turns SIGTERM into a graceful stop of its own (the trainer's loop saves
-# a checkpoint first): the start-up leaves their SIGTERM alone.
-_OWN_SIGTERM = ("pgan_tf.cli.train",)
+# a checkpoint first), or that wait on such a binary (pgan-reproduce: an exception while waiting
+# would SIGKILL the child in the middle of its stop): the start-up leaves their SIGTERM alone.
+_OWN_SIGTERM = ("pgan_tf.cli.train", "pgan_tf.cli.reproduce")
 
 
 def _module_name(fn):
