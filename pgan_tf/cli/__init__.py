@@ -6,6 +6,10 @@ thin wrappers kept so older commands work. What several binaries share lives her
 (`run_binary`: their flags plus `--verbose`) and the classifier flags of pgan-evaluate and
 pgan-experiment (`define_classifier_flags`, `classifier_config`).
 
+Stops: a `UserError` is one line, exit 2 (74 for a full or read-only disk); Ctrl-C, and SIGTERM
+(turned into an exception, so staged writes and `finally` blocks clean up; not in pgan-train and
+pgan-reproduce, see `_OWN_SIGTERM`) are one line too, exit 130 / 143.
+
 Start-up side effects (quiet TensorFlow logging, filtered import chatter, the stage-retracing log
 filter) happen here, in the binaries' `run`, never when the library is imported (issue 10).
 Imports nothing heavy, so a binary can validate its flags before TensorFlow is loaded.
