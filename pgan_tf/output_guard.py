@@ -59,8 +59,7 @@ def _run_part(out):
             return None
         first = os.path.relpath(out, parent).split(os.sep)[0] if not fileio.is_remote(out) \
             else out[len(parent):].lstrip("/").split("/")[0]
-        if fileio.isfile(os.path.join(parent, RUN_MARKER)) and (
-                first in RUN_FOLDERS or (first in RUN_FILES and here == out)):
+        if (first in RUN_FOLDERS or (first in RUN_FILES and here == out)) and is_run_dir(parent):
             return parent, first
         here = parent
 

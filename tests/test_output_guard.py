@@ -95,3 +95,10 @@ def test_every_overwriting_binary_refuses_an_output_holding_its_input(tmp_path):
         output=os.path.join(run, "config.json"), run_dir=run, metrics=("swd",),
         classifier=ClassifierConfig())), "--output=", "config.json")
     assert _snapshot(tmp_path) == before
+
+
+def test_a_folder_that_merely_holds_a_config_json_is_not_a_run(tmp_path):
+    with open(tmp_path / "config.json", "w") as f:
+        f.write("{}")
+    output_guard.check_output(str(tmp_path / "export" / "samples"))  # no checkpoints/: no run
+    output_guard.check_output(str(tmp_path / "config.json"), flag="--output")
