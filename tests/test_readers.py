@@ -55,6 +55,11 @@ def test_read_only_run_dir_with_a_corrupt_newest_falls_back_and_writes_nothing(
     assert rg.images_seen == 16
     err = capsys.readouterr().err
     assert "ckpt-32 is unreadable" in err and "left in place" in err and "intact" not in err
+    results = evaluate.run_evaluation(evaluate.EvalConfig(  # a reader: nothing into the run
+        output=str(tmp_path / "e.json"), metrics=("swd",), run_dir=run_dir, num_per_class=4,
+        progress=False))
+    assert results["images_seen"] == 16 and os.path.isfile(tmp_path / "e.json")
+    assert "results are in --output only" in capsys.readouterr().err
     assert _tree(run_dir) == before
 
 

@@ -279,7 +279,7 @@ def evaluate_run(config):
         save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)
     points = ({rg.images_seen: rg.checkpoint} if config.checkpoints == "latest"
               else readable_checkpoints(config.run_dir))
-    per_checkpoint = {}
+    per_checkpoint, into_run = {}, _run_writable(config.run_dir)
     for images_seen, path in points.items():
         restored = sample_export.at_checkpoint(rg, images_seen, path)
         if restored is None:  # rotated away by a live trainer meanwhile: skipped, the rest kept
@@ -296,7 +296,8 @@ def evaluate_run(config):
                                         prefix=prefix, fid_scorer=fid_scorer))
         images = {**confusion_images(entry, png_dir, prefix),
                   "eval/samples": sample_grid(source, len(reals.class_names))}
-        write_tensorboard(config.run_dir, entry, images_seen, images)
+        if into_run:
+            write_tensorboard(config.run_dir, entry, images_seen, images)
         per_checkpoint[key] = entry
     if not per_checkpoint:
         raise UserError(f"--run_dir={config.run_dir}: no checkpoint could be restored for "
@@ -365,9 +366,20 @@ def run_evaluation(config):
     config = with_resolved_weights(config)
     results = evaluate_sets(config) if config.fakes else evaluate_run(config)
     write_json(results, config.output)
-    if not config.fakes:  # run mode: the numbers reach the run's model cards
+    if not config.fakes and _run_writable(config.run_dir):  # the numbers reach its model cards
         record_in_run(config.run_dir, results, config.output, config.memorization_threshold)
     return results
+
+
+def _run_writable(run_dir):
+    """False (one warning) when this process cannot write into the local `run_dir` (a read-only
+    copy or mount): an evaluation is a reader, so its TensorBoard summaries and the run's
+    evaluation record are then skipped; the results still go to --output."""
+    if fileio.is_remote(run_dir) or os.access(run_dir, os.W_OK):
+        return True
+    print(f"warning: {run_dir} is not writable: its TensorBoard summaries and evaluation record "
+          "are not updated; the results are in --output only", file=sys.stderr, flush=True)
+    return False
 
 
 def with_resolved_weights(config):
