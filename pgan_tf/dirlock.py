@@ -28,6 +28,9 @@ PID rules). Whether the holder still runs is decided by the kernel where it can 
   heartbeat is kept): refused, with the command that removes it once the user has checked that the
   other process is gone.
 
+`in_use(path)` asks the same question without taking the lock: readers (export, evaluate) leave
+a live trainer's checkpoints where they are (`training/generator.py`).
+
 Released on normal exit, on a graceful stop (SIGTERM / Ctrl-C: the loop returns normally) and on
 errors (`with` / try-finally, and at interpreter exit as a last resort); a SIGKILL or a crash
 leaves the file, and the next start takes it over.
@@ -134,6 +137,14 @@ def _take_flock(fd, tries=100):
 def _describe(holder, path):
     return (f"pid {holder.get('pid')} on host {holder.get('host')} since {holder.get('started')} "
             f"(lock file {path})")
+
+
+def in_use(path):
+    """True when a live process holds the lock file `path` (a trainer writing its run dir), by
+    the same rules as `acquire`; False when there is none or it is stale. Reads only."""
+    probe = DirLock(path, "probe")
+    holder = probe._read()
+    return holder is not None and probe._stale_reason(holder) is None
 
 
 class DirLock:

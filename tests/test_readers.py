@@ -63,6 +63,27 @@ def test_read_only_run_dir_with_a_corrupt_newest_falls_back_and_writes_nothing(
     assert _tree(run_dir) == before
 
 
+def test_a_reader_of_a_live_run_skips_an_unreadable_checkpoint_without_moving_it(
+        trained, tmp_path, capsys):
+    from pgan_tf.dirlock import LOCK_FILE, DirLock
+
+    run_dir = _copy(trained, tmp_path)
+    data = tf.io.gfile.glob(os.path.join(run_dir, "checkpoints", "ckpt-32.data-*"))[0]
+    with open(data, "wb") as f:
+        f.write(b"oops")
+    with DirLock(os.path.join(run_dir, LOCK_FILE), "training"):  # a trainer at work there
+        before = _tree(run_dir)
+        assert restore_run_generator(run_dir, "latest").images_seen == 16
+        assert ci.readable_checkpoints(run_dir, move=False) == {
+            16: os.path.join(run_dir, "checkpoints", "ckpt-16")}
+        with pytest.raises(UserError, match="ckpt-32 is unreadable .*left in place"):
+            restore_run_generator(run_dir, "0.032")
+        assert _tree(run_dir) == before  # its state file stays the trainer's alone
+    assert "ckpt-32 is unreadable" in capsys.readouterr().err
+    assert restore_run_generator(run_dir, "latest").images_seen == 16  # no trainer: moved
+    assert os.listdir(os.path.join(run_dir, "checkpoints", ci.UNREADABLE_DIR))
+
+
 def _list_foreign_checkpoint(run_dir, images_seen):
     """A readable checkpoint of ANOTHER generator (latent size 16) listed as the newest."""
     other = TrainConfig(**{**TINY_RUN, "latent_size": 16, "data_dir": "x", "run_dir": "y"})

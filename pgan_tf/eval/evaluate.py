@@ -253,7 +253,7 @@ def _header(config, mode):
 def evaluate_run(config):
     """Evaluate `config.run_dir` at its latest checkpoint or at every checkpoint ("all")."""
     from pgan_tf.training.checkpoint_index import readable_checkpoints
-    from pgan_tf.training.generator import restore_run_generator
+    from pgan_tf.training.generator import readers_may_move, restore_run_generator
 
     saved = sample_export.read_run(config.run_dir)
     fid_scorer = _fid_scorer(config)
@@ -278,7 +278,7 @@ def evaluate_run(config):
         results["real"] = real_reference(reals, config, models)
         save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)
     points = ({rg.images_seen: rg.checkpoint} if config.checkpoints == "latest"
-              else readable_checkpoints(config.run_dir))
+              else readable_checkpoints(config.run_dir, move=readers_may_move(config.run_dir)))
     per_checkpoint, into_run = {}, _run_writable(config.run_dir)
     for images_seen, path in points.items():
         restored = sample_export.at_checkpoint(rg, images_seen, path)

@@ -122,12 +122,13 @@ def newest_readable(run_dir, move=True, accept=None):
     return None
 
 
-def checked(path):
-    """`path` if readable, else quarantine it and raise UserError (an explicitly chosen kimg)."""
+def checked(path, move=True):
+    """`path` if readable, else quarantine it (`move`) and raise UserError (an explicitly chosen
+    kimg)."""
     problem = validate_checkpoint(path)
     if problem is None:
         return path
-    dest = quarantine(path, problem)
+    dest = quarantine(path, problem) if move else None
     where = f"moved to {dest}" if dest else "left in place"
     raise UserError(f"checkpoint {path} is unreadable ({problem}); {where}; choose another "
                     "--checkpoint")
@@ -207,14 +208,17 @@ def _unlist(folder, name):
     fileio.write_atomic(state_path, "\n".join(lines) + "\n")
 
 
-def readable_checkpoints(run_dir):
+def readable_checkpoints(run_dir, move=True):
     """{images_seen: prefix} of every listed checkpoint that reads; unreadable ones are
-    quarantined on the way (evaluate --checkpoints=all)."""
+    quarantined on the way (`move`; else skipped with a warning) (evaluate --checkpoints=all)."""
     out = {}
     for number, path in list_checkpoints(run_dir).items():
         problem = validate_checkpoint(path)
         if problem is None:
             out[number] = path
-        else:
+        elif move:
             quarantine(path, problem)
+        else:
+            print(f"warning: checkpoint {path} is unreadable ({problem}); skipped",
+                  file=sys.stderr, flush=True)
     return out

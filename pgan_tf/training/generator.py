@@ -11,7 +11,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf import disk, fileio, model_card
+from pgan_tf import dirlock, disk, fileio, model_card
 from pgan_tf.config import TrainConfig
 from pgan_tf.errors import UserError
 from pgan_tf.training import checkpoint_index
@@ -64,16 +64,17 @@ def restore_run_generator(run_dir, checkpoint="latest"):
     config = TrainConfig.from_dict(saved["config"])
     make_g, _ = model_factories(config)
     model = make_g(name="generator_ema")
+    move = readers_may_move(run_dir)
     if checkpoint == "latest":
         # The one meaning of "latest": newest readable by images seen (checkpoint_index); one
         # that does not restore into this run's generator counts as unreadable.
         found = checkpoint_index.newest_readable(
-            run_dir, accept=lambda path: restore_weights(model, path))
+            run_dir, move=move, accept=lambda path: restore_weights(model, path))
         if found is None:
             raise UserError(f"--run_dir={run_dir} has no checkpoint yet")
         images_seen, path = found
     else:
-        images_seen, path = _at_kimg(run_dir, checkpoint)
+        images_seen, path = _at_kimg(run_dir, checkpoint, move)
         problem = restore_weights(model, path)
         if problem:
             raise UserError(f"--checkpoint={checkpoint}: {path} does not restore into this "
@@ -104,7 +105,15 @@ def restore_weights(model, path):
     return None
 
 
-def _at_kimg(run_dir, checkpoint):
+def readers_may_move(run_dir):
+    """False while a trainer holds the run dir's lock: a reader (export, evaluate) then only skips
+    an unreadable checkpoint. Moving it aside rewrites the state file the live trainer rewrites
+    too (one of the two updates would be lost); the trainer quarantines it itself at its next
+    start."""
+    return not dirlock.in_use(os.path.join(run_dir, dirlock.LOCK_FILE))
+
+
+def _at_kimg(run_dir, checkpoint, move=True):
     """(images seen, prefix) of the checkpoint at kimg `checkpoint`, checked readable."""
     checkpoints = list_checkpoints(run_dir)
     if not checkpoints:
@@ -120,7 +129,7 @@ def _at_kimg(run_dir, checkpoint):
         kimgs = ", ".join(f"{n / 1000:g}" for n in checkpoints)
         raise UserError(f"--checkpoint={checkpoint}: no checkpoint at that kimg (have {kimgs})")
     images_seen = max(matches)
-    return images_seen, checkpoint_index.checked(checkpoints[images_seen])
+    return images_seen, checkpoint_index.checked(checkpoints[images_seen], move)
 
 
 def save_generator(run_generator, export_dir):
