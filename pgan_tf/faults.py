@@ -15,7 +15,8 @@ import threading
 ENV_VAR = "PGAN_TF_KILL_AT"
 # `PGAN_TF_ENOSPC_AT=<point>:<n>`: the n-th write at <point> fails as on a full disk (OSError
 # ENOSPC naming the path). Points: `checkpoint` (training save), `export` (the run's SavedModel,
-# exported samples), `prepare` (a prepared dataset's files), `evaluate` (evaluation results).
+# exported samples), `prepare` (a prepared dataset's files), `evaluate` (evaluation results),
+# `lock` (a run dir's or export's lock file, `dirlock`).
 ENOSPC_VAR = "PGAN_TF_ENOSPC_AT"
 _CHECKPOINT_DELAY_S = 0.005  # lands inside the write: saving even a tiny run takes ~10 ms+
 _counts = {}

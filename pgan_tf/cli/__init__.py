@@ -6,6 +6,10 @@ thin wrappers kept so older commands work. What several binaries share lives her
 (`run_binary`: their flags plus `--verbose`) and the classifier flags of pgan-evaluate and
 pgan-experiment (`define_classifier_flags`, `classifier_config`).
 
+Stops: a `UserError` is one line, exit 2 (74 for a full or read-only disk); Ctrl-C, and SIGTERM
+(turned into an exception, so staged writes and `finally` blocks clean up; not in pgan-train and
+pgan-reproduce, see `_OWN_SIGTERM`) are one line too, exit 130 / 143.
+
 Start-up side effects (quiet TensorFlow logging, filtered import chatter, the stage-retracing log
 filter) happen here, in the binaries' `run`, never when the library is imported (issue 10).
 Imports nothing heavy, so a binary can validate its flags before TensorFlow is loaded.
@@ -14,6 +18,7 @@ import atexit
 import gc
 import logging
 import os
+import signal
 import sys
 
 from pgan_tf.errors import UserError
@@ -40,6 +45,10 @@ def run(main):
     def _wrapped(argv):
         if not flags.FLAGS["verbosity"].present:  # TF's INFO lines (checkpoint sharding...) hide ours
             absl_logging.set_verbosity(absl_logging.WARNING)
+        if _module_name(main) not in _OWN_SIGTERM and \
+                signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            _MAIN_PID[:] = [os.getpid()]
+            signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             return main(argv)
         except UserError as err:
@@ -47,8 +56,45 @@ def run(main):
                 raise
             print(f"error: {err}", file=sys.stderr)
             sys.exit(getattr(err, "exit_code", 2))  # 2 = bad input; disk.WriteError: 74
+        except (KeyboardInterrupt, _Terminated) as err:
+            if "verbose" in flags.FLAGS and flags.FLAGS["verbose"].value:
+                raise
+            what = "SIGTERM" if isinstance(err, _Terminated) else "Ctrl-C"
+            print(f"error: stopped by {what} before finishing; its temporary files were removed "
+                  "and earlier outputs are untouched; rerun the command to finish",
+                  file=sys.stderr)
+            sys.exit(143 if isinstance(err, _Terminated) else 130)  # 128 + signal number
 
     app.run(_wrapped)
+
+
+# Binaries whose library turns SIGTERM into a graceful stop of its own (the trainer's loop saves
+# a checkpoint first), or that wait on such a binary (pgan-reproduce: an exception while waiting
+# would SIGKILL the child in the middle of its stop): the start-up leaves their SIGTERM alone.
+_OWN_SIGTERM = ("pgan_tf.cli.train", "pgan_tf.cli.reproduce")
+
+
+def _module_name(fn):
+    """The importable name of `fn`'s module, also when it runs as `python -m` (`__main__`)."""
+    spec = getattr(sys.modules.get(fn.__module__), "__spec__", None)
+    return spec.name if spec is not None and spec.name else fn.__module__
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so `finally` blocks and staged writes clean up (the
+    default action kills at once, leaving temporary folders behind). Not an Exception: no
+    `except Exception` swallows it."""
+
+
+_MAIN_PID = []  # the binary's process: forked workers inherit the handler, not this role
+
+
+def _raise_terminated(signum, frame):
+    if _MAIN_PID and os.getpid() != _MAIN_PID[0]:  # a forked worker: die as by default, quietly
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    raise _Terminated()
 
 
 def run_binary(define_flags, main):

@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from pgan_tf import disk, faults, fileio
+from pgan_tf import disk, faults, fileio, output_guard
 from pgan_tf.data import augment, integrity, preprocess, record_ids, sources, tfrecords
 from pgan_tf.errors import UserError
 
@@ -89,12 +89,9 @@ def validate_config(config):
 
 def check_output_dir(config):
     """Refuse an OUT that holds files (unless overwrite) or that contains an input folder."""
+    output_guard.check_output(config.output_dir, [
+        (f"--{flag}", getattr(config, flag)) for flag in ("input_dir", "val_from", "extra_train")])
     out = os.path.realpath(config.output_dir)
-    for flag in ("input_dir", "val_from", "extra_train"):
-        path = getattr(config, flag)
-        if path and os.path.commonpath([out, os.path.realpath(path)]) == out:
-            raise UserError(f"--output_dir={config.output_dir} contains --{flag}={path}; "
-                            "choose an output folder outside the inputs")
     if os.path.exists(out) and not os.path.isdir(out):
         raise UserError(f"--output_dir={config.output_dir} is a file; choose a folder")
     if os.path.isdir(out) and os.listdir(out) and not config.overwrite:

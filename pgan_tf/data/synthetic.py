@@ -23,7 +23,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from pgan_tf import fileio
+from pgan_tf import fileio, output_guard
 from pgan_tf.data.sources import ISIC_CLASSES
 from pgan_tf.errors import UserError
 
@@ -273,6 +273,7 @@ def _dots(rng, u, v, count, size):
 
 def write_synthetic_isic(output_dir, num_images, seed, overwrite=False, progress=False):
     """Write the synthetic set to `output_dir` (temp folder + rename); returns {class: count}."""
+    output_guard.check_output(output_dir)  # never replaces a run or a run's own folders
     if os.path.isdir(output_dir) and os.listdir(output_dir) and not overwrite:
         raise UserError(f"--output_dir={output_dir} already holds files; pass --overwrite or "
                         "choose another folder")

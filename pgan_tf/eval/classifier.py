@@ -148,8 +148,11 @@ def load_pretrained_backbone(model, weights_path, width):
             warnings.filterwarnings("ignore", message="Skipping nested container")
             source.load_weights(weights_path)
     except Exception as err:  # Keras raises several types for wrong files; all are user errors here
+        # Keras's text lists every layer (kilobytes): its first line names the mismatch.
+        first = (str(err).strip().splitlines() or [""])[0][:160]
         raise UserError(f"classifier weights {weights_path}: not a Keras .weights.h5 of a 1000-class "
-                        f"ResNet-18 with width {width} ({type(err).__name__}: {err})") from err
+                        f"ResNet-18 with width {width} ({type(err).__name__}: {first}); make one "
+                        "with pgan-convert-weights or pass --classifier_width to match") from None
     for layer in source.layers:
         if layer.name != HEAD_NAME and layer.weights:
             model.get_layer(layer.name).set_weights(layer.get_weights())

@@ -32,7 +32,7 @@ from typing import Optional
 
 import numpy as np
 
-from pgan_tf import fileio
+from pgan_tf import fileio, output_guard
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets, memorization, sample_export
 from pgan_tf.eval import gan_accuracy as gtt
@@ -110,6 +110,10 @@ def validate_eval(config):
         raise UserError(f"--inception_weights={config.inception_weights}: no such file")
     if fileio.isdir(config.output):
         raise UserError(f"--output={config.output} is a folder; give a .json file path")
+    images = [("--fakes", config.fakes), ("--reals", config.reals), ("--data_dir", config.data_dir)]
+    output_guard.check_output(config.output, flag="--output", sealed=images, inputs=images + [
+        ("--run_dir", config.run_dir), ("--inception_weights", config.inception_weights),
+        ("--classifier_weights", config.classifier.weights_path)])
     if config.fakes or config.reals:
         if config.run_dir or not (config.fakes and config.reals):
             raise UserError("give either --run_dir or both --fakes and --reals")
@@ -125,6 +129,8 @@ def validate_eval(config):
     if not data_dir or not os.path.isdir(data_dir):
         raise UserError(f"dataset {data_dir!r} (--data_dir, default: the run's config.json) does "
                         "not exist; pass --data_dir")
+    output_guard.check_output(config.output, flag="--output", sealed=[("the run's data_dir",
+                                                                       data_dir)])
     return dataclasses.replace(config, data_dir=data_dir)
 
 
@@ -247,7 +253,7 @@ def _header(config, mode):
 def evaluate_run(config):
     """Evaluate `config.run_dir` at its latest checkpoint or at every checkpoint ("all")."""
     from pgan_tf.training.checkpoint_index import readable_checkpoints
-    from pgan_tf.training.generator import restore_run_generator
+    from pgan_tf.training.generator import readers_may_move, restore_run_generator
 
     saved = sample_export.read_run(config.run_dir)
     fid_scorer = _fid_scorer(config)
@@ -272,10 +278,14 @@ def evaluate_run(config):
         results["real"] = real_reference(reals, config, models)
         save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)
     points = ({rg.images_seen: rg.checkpoint} if config.checkpoints == "latest"
-              else readable_checkpoints(config.run_dir))
-    per_checkpoint = {}
+              else readable_checkpoints(config.run_dir, move=readers_may_move(config.run_dir)))
+    per_checkpoint, into_run = {}, _run_writable(config.run_dir)
     for images_seen, path in points.items():
-        rg = sample_export.at_checkpoint(rg, images_seen, path)
+        restored = sample_export.at_checkpoint(rg, images_seen, path)
+        if restored is None:  # rotated away by a live trainer meanwhile: skipped, the rest kept
+            rg = dataclasses.replace(rg, checkpoint=None)  # its weights are now undefined
+            continue
+        rg = restored
         key = f"{images_seen / 1000:g}"
         _status(f"checkpoint kimg {key}", config.progress)
         prefix = "" if config.checkpoints == "latest" else f"kimg{key}_"
@@ -286,8 +296,12 @@ def evaluate_run(config):
                                         prefix=prefix, fid_scorer=fid_scorer))
         images = {**confusion_images(entry, png_dir, prefix),
                   "eval/samples": sample_grid(source, len(reals.class_names))}
-        write_tensorboard(config.run_dir, entry, images_seen, images)
+        if into_run:
+            write_tensorboard(config.run_dir, entry, images_seen, images)
         per_checkpoint[key] = entry
+    if not per_checkpoint:
+        raise UserError(f"--run_dir={config.run_dir}: no checkpoint could be restored for "
+                        "evaluation (see the warnings); retry once the run has new checkpoints")
     if config.checkpoints == "latest":
         results.update(entry)
     else:
@@ -352,9 +366,20 @@ def run_evaluation(config):
     config = with_resolved_weights(config)
     results = evaluate_sets(config) if config.fakes else evaluate_run(config)
     write_json(results, config.output)
-    if not config.fakes:  # run mode: the numbers reach the run's model cards
+    if not config.fakes and _run_writable(config.run_dir):  # the numbers reach its model cards
         record_in_run(config.run_dir, results, config.output, config.memorization_threshold)
     return results
+
+
+def _run_writable(run_dir):
+    """False (one warning) when this process cannot write into the local `run_dir` (a read-only
+    copy or mount): an evaluation is a reader, so its TensorBoard summaries and the run's
+    evaluation record are then skipped; the results still go to --output."""
+    if fileio.is_remote(run_dir) or os.access(run_dir, os.W_OK):
+        return True
+    print(f"warning: {run_dir} is not writable: its TensorBoard summaries and evaluation record "
+          "are not updated; the results are in --output only", file=sys.stderr, flush=True)
+    return False
 
 
 def with_resolved_weights(config):

@@ -124,7 +124,8 @@ def validate_experiment(config):
                 raise UserError(f"--arms {arm.name}: the run's classes {saved.get('classes')} "
                                 f"differ from the dataset's {info['classes']}")
             _check_checkpoint(arm)
-    sample_export.check_output_dir(config.output_dir, config.overwrite)
+    sample_export.check_output_dir(config.output_dir, config.overwrite, inputs=[
+        ("--data_dir", config.data_dir)] + [(f"--arms {a.name}", a.run_dir) for a in arms])
     return arms, root, info
 
 

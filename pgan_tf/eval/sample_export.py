@@ -21,11 +21,12 @@ import hashlib
 import io
 import json
 import os
+import sys
 from typing import Optional
 
 import numpy as np
 
-from pgan_tf import disk, fileio, model_card, sampling
+from pgan_tf import disk, fileio, model_card, output_guard, sampling
 from pgan_tf.dirlock import DirLock
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
@@ -84,8 +85,10 @@ def check_classes(requested, run_classes, flag="--classes"):
     return [c for c in run_classes if not requested or c in requested]
 
 
-def check_output_dir(path, overwrite, flag="--output_dir"):
-    """Refuse an existing non-empty `path` unless `overwrite` (nothing is touched here)."""
+def check_output_dir(path, overwrite, flag="--output_dir", inputs=()):
+    """Refuse an existing non-empty `path` unless `overwrite`, and any `path` that replacing
+    would destroy an input (`inputs`: [(flag, path)]) or a run (`output_guard`). Touches nothing."""
+    output_guard.check_output(path, inputs, flag)
     if fileio.isfile(path):
         raise UserError(f"{flag}={path} is a file; choose a folder path")
     if fileio.isdir(path) and fileio.listdir(path) and not overwrite:
@@ -108,7 +111,9 @@ def validate_export(config):
     if config.batch_size < 1:
         raise UserError(f"batch size must be >= 1, got {config.batch_size}")
     check_classes(config.classes, list(saved.get("classes", [])))
-    check_output_dir(config.output_dir, config.overwrite)
+    check_output_dir(config.output_dir, config.overwrite, inputs=[
+        ("--run_dir", config.run_dir),
+        ("the run's data_dir", saved["config"].get("data_dir") or None)])
     return saved
 
 
@@ -160,15 +165,20 @@ def run_source(run_generator, seed, batch_size=64):
 
 
 def at_checkpoint(run_generator, images_seen, path):
-    """The same RunGenerator with the weights and stage of another checkpoint of its run."""
+    """The same RunGenerator with the weights and stage of another checkpoint of its run; None
+    (with a warning) when that checkpoint no longer restores (rotated away by a live trainer,
+    damaged, another architecture): a reader skips it."""
     if path == run_generator.checkpoint:
         return run_generator
-    import tensorflow as tf
-
     from pgan_tf.training.builders import schedule_params
+    from pgan_tf.training.generator import restore_weights
     from pgan_tf.training.schedule import stage_at
 
-    tf.train.Checkpoint(G_ema=run_generator.model).restore(path).expect_partial()
+    problem = restore_weights(run_generator.model, path)
+    if problem:
+        print(f"warning: checkpoint {path} cannot be restored any more ({problem}); skipped",
+              file=sys.stderr, flush=True)
+        return None
     # Stage of the last step before the snapshot, as generator.restore_run_generator.
     stage = stage_at(max(images_seen - 1, 0), schedule_params(run_generator.config))
     return dataclasses.replace(run_generator, checkpoint=path, images_seen=images_seen,

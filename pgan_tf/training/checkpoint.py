@@ -65,7 +65,7 @@ class Checkpointer:
         self.skipped_steps.assign(skipped_steps)
         self.ticks.assign(ticks)
         self.phase_key.assign(list(phase_key) if phase_key else [-1, -1])
-        path = self.manager.save(checkpoint_number=images_seen)
+        path = self.last_good = self.manager.save(checkpoint_number=images_seen)
         every = self.keep_every_images
         if every and images_seen // every > last_saved_images // every:
             self.milestones.save(checkpoint_number=images_seen)
@@ -73,7 +73,9 @@ class Checkpointer:
 
     def kept(self):
         """For a failed save's message: which checkpoint is still there to resume from."""
-        latest = self.manager.latest_checkpoint
+        # The checkpoint restored or saved by this process: the newest listed one may be a
+        # corrupt one that a read-only run dir kept from being moved aside.
+        latest = getattr(self, "last_good", None) or self.manager.latest_checkpoint
         return (f"the previous checkpoint {latest} is intact" if latest
                 else "no checkpoint of this run was written yet")
 
@@ -89,6 +91,7 @@ class Checkpointer:
             return None
         images_seen, path = found
         self.checkpoint.restore(path).assert_existing_objects_matched()
+        self.last_good = path
         if self.owns_read_dir:
             checkpoint_index.supersede_newer(self.read_dir, images_seen)
             self._open_managers()

@@ -99,13 +99,15 @@ def _short(err):
     return f"{type(err).__name__}: {text.splitlines()[0][:200] if text else ''}"
 
 
-def newest_readable(run_dir, move=True):
+def newest_readable(run_dir, move=True, accept=None):
     """(images seen, prefix) of the newest readable checkpoint of `run_dir`, or None if it has
     none. Unreadable ones met on the way are quarantined (`move`; a non-chief worker only skips
-    them: the chief moves them). UserError when checkpoints existed but none is readable."""
+    them: the chief moves them). `accept(prefix)`: None, or why a readable checkpoint is still
+    unusable (a reader's restore into its model), then treated as unreadable. UserError when
+    checkpoints existed but none is readable."""
     tried = candidates(run_dir)
     for number, path in tried:
-        problem = validate_checkpoint(path)
+        problem = validate_checkpoint(path) or (accept(path) if accept else None)
         if problem is None:
             return number, path
         if move:
@@ -120,20 +122,33 @@ def newest_readable(run_dir, move=True):
     return None
 
 
-def checked(path):
-    """`path` if readable, else quarantine it and raise UserError (an explicitly chosen kimg)."""
+def checked(path, move=True):
+    """`path` if readable, else quarantine it (`move`) and raise UserError (an explicitly chosen
+    kimg)."""
     problem = validate_checkpoint(path)
     if problem is None:
         return path
-    dest = quarantine(path, problem)
-    raise UserError(f"checkpoint {path} is unreadable ({problem}); moved to {dest}; choose "
-                    "another --checkpoint")
+    dest = quarantine(path, problem) if move else None
+    where = f"moved to {dest}" if dest else "left in place"
+    raise UserError(f"checkpoint {path} is unreadable ({problem}); {where}; choose another "
+                    "--checkpoint")
 
 
 def quarantine(path, problem, kind=UNREADABLE_DIR):
     """Move a checkpoint's files to `checkpoints/<kind>/`, unlist it; one warning. Returns the
-    new prefix. Files already gone (a concurrent rotation) are not an error."""
+    new prefix. Files already gone (a concurrent rotation) are not an error. A checkpoint that
+    vanished, or whose run dir this process cannot write (a reader of a read-only copy), is
+    skipped with a warning and left as it is: returns None."""
     folder = os.path.dirname(path)
+    why = f"is unreadable ({problem})" if kind == UNREADABLE_DIR else f"is {problem}"
+    if not fileio.exists(path + ".index"):
+        print(f"warning: checkpoint {path} {why}: its files are gone (removed by the trainer's "
+              "rotation?); skipped", file=sys.stderr, flush=True)
+        return None
+    if not fileio.is_remote(folder) and not os.access(folder, os.W_OK):
+        print(f"warning: checkpoint {path} {why}; skipped and left in place ({folder} is not "
+              "writable)", file=sys.stderr, flush=True)
+        return None
     rolling = folder[:-len(MILESTONE_DIR) - 1] if os.path.basename(folder) == MILESTONE_DIR \
         else folder
     dest_dir = os.path.join(rolling, kind)
@@ -149,7 +164,6 @@ def quarantine(path, problem, kind=UNREADABLE_DIR):
         except (FileNotFoundError, tf.errors.NotFoundError):
             continue
     _unlist(folder, name)  # after the move: unlisted files left in the folder would be deleted
-    why = f"is unreadable ({problem})" if kind == UNREADABLE_DIR else f"is {problem}"
     print(f"warning: checkpoint {path} {why}; moved to {dest} (kept, never used again)",
           file=sys.stderr, flush=True)
     return dest
@@ -194,14 +208,17 @@ def _unlist(folder, name):
     fileio.write_atomic(state_path, "\n".join(lines) + "\n")
 
 
-def readable_checkpoints(run_dir):
+def readable_checkpoints(run_dir, move=True):
     """{images_seen: prefix} of every listed checkpoint that reads; unreadable ones are
-    quarantined on the way (evaluate --checkpoints=all)."""
+    quarantined on the way (`move`; else skipped with a warning) (evaluate --checkpoints=all)."""
     out = {}
     for number, path in list_checkpoints(run_dir).items():
         problem = validate_checkpoint(path)
         if problem is None:
             out[number] = path
-        else:
+        elif move:
             quarantine(path, problem)
+        else:
+            print(f"warning: checkpoint {path} is unreadable ({problem}); skipped",
+                  file=sys.stderr, flush=True)
     return out

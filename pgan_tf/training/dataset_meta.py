@@ -58,6 +58,11 @@ def resolve_dataset(config):
             f"class{i}" for i in range(width))
         sha = _file_hash(train_dir)
         file_hashes = "absent"
+    if labels is None and (config.num_classes or class_names):
+        expected = os.path.join(train_dir, os.path.basename(os.path.normpath(train_dir)) +
+                                "-rxx.labels")
+        raise UserError(f"{expected} is missing: the dataset's class labels are gone; restore "
+                        "that file or prepare the dataset again (tools/prepare_dataset.py)")
     if width != config.num_classes or len(class_names) != config.num_classes:
         raise UserError(f"--num_classes={config.num_classes} but {train_dir} has {width} label "
                         "columns; set --num_classes to match the dataset")

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf import disk, fileio, model_card
+from pgan_tf import dirlock, disk, fileio, model_card
 from pgan_tf.config import TrainConfig
 from pgan_tf.errors import UserError
 from pgan_tf.training import checkpoint_index
@@ -62,24 +62,58 @@ def restore_run_generator(run_dir, checkpoint="latest"):
     if saved is None:
         raise UserError(f"--run_dir={run_dir} is not a pgan_tf run (no config.json)")
     config = TrainConfig.from_dict(saved["config"])
+    make_g, _ = model_factories(config)
+    model = make_g(name="generator_ema")
+    move = readers_may_move(run_dir)
     if checkpoint == "latest":
-        # The one meaning of "latest": newest readable by images seen (checkpoint_index).
-        found = checkpoint_index.newest_readable(run_dir)
+        # The one meaning of "latest": newest readable by images seen (checkpoint_index); one
+        # that does not restore into this run's generator counts as unreadable.
+        found = checkpoint_index.newest_readable(
+            run_dir, move=move, accept=lambda path: restore_weights(model, path))
         if found is None:
             raise UserError(f"--run_dir={run_dir} has no checkpoint yet")
         images_seen, path = found
     else:
-        images_seen, path = _at_kimg(run_dir, checkpoint)
-    make_g, _ = model_factories(config)
-    model = make_g(name="generator_ema")
-    tf.train.Checkpoint(G_ema=model).restore(path).expect_partial()
+        images_seen, path = _at_kimg(run_dir, checkpoint, move)
+        problem = restore_weights(model, path)
+        if problem:
+            raise UserError(f"--checkpoint={checkpoint}: {path} does not restore into this "
+                            f"run's generator ({problem}); choose another --checkpoint")
     stage = stage_at(max(images_seen - 1, 0), schedule_params(config))
     return RunGenerator(model=model, config=config, class_names=list(saved.get("classes", [])),
                         checkpoint=path, images_seen=images_seen,
                         stage_resolution=stage.resolution, alpha=stage.alpha, run_dir=run_dir)
 
 
-def _at_kimg(run_dir, checkpoint):
+def restore_weights(model, path):
+    """Restore the EMA generator `model` from checkpoint `path`: None when every weight of the
+    model was restored and the checkpoint holds no other generator weight; else why not (a
+    checkpoint of another architecture, or files removed meanwhile). The model is then not usable
+    until a later call succeeds."""
+    try:
+        status = tf.train.Checkpoint(G_ema=model).restore(path)
+        status.expect_partial()  # the discriminator and the optimizers are not needed here
+        status.assert_existing_objects_matched()
+        stored = tf.compat.v1.train.NewCheckpointReader(path).get_variable_to_shape_map()
+    except (AssertionError, ValueError, tf.errors.OpError) as err:
+        return f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0][:200]}"
+    own = [n for n in stored if n.startswith("G_ema/") and n.endswith("/.ATTRIBUTES/VARIABLE_VALUE")
+           and "OPTIMIZER_SLOT" not in n]
+    if len(own) != len(model.variables):
+        return (f"it holds {len(own)} generator weights, this run's generator has "
+                f"{len(model.variables)}: another architecture")
+    return None
+
+
+def readers_may_move(run_dir):
+    """False while a trainer holds the run dir's lock: a reader (export, evaluate) then only skips
+    an unreadable checkpoint. Moving it aside rewrites the state file the live trainer rewrites
+    too (one of the two updates would be lost); the trainer quarantines it itself at its next
+    start."""
+    return not dirlock.in_use(os.path.join(run_dir, dirlock.LOCK_FILE))
+
+
+def _at_kimg(run_dir, checkpoint, move=True):
     """(images seen, prefix) of the checkpoint at kimg `checkpoint`, checked readable."""
     checkpoints = list_checkpoints(run_dir)
     if not checkpoints:
@@ -95,12 +129,17 @@ def _at_kimg(run_dir, checkpoint):
         kimgs = ", ".join(f"{n / 1000:g}" for n in checkpoints)
         raise UserError(f"--checkpoint={checkpoint}: no checkpoint at that kimg (have {kimgs})")
     images_seen = max(matches)
-    return images_seen, checkpoint_index.checked(checkpoints[images_seen])
+    return images_seen, checkpoint_index.checked(checkpoints[images_seen], move)
 
 
 def save_generator(run_generator, export_dir):
     """SavedModel with one signature `(latents, labels) -> images` usable without pgan_tf, with
     its MODEL_CARD.md (`pgan_tf.model_card`) when the run dir is known."""
+    if not fileio.is_remote(export_dir) and os.path.islink(export_dir):
+        # The swap below replaces a folder; a link would leave the finished export under a
+        # temporary name. The user decides where the export lives: no link is followed.
+        raise UserError(f"{export_dir} is a symlink ({os.readlink(export_dir)}); remove the link "
+                        "and rerun to write the export there (the checkpoints are kept)")
     cfg = run_generator.config
     module = tf.Module()
     module.model = run_generator.model

@@ -12,7 +12,7 @@ import platform
 import subprocess
 import sys
 
-from pgan_tf import __version__, fileio
+from pgan_tf import __version__, disk, fileio
 from pgan_tf.config import diff_architecture
 from pgan_tf.dirlock import LOCK_FILE, DirLock
 from pgan_tf.errors import UserError
@@ -118,6 +118,10 @@ def _makedirs(run_dir):
     try:
         fileio.makedirs(run_dir)
     except Exception as err:  # noqa: BLE001  OSError locally, tf.errors.OpError on gs:// etc.
+        failure = disk.write_failure(err)
+        if failure:  # read-only mount or full disk: an I/O condition (exit 74), not bad input
+            raise disk.WriteError(f"--run_dir={run_dir}: cannot create it ({failure[0]})") \
+                from None
         why = getattr(err, "strerror", None) or str(err).splitlines()[0]
         raise UserError(f"--run_dir={run_dir}: cannot create it ({why})") from None
 
