@@ -9,6 +9,7 @@ Imports nothing heavy: flags are validated before TensorFlow is loaded.
 """
 import dataclasses
 import json
+import math
 import types
 from typing import Mapping
 
@@ -34,12 +35,25 @@ ARCHITECTURE_FIELDS = (
 )
 
 
-def _field(default, help_text, **meta):
-    """A config field with its flag help text (and optional enum/bounds) in the metadata."""
+# Seeds feed NumPy's SeedSequence and tf.random (both take unsigned 32-bit seeds without folding).
+SEED_RANGE = types.MappingProxyType({"lo": 0, "below": 2 ** 32})
+
+
+def field(default, help_text, **meta):
+    """A config field with its flag help text and checks in the metadata (the binaries' flags are
+    generated from it: `pgan_tf/cli/flagconfig.py`). `dataclasses.MISSING` = no default (a required
+    flag). Optional metadata: `enum`; bounds `lo`/`hi` (inclusive) and `above`/`below` (exclusive);
+    `flag` (the flag's name when it differs from the field's); `kind` ("int", "float", "str",
+    "list", "dict") where the default does not show it; `items`/`values` (element types of lists
+    and dicts); `flag_default` (the flag's default when it differs); `nested` (a config whose fields
+    are flags too); `reads` (filled from another flag of the binary, not defined here)."""
+    meta = {"help": help_text, **meta}
     if isinstance(default, (dict, list)):
-        return dataclasses.field(default_factory=lambda: type(default)(default),
-                                 metadata={"help": help_text, **meta})
-    return dataclasses.field(default=default, metadata={"help": help_text, **meta})
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+_field = field  # the spelling TrainConfig's fields use
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,13 +63,14 @@ class TrainConfig:
     # --- data ---
     data_dir: str = _field("", "Prepared dataset (output of tools/prepare_dataset.py) or its train/ folder.")
     run_dir: str = _field("", "Run directory: config, log, checkpoints, grids, TensorBoard events.")
-    num_classes: int = _field(7, "Class count when data_dir has no dataset.json (ISIC 2018: 7).", lo=0)
+    num_classes: int = _field(7, "Class count when data_dir has no dataset.json (ISIC 2018: 7; 0 = "
+                                "unlabelled data, no class conditioning).", lo=0)
     num_channels: int = _field(3, "Image channels (RGB).", lo=1)
     mirror_augment: bool = _field(False, "Random horizontal flips of reals (official default off).")
     data_cache_mb: int = _field(4096, "Memory budget in MB for one resolution's training records "
                                 "(default 4096 = official PGAN's shuffle buffer, all of ISIC 2018 "
                                 "at 256x256); above it records are read from the TFRecord file by "
-                                "record number. Never changes results.", lo=0)
+                                "record number (0 = always). Never changes results.", lo=0)
     label_sampling: str = _field("dataset", "G labels: rows of the dataset's labels (official) or uniform "
                                  "over classes.", enum=LABEL_SAMPLING)
     real_sampling: str = _field("dataset", "D's reals: every record once per epoch (official) or "
@@ -67,7 +82,8 @@ class TrainConfig:
     latent_size: int = _field(512, "Latent size (official nf(0) = 512).", lo=1)
     fmap_base: int = _field(8192, "Feature maps: min(fmap_base / 2^stage, fmap_max) (official 8192).", lo=1)
     fmap_max: int = _field(512, "Feature-map cap (official 512).", lo=1)
-    fmap_decay: float = _field(1.0, "Feature-map decay exponent (official 1.0).", lo=0.0)
+    fmap_decay: float = _field(1.0, "Feature-map decay exponent (official 1.0; 0 = "
+                                  "fmap_base maps at every stage, capped by fmap_max).", lo=0.0)
     attention_stages: tuple = _field((), "Resolutions whose G/D blocks get attention: auto = R/2, the "
                                      "second-to-last block (paper §3.4), or a list such as 32,64 "
                                      "(paper Table 1); empty = plain PGAN. config.json holds the "
@@ -77,18 +93,25 @@ class TrainConfig:
     mbstd_group_size: int = _field(4, "Minibatch-stddev group size (official 4; 0/1 disables).", lo=0)
     fused_scale: bool = _field(True, "Fused upscale/downscale convolutions (official default).")
     # --- schedule (REFERENCE §3.1, §3.4; paper §3.5) ---
-    total_kimg: float = _field(8000.0, "Length of training in thousands of real images (paper: 8000).", lo=0.0)
+    total_kimg: float = _field(8000.0, "Length of training in thousands of real images (paper: 8000).",
+                               above=0.0)
     lod_initial_resolution: int = _field(4, "First resolution (official 4).")
-    lod_training_kimg: float = _field(600.0, "kimg of each stabilise phase (official 600).", lo=0.0)
-    lod_transition_kimg: float = _field(600.0, "kimg of each fade-in phase (official 600).", lo=0.0)
+    lod_training_kimg: float = _field(600.0, "kimg of each stabilise phase (official 600; 0 = "
+                                      "none).", lo=0.0)
+    lod_transition_kimg: float = _field(600.0, "kimg of each fade-in phase (official 600; 0 = "
+                                        "none, each resolution starts at full strength).", lo=0.0)
     minibatch_base: int = _field(16, "Minibatch for resolutions missing from minibatch_dict.", lo=1)
     minibatch_dict: dict = _field(dict(PAPER_MINIBATCH), "Minibatch per resolution, 'res:n,...' "
                                   "(paper §3.5 table).")
     max_minibatch_per_replica: dict = _field({}, "Per-replica minibatch cap per resolution, 'res:n,...'.")
-    g_lr: float = _field(0.001, "Generator Adam learning rate (official 0.001; paper TTUR G 0.001).", lo=0.0)
-    d_lr: float = _field(0.001, "Discriminator Adam learning rate (paper TTUR D 0.004).", lo=0.0)
-    g_lr_dict: dict = _field({}, "Per-resolution G learning rates overriding g_lr, 'res:lr,...'.")
-    d_lr_dict: dict = _field({}, "Per-resolution D learning rates overriding d_lr, 'res:lr,...'.")
+    g_lr: float = _field(0.001, "Generator Adam learning rate (official 0.001; paper TTUR G 0.001).",
+                         lo=0.0, above=0.0)
+    d_lr: float = _field(0.001, "Discriminator Adam learning rate (paper TTUR D 0.004).", lo=0.0,
+                         above=0.0)
+    g_lr_dict: dict = _field({}, "Per-resolution G learning rates overriding g_lr, 'res:lr,...'.",
+                           values="float")
+    d_lr_dict: dict = _field({}, "Per-resolution D learning rates overriding d_lr, 'res:lr,...'.",
+                           values="float")
     tick_kimg: float = _field(0.0, "kimg per tick; 0 = official per-resolution table "
                               "{4:160 ... 256:40}.", lo=0.0)
     snapshot_ticks: int = _field(10, "Checkpoint every N ticks (official network_snapshot_ticks 10).", lo=1)
@@ -102,10 +125,13 @@ class TrainConfig:
     keep_checkpoint_every_kimg: float = _field(1000.0, "Also keep one checkpoint every K kimg for good "
                                                "(0 = none).", lo=0.0)
     # --- losses (REFERENCE §2) ---
-    wgan_lambda: float = _field(10.0, "Gradient-penalty weight (official 10).", lo=0.0)
+    wgan_lambda: float = _field(10.0, "Gradient-penalty weight (official 10; 0 = no "
+                                "penalty).", lo=0.0)
     wgan_target: float = _field(1.0, "Gradient-penalty target norm (official 1).", lo=1e-12)
-    wgan_epsilon: float = _field(0.001, "Drift weight on D(real)^2 (official 0.001).", lo=0.0)
-    cond_weight: float = _field(1.0, "AC-GAN cross-entropy weight (official 1).", lo=0.0)
+    wgan_epsilon: float = _field(0.001, "Drift weight on D(real)^2 (official 0.001; 0 = no "
+                                 "drift term).", lo=0.0)
+    cond_weight: float = _field(1.0, "AC-GAN cross-entropy weight (official 1; 0 = no "
+                                "class loss).", lo=0.0)
     ac_balanced: bool = _field(False, "Weight D's AC-GAN cross-entropy (reals and their fakes) per "
                                "class by N/(K n_c), so rare classes count alike (beyond the paper; "
                                "official weighs every image alike). Pair with --label_sampling=uniform.")
@@ -137,21 +163,23 @@ class TrainConfig:
     d_augment_speed_kimg: float = _field(500.0, "ada: kimg for p to go 0 -> 1 (ADA 500; short runs "
                                          "need far less).", lo=1e-6)
     # --- optimisation (REFERENCE §3.2, §3.7) ---
-    adam_beta1: float = _field(0.0, "Adam beta1 (official 0).", lo=0.0, hi=1.0)
-    adam_beta2: float = _field(0.99, "Adam beta2 (official 0.99).", lo=0.0, hi=1.0)
-    adam_epsilon: float = _field(1e-8, "Adam epsilon (official 1e-8).", lo=0.0)
-    g_smoothing: float = _field(0.999, "Generator EMA beta per step (official G_smoothing 0.999).",
-                                lo=0.0, hi=1.0)
+    adam_beta1: float = _field(0.0, "Adam beta1 (official 0).", lo=0.0, below=1.0)
+    adam_beta2: float = _field(0.99, "Adam beta2 (official 0.99).", lo=0.0, below=1.0)
+    adam_epsilon: float = _field(1e-8, "Adam epsilon (official 1e-8).", above=0.0)
+    g_smoothing: float = _field(0.999, "Generator EMA beta per step (official G_smoothing 0.999; "
+                                "0 = no averaging).", lo=0.0, below=1.0)
     reset_opt_for_new_lod: bool = _field(True, "Reset Adam moments at each lod boundary (official).")
     max_nonfinite_steps: int = _field(100, "Stop after this many consecutive NaN/Inf steps.", lo=1)
     loss_scaling_init: float = _field(64.0, "mixed_float16: initial log2 of the loss scale "
-                                      "(official 64; overflowing steps are skipped until it fits).")
+                                      "(official 64; overflowing steps are skipped until it fits; "
+                                      "2^128 overflows float32).", lo=0.0, hi=127.0)
     loss_scaling_inc: float = _field(0.0005, "mixed_float16: log2 scale increase per finite step "
-                                     "(official 0.0005).", lo=0.0)
+                                     "(official 0.0005; 0 = the scale never grows).", lo=0.0)
     loss_scaling_dec: float = _field(1.0, "mixed_float16: log2 scale decrease on overflow "
-                                     "(official 1.0).", lo=0.0)
+                                     "(official 1.0).", above=0.0)
     # --- execution ---
-    seed: int = _field(1000, "Random seed (official random_seed 1000): data order and all draws.")
+    seed: int = _field(1000, "Random seed (official random_seed 1000): data order and all draws.",
+                       **SEED_RANGE)
     jit_compile: bool = _field(False, "XLA-compile the training step.")
     precision: str = _field("float32", "float32, mixed_float16 (GPU) or mixed_bfloat16.", enum=PRECISIONS)
     strategy: str = _field("default", "Distribution: default, mirrored (GPUs of one machine) or "
@@ -200,17 +228,78 @@ def is_power_of_two(n):
     return isinstance(n, int) and n >= 1 and (n & (n - 1)) == 0
 
 
+def _bound_text(number):
+    """2 ** 32 as 2^32; other bounds as written."""
+    return "2^32" if number == 2 ** 32 else f"{number:g}" if isinstance(number, float) else str(number)
+
+
+def range_text(meta):
+    """The valid range a field's bounds give ('in [0, 1)', '>= 1', '> 0'); '' without bounds.
+    Help texts end with it, so every accepted boundary value (a zero, say) is documented."""
+    low = ("(", meta["above"]) if "above" in meta else ("[", meta["lo"]) if "lo" in meta else None
+    high = (meta["below"], ")") if "below" in meta else (meta["hi"], "]") if "hi" in meta else None
+    if low and high:
+        return f"in {low[0]}{_bound_text(low[1])}, {_bound_text(high[0])}{high[1]}"
+    if low:
+        return f"{'>' if low[0] == '(' else '>='} {_bound_text(low[1])}"
+    if high:
+        return f"{'<' if high[1] == ')' else '<='} {_bound_text(high[0])}"
+    return ""
+
+
+def _number_error(value, meta):
+    """Why a number breaks its field's bounds, or None. NaN compares False with every bound, so
+    non-finite floats are refused first (config.json must never hold a bare NaN or Infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        bounds = range_text(meta)
+        return f"must be a finite number{' ' + bounds if bounds else ''}"
+    if "lo" in meta and value < meta["lo"]:
+        return f"must be >= {meta['lo']}"
+    if "above" in meta and value <= meta["above"]:
+        return f"must be > {meta['above']}"
+    if "hi" in meta and value > meta["hi"]:
+        return f"must be <= {meta['hi']}"
+    if "below" in meta and value >= meta["below"]:
+        return f"must be < {_bound_text(meta['below'])}"
+    return None
+
+
+def field_errors(cls, values):
+    """The one shared check of every binary's flags: one line per field of dataclass `cls` whose
+    value in `values` (field name -> value; absent names are skipped) is not in its `enum`, is a
+    float that is not finite, lies outside its bounds, or (dicts such as --d_lr_dict) holds a
+    non-finite value. Nested configs are checked alike. Lines name the flag (`--name=value: ...`)."""
+    errors = []
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue
+        value, meta = values[f.name], f.metadata
+        flag = meta.get("flag", f.name)
+        if dataclasses.is_dataclass(value):
+            errors += field_errors(type(value), {g.name: getattr(value, g.name)
+                                                 for g in dataclasses.fields(value)})
+        elif "enum" in meta and value not in meta["enum"]:
+            errors.append(f"--{flag}={value!r}: must be one of {', '.join(meta['enum'])}")
+        elif isinstance(value, Mapping):
+            errors += [f"--{flag}: value {v} for resolution {k} must be a finite number"
+                       for k, v in value.items() if isinstance(v, float) and not math.isfinite(v)]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            error = _number_error(value, meta)
+            if error:
+                errors.append(f"--{flag}={value}: {error}")
+    return errors
+
+
+def raise_field_errors(cls, values):
+    """UserError of `field_errors` (one line per bad flag), if any."""
+    errors = field_errors(cls, values)
+    if errors:
+        raise UserError("\n".join(errors))
+
+
 def validate(cfg):
-    """Raise UserError naming the flag for any out-of-range field."""
-    for f in dataclasses.fields(cfg):
-        value = getattr(cfg, f.name)
-        meta = f.metadata
-        if "enum" in meta and value not in meta["enum"]:
-            raise UserError(f"--{f.name}={value!r}: must be one of {', '.join(meta['enum'])}")
-        if "lo" in meta and value < meta["lo"]:
-            raise UserError(f"--{f.name}={value}: must be >= {meta['lo']}")
-        if "hi" in meta and value > meta["hi"]:
-            raise UserError(f"--{f.name}={value}: must be <= {meta['hi']}")
+    """Raise UserError naming the flag for any out-of-range field (one line per bad field)."""
+    raise_field_errors(type(cfg), {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)})
     for name in ("resolution", "lod_initial_resolution"):
         if not is_power_of_two(getattr(cfg, name)) or getattr(cfg, name) < 4:
             raise UserError(f"--{name}={getattr(cfg, name)}: must be a power of two >= 4")

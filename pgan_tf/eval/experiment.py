@@ -30,6 +30,7 @@ from typing import Optional
 import numpy as np
 
 from pgan_tf import fileio
+from pgan_tf.config import SEED_RANGE, field
 from pgan_tf.data.record_ids import real_indices
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets, reports, sample_export
@@ -50,16 +51,23 @@ class ExperimentConfig:
     """One experiment; `arms` are strings 'real', 'standard', 'gan:RUN_DIR' or
     'gan:RUN_DIR@ckpt-N'."""
 
-    data_dir: str
-    output_dir: str
-    arms: tuple = (REAL, STANDARD)
-    per_class_real: int = PER_CLASS_REAL
-    per_class_extra: int = PER_CLASS_EXTRA
-    repeats: int = 1
-    classifier: ClassifierConfig = ClassifierConfig()
-    seed: int = 0
-    overwrite: bool = False
-    progress: bool = True
+    data_dir: str = field(dataclasses.MISSING, "Prepared dataset with train and val splits.")
+    output_dir: str = field(dataclasses.MISSING, "Output folder (must not exist unless "
+                            "--overwrite).")
+    arms: tuple = field((REAL, STANDARD), "Training sets: real, standard (Augmentor) and/or "
+                        "gan:RUN_DIR (its latest checkpoint) or gan:RUN_DIR@ckpt-N (its checkpoint "
+                        "of N images seen).")
+    per_class_real: int = field(PER_CLASS_REAL, "Real training images picked per class (§3.7).",
+                                lo=1)
+    per_class_extra: int = field(PER_CLASS_EXTRA, "Extra images per class of each arm (§3.7: 1k).",
+                                 lo=1)
+    repeats: int = field(1, "Classifier seeds per arm (mean ± std).", lo=1)
+    classifier: ClassifierConfig = field(ClassifierConfig(), "The classifier recipe (paper "
+                                         "§3.3).", nested=True, exclude=("balanced",))
+    seed: int = field(0, "Seed of the real pick, the augmentation and GAN latents; classifier "
+                      "seeds are seed .. seed + repeats - 1.", **SEED_RANGE)
+    overwrite: bool = field(False, "Replace an existing --output_dir.")
+    progress: bool = field(True, "Print progress lines and classifier epochs.")
 
 
 @dataclasses.dataclass(frozen=True)
