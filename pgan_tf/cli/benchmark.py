@@ -4,7 +4,7 @@
         [--steps=S] [--jit_compile] [--precision=float32|mixed_float16|mixed_bfloat16]
         [--skip_prepare | --prepare_images=N] [--skip_export] --output=bench.json
 
-Every training flag (`python -m pgan_tf.train --helpfull`) is accepted and defines the model; the
+Every training flag (`pgan-train --helpshort`) is accepted and defines the model; the
 conventions (FLOPs per image = 4 G_fwd + 12 D_fwd, the conv peak) are in `pgan_tf/bench/`.
 Prints a Markdown table on stdout and writes the JSON atomically.
 """
@@ -31,9 +31,18 @@ def define_flags(flag_values=FLAGS):
 
 
 def config_from_flags(flag_values=FLAGS, command=""):
-    """(TrainConfig, BenchmarkOptions) of parsed flags (every number checked), before TensorFlow."""
-    return (train_flags.config_from_flags(flag_values),
-            flagconfig.build(options.BenchmarkOptions, flag_values, command=command))
+    """(TrainConfig, BenchmarkOptions) of parsed flags (every number checked), before TensorFlow;
+    the errors of both are reported together, one line per bad flag."""
+    built, errors = [], []
+    for make in (lambda: train_flags.config_from_flags(flag_values),
+                 lambda: flagconfig.build(options.BenchmarkOptions, flag_values, command=command)):
+        try:
+            built.append(make())
+        except UserError as err:
+            errors.append(str(err))
+    if errors:
+        raise UserError("\n".join(errors))
+    return tuple(built)
 
 
 def main(argv, command):
@@ -52,7 +61,7 @@ def main(argv, command):
 
 
 def entry():
-    """Console script `pgan-benchmark` (also `python tools/benchmark.py`)."""
+    """Console script `pgan-benchmark`."""
     original = shlex.join(["python"] + sys.argv)  # recorded before flagfiles are expanded
     cli.run_binary(define_flags, lambda argv: main(argv, original))
 

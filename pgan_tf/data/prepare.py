@@ -46,7 +46,7 @@ class PrepareConfig:
     source: str = field("isic2018", "isic2018: official layout (labels CSV); folders: one "
                         "sub-folder per class.", enum=sources.SOURCE_KINDS)
     # paper §3.1: 450x450 center crop downsampled to 256x256
-    resolution: int = field(256, "Output resolution, a power of two ≥ 4 (paper: 256).")
+    resolution: int = field(256, "Output resolution, a power of two ≥ 4 (paper: 256).", lo=4)
     # paper §3.1: 10,015 = 9,514 train + 501 validation
     val_size: int = field(501, "Validation images split off (paper: 501 of 10,015; 0 = no "
                           "val split).", lo=0)
