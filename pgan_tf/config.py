@@ -61,7 +61,7 @@ class TrainConfig:
     """Resolved training configuration; construct by keyword only."""
 
     # --- data ---
-    data_dir: str = _field("", "Prepared dataset (output of tools/prepare_dataset.py) or its train/ folder.")
+    data_dir: str = _field("", "Prepared dataset (output of pgan-prepare) or its train/ folder.")
     run_dir: str = _field("", "Run directory: config, log, checkpoints, grids, TensorBoard events.")
     num_classes: int = _field(7, "Class count when data_dir has no dataset.json (ISIC 2018: 7; 0 = "
                                 "unlabelled data, no class conditioning).", lo=0)

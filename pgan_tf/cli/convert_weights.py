@@ -59,7 +59,7 @@ def main(argv):
 
 
 def entry():
-    """Console script `pgan-convert-weights` (also `python tools/convert_classifier_weights.py`)."""
+    """Console script `pgan-convert-weights`."""
     cli.run_binary(define_flags, main)
 
 

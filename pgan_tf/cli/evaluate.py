@@ -49,7 +49,7 @@ def main(argv):
 
 
 def entry():
-    """Console script `pgan-evaluate` (also `python tools/evaluate.py`)."""
+    """Console script `pgan-evaluate`."""
     cli.run_binary(define_flags, main)
 
 

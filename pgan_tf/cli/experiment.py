@@ -47,7 +47,7 @@ def main(argv):
 
 
 def entry():
-    """Console script `pgan-experiment` (also `python tools/augment_experiment.py`)."""
+    """Console script `pgan-experiment`."""
     cli.run_binary(define_flags, main)
 
 

@@ -5,7 +5,7 @@
         [--grid] [--overwrite]
 
 Writes OUT/<CLASS>/<run>-<kimg>-<seed>-<index>.png, OUT/labels.csv (ISIC ground-truth format, so
-`tools/prepare_dataset.py --extra_train OUT` can add the set to a training split) and
+`pgan-prepare --extra_train OUT` can add the set to a training split) and
 OUT/manifest.json; see docs/evaluation.md. Flags are checked before TensorFlow is imported.
 """
 from absl import flags
@@ -50,7 +50,7 @@ def main(argv):
 
 
 def entry():
-    """Console script `pgan-export` (also `python tools/export_samples.py`)."""
+    """Console script `pgan-export`."""
     cli.run_binary(define_flags, main)
 
 

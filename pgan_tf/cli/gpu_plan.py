@@ -54,7 +54,7 @@ def main(argv, command):
 
 
 def entry():
-    """Console script `pgan-gpu-plan` (also `python tools/gpu_plan.py`)."""
+    """Console script `pgan-gpu-plan`."""
     original = shlex.join(["pgan-gpu-plan"] + sys.argv[1:])
     cli.run_binary(define_flags, lambda argv: main(argv, original))
 

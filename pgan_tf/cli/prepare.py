@@ -65,7 +65,7 @@ def print_summary(info, output_dir, seconds):
 
 
 def entry():
-    """Console script `pgan-prepare` (also `python tools/prepare_dataset.py`)."""
+    """Console script `pgan-prepare`."""
     cli.run_binary(define_flags, main)
 
 

@@ -66,7 +66,7 @@ def main(argv):
 
 
 def entry():
-    """Console script `pgan-reproduce` (also `python tools/reproduce.py`)."""
+    """Console script `pgan-reproduce`."""
     cli.run_binary(define_flags, main)
 
 

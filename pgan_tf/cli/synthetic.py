@@ -57,7 +57,7 @@ def main(argv):
 
 
 def entry():
-    """Console script `pgan-synthetic` (also `python tools/make_synthetic_isic.py`)."""
+    """Console script `pgan-synthetic`."""
     cli.run_binary(define_flags, main)
 
 

@@ -1,5 +1,4 @@
-"""Train APGAN+TTUR: `pgan-train --flagfile=flags/apgan_ttur.cfg [--flag=value ...]`
-(also `python -m pgan_tf.train`).
+"""Train APGAN+TTUR: `pgan-train --flagfile=flags/apgan_ttur.cfg [--flag=value ...]`.
 
 Every `TrainConfig` field is a flag of the same name (later values win; command-line flags after
 `--flagfile` override it). Flags are validated before TensorFlow is imported, so a typo fails fast.
@@ -30,7 +29,7 @@ def define_flags(flag_values=FLAGS):
 
 
 def _dataset_classes(data_dir):
-    """Class names from `data_dir/dataset.json` (prepare_dataset.py output), or None."""
+    """Class names from `data_dir/dataset.json` (pgan-prepare output), or None."""
     path = os.path.join(data_dir, "dataset.json") if data_dir else ""
     if not path or not os.path.isfile(path):
         return None
@@ -102,7 +101,7 @@ def _kept(run_dir):
 
 
 def entry():
-    """Console script `pgan-train` (also `python -m pgan_tf.train`)."""
+    """Console script `pgan-train`."""
     cli.run_binary(define_flags, main)
 
 

@@ -1,10 +1,10 @@
-"""Evaluation driver of `tools/evaluate.py`: GAN-train, GAN-test, SWD, MS-SSIM, FID and memorization
+"""Evaluation driver of `pgan-evaluate`: GAN-train, GAN-test, SWD, MS-SSIM, FID and memorization
 of a run's EMA generator (or of any two image sets), written as one JSON file plus PNGs.
 
 Protocol (paper §3.2-3.5; REFERENCE §5, §10):
 
 * Fakes for GAN-train / GAN-test / memorization are class-uniform ("fake_labels": "uniform"):
-  `num_per_class` images of every class (paper §3.5: 1000), latents as `tools/export_samples.py`
+  `num_per_class` images of every class (paper §3.5: 1000), latents as `pgan-export`
   with the same seed (so they are the images an export with that seed writes).
 * GAN-train: ResNet-18 trained on the fakes, tested on the real val split. GAN-test: trained on the
   real train split, tested on the fakes. "real": train -> val, the reference. One real-train

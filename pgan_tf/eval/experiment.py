@@ -10,7 +10,7 @@ Protocol: pick `per_class_real` (paper: 100) real training images per class with
   reflected borders, flips, zoom, skew; no fill colour; `pgan_tf.data.augment`, which also handles the probability quirk of
   REFERENCE §12.3). Extra image k of class c is copy k // n_c + 1 of picked image k % n_c.
 * `gan:RUN`: samples of that run's EMA generator at its latest checkpoint (latents as
-  `tools/export_samples.py` with the experiment seed), resized to the dataset's resolution when the
+  `pgan-export` with the experiment seed), resized to the dataset's resolution when the
   run's differs (noted). `gan:RUN@ckpt-N`: at the checkpoint `ckpt-N` (N = images seen, its file
   name in RUN/checkpoints or RUN/checkpoints/milestones) instead, e.g. the best one of
   `pgan-evaluate --checkpoints all` (pgan-reproduce fig8). results.json records the checkpoint of
@@ -120,7 +120,7 @@ def validate_experiment(config):
         config.data_dir) else (None, None)
     if root is None:
         raise UserError(f"--data_dir={config.data_dir} is not a prepared dataset (no "
-                        "dataset.json); run tools/prepare_dataset.py")
+                        "dataset.json); run pgan-prepare")
     for split in ("train", "val"):
         if not os.path.isdir(os.path.join(root, split)):
             raise UserError(f"--data_dir={root} has no {split} split; the experiment trains on "

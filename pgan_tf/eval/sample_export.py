@@ -2,7 +2,7 @@
 
 Layout of OUT: `OUT/<CLASS>/<run>-<kimg>-<seed>-<index>.png` (kimg = images seen // 1000, 6 digits;
 index 6 digits), `OUT/labels.csv` (`image,<run classes>`, `image` = path relative to OUT without
-extension, one-hot `1.0`/`0.0`, the ISIC ground-truth format that `prepare_dataset.py --extra_train`
+extension, one-hot `1.0`/`0.0`, the ISIC ground-truth format that `pgan-prepare --extra_train`
 reads), `OUT/manifest.json`, `OUT/MODEL_CARD.md` (`pgan_tf.model_card`) and, with `grid`,
 `OUT/grid.png` (one row per class).
 
