@@ -41,7 +41,7 @@ SEED_RANGE = types.MappingProxyType({"lo": 0, "below": 2 ** 32})
 
 def field(default, help_text, **meta):
     """A config field with its flag help text and checks in the metadata (the binaries' flags are
-    generated from it: `pgan_tf/cli/flagconfig.py`). `dataclasses.MISSING` = no default (a required
+    generated from it: `pgan_tf/flagconfig.py`). `dataclasses.MISSING` = no default (a required
     flag). Optional metadata: `enum`; bounds `lo`/`hi` (inclusive) and `above`/`below` (exclusive);
     `flag` (the flag's name when it differs from the field's); `kind` ("int", "float", "str",
     "list", "dict") where the default does not show it; `items`/`values` (element types of lists
@@ -247,20 +247,22 @@ def range_text(meta):
     return ""
 
 
-def _number_error(value, meta):
-    """Why a number breaks its field's bounds, or None. NaN compares False with every bound, so
-    non-finite floats are refused first (config.json must never hold a bare NaN or Infinity)."""
+def _number_error(flag, value, meta):
+    """The line naming `--flag` when a number breaks its field's bounds, or None. NaN compares
+    False with every bound, so non-finite floats are refused first (config.json must never hold a
+    bare NaN or Infinity). Wording as the binaries had it: '--x=v: must be >= lo' for inclusive
+    bounds, '--x must be > 0, got v' for exclusive lower ones."""
     if isinstance(value, float) and not math.isfinite(value):
         bounds = range_text(meta)
-        return f"must be a finite number{' ' + bounds if bounds else ''}"
+        return f"--{flag}={value}: must be a finite number{' ' + bounds if bounds else ''}"
     if "lo" in meta and value < meta["lo"]:
-        return f"must be >= {meta['lo']}"
+        return f"--{flag}={value}: must be >= {meta['lo']}"
     if "above" in meta and value <= meta["above"]:
-        return f"must be > {meta['above']}"
+        return f"--{flag} must be > {meta['above']}, got {value}"
     if "hi" in meta and value > meta["hi"]:
-        return f"must be <= {meta['hi']}"
+        return f"--{flag}={value}: must be <= {meta['hi']}"
     if "below" in meta and value >= meta["below"]:
-        return f"must be < {_bound_text(meta['below'])}"
+        return f"--{flag}={value}: must be < {_bound_text(meta['below'])}"
     return None
 
 
@@ -284,9 +286,9 @@ def field_errors(cls, values):
             errors += [f"--{flag}: value {v} for resolution {k} must be a finite number"
                        for k, v in value.items() if isinstance(v, float) and not math.isfinite(v)]
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            error = _number_error(value, meta)
+            error = _number_error(flag, value, meta)
             if error:
-                errors.append(f"--{flag}={value}: {error}")
+                errors.append(error)
     return errors
 
 

@@ -4,7 +4,7 @@ Each module of this package is one binary: flags (defined in a function, never a
 one frozen config, then a call into the library. `tools/*.py` and `python -m pgan_tf.train` are
 thin wrappers kept so older commands work. What several binaries share lives here: the start-up
 (`run_binary`: their flags plus `--verbose`, listed by `--help`; absl's errors as one line, exit
-2). Each binary's flags come from its config dataclass (`flagconfig`).
+2). Each binary's flags come from its config dataclass (`pgan_tf/flagconfig.py`).
 
 Start-up side effects (quiet TensorFlow logging, filtered import chatter, the stage-retracing log
 filter) happen here, in the binaries' `run`, never when the library is imported (issue 10).
@@ -62,7 +62,7 @@ def _parse_flags(argv):
     line and exit 2, the code of every other bad input (absl's own exits 1 with a usage hint)."""
     from absl import flags
 
-    from pgan_tf.cli import flagconfig
+    from pgan_tf import flagconfig
 
     try:
         return flagconfig.parse(flags.FLAGS, argv)
@@ -78,7 +78,7 @@ def run_binary(define_flags, main):
     from absl import flags
 
     _expand_flagfiles_or_exit()
-    define_binary_flags(define_flags, flags.FLAGS, _flag_module(main.__module__))
+    define_binary_flags(define_flags, flags.FLAGS, flag_module(main.__module__))
     run(main)
 
 
@@ -101,7 +101,7 @@ def define_binary_flags(define_flags, flag_values, module_name, main_module=None
     return names
 
 
-def _flag_module(name):
+def flag_module(name):
     """The module name absl files a flag under when module `name` defines it (the main module:
     its file, `sys.argv[0]`), so `--helpfull` lists shared flags with the binary's own."""
     return sys.argv[0] if name == "__main__" else name

@@ -14,7 +14,7 @@ import sys
 from absl import flags
 
 from pgan_tf import cli
-from pgan_tf.cli import flagconfig
+from pgan_tf import flagconfig
 from pgan_tf.cli import train as train_flags
 from pgan_tf.bench import options
 from pgan_tf.errors import UserError
@@ -25,7 +25,7 @@ FLAGS = flags.FLAGS
 def define_flags(flag_values=FLAGS):
     """The training flags (model, jit, precision), one per `BenchmarkOptions` field and --output."""
     train_flags.define_flags(flag_values)
-    own = dict(flag_values=flag_values, module_name=cli._flag_module(__name__))
+    own = dict(flag_values=flag_values, module_name=cli.flag_module(__name__))
     flagconfig.define(options.BenchmarkOptions, **own)
     flags.DEFINE_string("output", None, "Where the JSON goes.", required=True, **own)
 

@@ -12,7 +12,7 @@ import dataclasses
 from absl import flags
 
 from pgan_tf import cli
-from pgan_tf.cli import flagconfig
+from pgan_tf import flagconfig
 from pgan_tf.config import field
 
 FLAGS = flags.FLAGS
@@ -31,7 +31,7 @@ class ConvertConfig:
 
 def define_flags(flag_values=FLAGS):
     """Flags of this binary, one per `ConvertConfig` field (defined here, never at import time)."""
-    flagconfig.define(ConvertConfig, flag_values, cli._flag_module(__name__))
+    flagconfig.define(ConvertConfig, flag_values, cli.flag_module(__name__))
 
 
 def config_from_flags(flag_values=FLAGS):

@@ -13,7 +13,7 @@ a Markdown summary; see docs/evaluation.md. Flags are checked before TensorFlow 
 from absl import flags
 
 from pgan_tf import cli
-from pgan_tf.cli import flagconfig
+from pgan_tf import flagconfig
 
 FLAGS = flags.FLAGS
 
@@ -22,7 +22,7 @@ def define_flags(flag_values=FLAGS):
     """Flags of this binary, one per `EvalConfig` field (defined here, never at import time)."""
     from pgan_tf.eval import evaluate
 
-    flagconfig.define(evaluate.EvalConfig, flag_values, cli._flag_module(__name__))
+    flagconfig.define(evaluate.EvalConfig, flag_values, cli.flag_module(__name__))
 
 
 def config_from_flags(flag_values=FLAGS):

@@ -10,7 +10,7 @@ docs/evaluation.md. Flags are checked before TensorFlow is imported.
 from absl import flags
 
 from pgan_tf import cli
-from pgan_tf.cli import flagconfig
+from pgan_tf import flagconfig
 
 FLAGS = flags.FLAGS
 
@@ -20,7 +20,7 @@ def define_flags(flag_values=FLAGS):
     time); defaults follow the paper."""
     from pgan_tf.eval import experiment
 
-    flagconfig.define(experiment.ExperimentConfig, flag_values, cli._flag_module(__name__))
+    flagconfig.define(experiment.ExperimentConfig, flag_values, cli.flag_module(__name__))
 
 
 def config_from_flags(flag_values=FLAGS):

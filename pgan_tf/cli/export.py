@@ -11,7 +11,7 @@ OUT/manifest.json; see docs/evaluation.md. Flags are checked before TensorFlow i
 from absl import flags
 
 from pgan_tf import cli
-from pgan_tf.cli import flagconfig
+from pgan_tf import flagconfig
 
 FLAGS = flags.FLAGS
 
@@ -20,7 +20,7 @@ def define_flags(flag_values=FLAGS):
     """Flags of this binary, one per `ExportConfig` field (defined here, never at import time)."""
     from pgan_tf.eval import sample_export
 
-    flagconfig.define(sample_export.ExportConfig, flag_values, cli._flag_module(__name__))
+    flagconfig.define(sample_export.ExportConfig, flag_values, cli.flag_module(__name__))
 
 
 def config_from_flags(flag_values=FLAGS):

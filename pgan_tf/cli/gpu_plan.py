@@ -22,7 +22,7 @@ def define_flags(flag_values=FLAGS):
     """The training flags (model and schedule) plus an optional JSON output."""
     train_flags.define_flags(flag_values)
     flags.DEFINE_string("output", "", "Also write the plan as JSON here.", flag_values=flag_values,
-                        module_name=cli._flag_module(__name__))
+                        module_name=cli.flag_module(__name__))
 
 
 def config_from_flags(flag_values=FLAGS):

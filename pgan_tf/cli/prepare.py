@@ -11,7 +11,7 @@ import time
 from absl import flags
 
 from pgan_tf import cli
-from pgan_tf.cli import flagconfig
+from pgan_tf import flagconfig
 
 FLAGS = flags.FLAGS
 
@@ -21,7 +21,7 @@ def define_flags(flag_values=FLAGS):
     defaults follow the paper."""
     from pgan_tf.data import prepare
 
-    flagconfig.define(prepare.PrepareConfig, flag_values, cli._flag_module(__name__))
+    flagconfig.define(prepare.PrepareConfig, flag_values, cli.flag_module(__name__))
 
 
 def config_from_flags(flag_values=FLAGS):

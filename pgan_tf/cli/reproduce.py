@@ -16,7 +16,7 @@ import sys
 from absl import flags
 
 from pgan_tf import cli
-from pgan_tf.cli import flagconfig
+from pgan_tf import flagconfig
 
 FLAGS = flags.FLAGS
 
@@ -26,7 +26,7 @@ def define_flags(flag_values=FLAGS):
     (defined here, never at import time)."""
     from pgan_tf.reproduce import plan
 
-    own = dict(flag_values=flag_values, module_name=cli._flag_module(__name__))
+    own = dict(flag_values=flag_values, module_name=cli.flag_module(__name__))
     flagconfig.define(plan.Options, **own)
     flags.DEFINE_bool("dry_run", False, "Print every step and command and the images to train; "
                       "write nothing.", **own)

@@ -11,7 +11,7 @@ import time
 from absl import flags
 
 from pgan_tf import cli
-from pgan_tf.cli import flagconfig
+from pgan_tf import flagconfig
 from pgan_tf.config import SEED_RANGE, field
 
 FLAGS = flags.FLAGS
@@ -33,7 +33,7 @@ class SyntheticConfig:
 def define_flags(flag_values=FLAGS):
     """Flags of this binary, one per `SyntheticConfig` field (defined here, never at import
     time)."""
-    flagconfig.define(SyntheticConfig, flag_values, cli._flag_module(__name__))
+    flagconfig.define(SyntheticConfig, flag_values, cli.flag_module(__name__))
 
 
 def config_from_flags(flag_values=FLAGS):

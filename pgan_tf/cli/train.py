@@ -11,7 +11,7 @@ import sys
 from absl import flags
 
 from pgan_tf import cli
-from pgan_tf.cli import flagconfig
+from pgan_tf import flagconfig
 from pgan_tf.config import TrainConfig, is_power_of_two, resolve_attention_stages
 from pgan_tf.errors import UserError
 
@@ -21,11 +21,11 @@ FLAGS = flags.FLAGS
 def define_flags(flag_values=FLAGS):
     """One absl flag per config field (name, default and help text from the dataclass)."""
     fv = dict(flag_values=flag_values)
-    flagconfig.define(TrainConfig, flag_values, module_name=cli._flag_module(__name__))
+    flagconfig.define(TrainConfig, flag_values, module_name=cli.flag_module(__name__))
     flags.DEFINE_bool("dry_run", False, "Print the resolved config and parameter counts, then exit.",
-                      module_name=cli._flag_module(__name__), **fv)
+                      module_name=cli.flag_module(__name__), **fv)
     flags.DEFINE_bool("verbose", False, "Show tracebacks for errors.",
-                      module_name=cli._flag_module(__name__), **fv)
+                      module_name=cli.flag_module(__name__), **fv)
 
 
 def _dataset_classes(data_dir):

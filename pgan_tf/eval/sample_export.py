@@ -51,11 +51,11 @@ class ExportConfig:
     output_dir: str = field(dataclasses.MISSING, "Output folder (must not exist unless "
                             "--overwrite).")
     num_per_class: Optional[int] = field(None, "Images per class (exclusive with --balance_to).",
-                                         kind="int", lo=1)
+                                         kind="int", above=0)
     # top each class up to this many, counting real train images
     balance_to: Optional[int] = field(
         None, "Top every class up to M images counting the real training images of the run's "
-        "dataset: exports max(0, M - real count) per class.", kind="int", lo=1)
+        "dataset: exports max(0, M - real count) per class.", kind="int", above=0)
     classes: tuple = field((), "Classes to export (default: all of the run's).")
     checkpoint: str = field("latest", "'latest' or the kimg of a checkpoint.")
     seed: int = field(0, "Latent seed (per class c, image i: row i of the stream of "

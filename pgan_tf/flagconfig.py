@@ -11,7 +11,9 @@ flag's name or default. From it this module
   shared check `config.field_errors` (every number finite and in range, one line per bad flag),
   before TensorFlow is imported.
 
-Only binaries import this module: the library reads no flags, it only declares metadata.
+The binaries (`pgan_tf/cli/`) use it; it lives beside `flagfiles.py`, below them, because the
+config dataclasses it reads live on every floor. It never touches absl's global flags: callers
+pass their `flags.FlagValues`, so the library still reads no flags.
 """
 import dataclasses
 
@@ -70,7 +72,7 @@ def help_text(f):
     return f"{f.metadata['help']} Valid: {bounds}." if bounds else f.metadata["help"]
 
 
-def define(cls, flag_values=flags.FLAGS, module_name=None, exclude=()):
+def define(cls, flag_values, module_name, exclude=()):
     """Define one flag per field of the config dataclass `cls` (nested configs included); fields
     without a default are required flags. `module_name`: the binary's module, for `--help`."""
     for f in _flag_fields(cls, exclude):
@@ -93,7 +95,7 @@ def define(cls, flag_values=flags.FLAGS, module_name=None, exclude=()):
             _DEFINERS[kind](name, default, help_text(f), **args)
 
 
-def read(cls, flag_values=flags.FLAGS, exclude=()):
+def read(cls, flag_values, exclude=()):
     """The keyword arguments of `cls` from parsed flags: lists as tuples, 'res:value' dicts as
     dicts, nested configs as keyword dicts (`construct` builds them). UserError on junk items."""
     kwargs = {}
@@ -150,7 +152,7 @@ def construct(cls, kwargs):
     return cls(**kwargs)
 
 
-def build(cls, flag_values=flags.FLAGS, exclude=(), **overrides):
+def build(cls, flag_values, exclude=(), **overrides):
     """The config `cls` of parsed flags (`read`, then `overrides`, then `construct`)."""
     return construct(cls, {**read(cls, flag_values, exclude), **overrides})
 
