@@ -1,6 +1,6 @@
 """The one route from flags to a config, for every binary.
 
-A binary's config is a frozen dataclass whose fields are declared once with `pgan_tf.config.field`:
+A binary's config is a frozen dataclass whose fields are declared once with `pgan_tf.config_fields.field`:
 default, help text, and (in the metadata) enum, bounds and, where they differ from the field, the
 flag's name or default. From it this module
 
@@ -8,7 +8,7 @@ flag's name or default. From it this module
   range, so every accepted boundary value is documented; fields of a `nested` config (the
   classifier recipe of pgan-evaluate and pgan-experiment) become flags too;
 * reads them back after parsing (`read`) and builds the config by keyword (`construct`), after the
-  shared check `config.field_errors` (every number finite and in range, one line per bad flag),
+  shared check `config_fields.field_errors` (every number finite and in range, one line per bad flag),
   before TensorFlow is imported.
 
 The binaries (`pgan_tf/cli/`) use it; it lives beside `flagfiles.py`, below them, because the
@@ -19,7 +19,8 @@ import dataclasses
 
 from absl import flags
 
-from pgan_tf import config as config_lib
+from pgan_tf import config_fields
+from pgan_tf.config import parse_int_dict
 from pgan_tf.errors import UserError
 
 _SIMPLE_KINDS = (("bool", bool), ("int", int), ("float", float), ("dict", dict),
@@ -67,8 +68,8 @@ def _flag_fields(cls, exclude=()):
 
 
 def help_text(f):
-    """The flag's help: the field's text and its valid range (`config.range_text`)."""
-    bounds = config_lib.range_text(f.metadata)
+    """The flag's help: the field's text and its valid range (`config_fields.range_text`)."""
+    bounds = config_fields.range_text(f.metadata)
     return f"{f.metadata['help']} Valid: {bounds}." if bounds else f.metadata["help"]
 
 
@@ -118,7 +119,7 @@ def read(cls, flag_values, exclude=()):
 def _convert(name, value, kind, meta):
     """A parsed flag value as the field holds it."""
     if kind == "dict":
-        return config_lib.parse_int_dict(value, name, _ITEM_TYPES[meta.get("values", "int")])
+        return parse_int_dict(value, name, _ITEM_TYPES[meta.get("values", "int")])
     if kind == "list" and value is not None:
         item_type = _ITEM_TYPES.get(meta.get("items"), str)
         try:
@@ -130,9 +131,9 @@ def _convert(name, value, kind, meta):
 
 
 def errors(cls, kwargs):
-    """`config.field_errors` of keyword arguments whose nested configs are still keyword dicts."""
+    """`config_fields.field_errors` of keyword arguments whose nested configs are still keyword dicts."""
     nested = {f.name: _nested_type(f) for f in dataclasses.fields(cls) if f.metadata.get("nested")}
-    found = config_lib.field_errors(cls, {k: v for k, v in kwargs.items() if k not in nested})
+    found = config_fields.field_errors(cls, {k: v for k, v in kwargs.items() if k not in nested})
     for name, inner in nested.items():
         if isinstance(kwargs.get(name), dict):
             found += errors(inner, kwargs[name])

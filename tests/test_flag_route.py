@@ -20,7 +20,8 @@ from absl import flags
 
 from pgan_tf import cli
 from pgan_tf import flagconfig
-from pgan_tf.config import TrainConfig, field, field_errors, range_text
+from pgan_tf.config import TrainConfig
+from pgan_tf.config_fields import field, field_errors, range_text
 from pgan_tf.errors import UserError
 from tests.train_helpers import REPO, train_env
 

@@ -4,7 +4,8 @@ import dataclasses
 import os
 
 from pgan_tf.errors import UserError
-from pgan_tf.config import PAPER_MINIBATCH, field
+from pgan_tf.config import PAPER_MINIBATCH
+from pgan_tf.config_fields import field
 
 DEFAULT_RESOLUTIONS = (8, 16, 32, 64)
 # ISIC 2018 Task 3 has 10,015 training images (REFERENCE §11.3): issue 5 prepares that many.

@@ -13,8 +13,7 @@ import sys
 
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf import flagconfig
+from pgan_tf import cli, flagconfig
 from pgan_tf.cli import train as train_flags
 from pgan_tf.bench import options
 from pgan_tf.errors import UserError

@@ -11,9 +11,8 @@ import dataclasses
 
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf import flagconfig
-from pgan_tf.config import field
+from pgan_tf import cli, flagconfig
+from pgan_tf.config_fields import field
 
 FLAGS = flags.FLAGS
 

@@ -12,8 +12,7 @@ a Markdown summary; see docs/evaluation.md. Flags are checked before TensorFlow 
 """
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf import flagconfig
+from pgan_tf import cli, flagconfig
 
 FLAGS = flags.FLAGS
 

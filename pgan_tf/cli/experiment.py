@@ -9,8 +9,7 @@ docs/evaluation.md. Flags are checked before TensorFlow is imported.
 """
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf import flagconfig
+from pgan_tf import cli, flagconfig
 
 FLAGS = flags.FLAGS
 

@@ -10,8 +10,7 @@ OUT/manifest.json; see docs/evaluation.md. Flags are checked before TensorFlow i
 """
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf import flagconfig
+from pgan_tf import cli, flagconfig
 
 FLAGS = flags.FLAGS
 

@@ -10,8 +10,7 @@ import time
 
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf import flagconfig
+from pgan_tf import cli, flagconfig
 
 FLAGS = flags.FLAGS
 

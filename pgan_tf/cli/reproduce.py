@@ -15,8 +15,7 @@ import sys
 
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf import flagconfig
+from pgan_tf import cli, flagconfig
 
 FLAGS = flags.FLAGS
 

@@ -10,9 +10,8 @@ import time
 
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf import flagconfig
-from pgan_tf.config import SEED_RANGE, field
+from pgan_tf import cli, flagconfig
+from pgan_tf.config_fields import SEED_RANGE, field
 
 FLAGS = flags.FLAGS
 

@@ -10,8 +10,7 @@ import sys
 
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf import flagconfig
+from pgan_tf import cli, flagconfig
 from pgan_tf.config import TrainConfig, is_power_of_two, resolve_attention_stages
 from pgan_tf.errors import UserError
 

@@ -24,7 +24,7 @@ import tempfile
 import numpy as np
 
 from pgan_tf import disk
-from pgan_tf.config import SEED_RANGE, field
+from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.data import augment, integrity, preprocess, record_ids, sources, tfrecords
 from pgan_tf.errors import UserError
 from pgan_tf import faults

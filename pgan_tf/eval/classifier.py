@@ -29,7 +29,7 @@ from typing import Optional
 
 import numpy as np
 
-from pgan_tf.config import field
+from pgan_tf.config_fields import field
 from pgan_tf.errors import UserError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # paper §3.3 (torchvision ImageNet statistics)

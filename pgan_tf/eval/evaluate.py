@@ -33,7 +33,7 @@ from typing import Optional
 import numpy as np
 
 from pgan_tf import fileio
-from pgan_tf.config import SEED_RANGE, field
+from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets, memorization, sample_export
 from pgan_tf.eval import gan_accuracy as gtt

@@ -27,7 +27,7 @@ from typing import Optional
 import numpy as np
 
 from pgan_tf import disk, fileio, model_card, sampling
-from pgan_tf.config import SEED_RANGE, field
+from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.dirlock import DirLock
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets

@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Optional
 
-from pgan_tf.config import SEED_RANGE, field
+from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.errors import UserError
 from pgan_tf.reproduce import data as data_lib
 from pgan_tf.reproduce import scales
