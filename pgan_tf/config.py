@@ -1,9 +1,11 @@
-"""The one frozen training configuration: every field is an absl flag of `pgan_tf.train` (same name).
+"""The one frozen training configuration: every field is a flag of `pgan-train` (same name).
 
 Defaults are official PGAN's (REFERENCE §2–3) unless the paper overrides them (REFERENCE header:
 TTUR rates, the minibatch table, 8M images at 256x256); the flagfiles under `flags/` set the paper's
-runs. The binary builds a `TrainConfig` by keyword from parsed flags, `validate()` runs in
-`__post_init__`, and the config is saved as `run_dir/config.json` (keys = flag names).
+runs. The binary builds a `TrainConfig` by keyword from parsed flags (`pgan_tf/flagconfig.py`),
+`validate()` runs in `__post_init__`, and the config is saved as `run_dir/config.json` (keys =
+flag names). Each field declares its help text and range once (`config_fields.field`); one check
+(`config_fields.field_errors`) refuses non-finite and out-of-range numbers.
 
 Imports nothing heavy: flags are validated before TensorFlow is loaded.
 """
@@ -12,6 +14,7 @@ import json
 import types
 from typing import Mapping
 
+from pgan_tf.config_fields import SEED_RANGE, field, raise_field_errors
 from pgan_tf.errors import UserError
 
 # Paper §3.5 minibatch per resolution (REFERENCE header: the paper wins over official presets).
@@ -33,13 +36,7 @@ ARCHITECTURE_FIELDS = (
     "attention_stages", "attention_type", "mbstd_group_size", "fused_scale", "num_channels",
 )
 
-
-def _field(default, help_text, **meta):
-    """A config field with its flag help text (and optional enum/bounds) in the metadata."""
-    if isinstance(default, (dict, list)):
-        return dataclasses.field(default_factory=lambda: type(default)(default),
-                                 metadata={"help": help_text, **meta})
-    return dataclasses.field(default=default, metadata={"help": help_text, **meta})
+_field = field  # the spelling TrainConfig's fields use
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,15 +44,16 @@ class TrainConfig:
     """Resolved training configuration; construct by keyword only."""
 
     # --- data ---
-    data_dir: str = _field("", "Prepared dataset (output of tools/prepare_dataset.py) or its train/ folder.")
+    data_dir: str = _field("", "Prepared dataset (output of pgan-prepare) or its train/ folder.")
     run_dir: str = _field("", "Run directory: config, log, checkpoints, grids, TensorBoard events.")
-    num_classes: int = _field(7, "Class count when data_dir has no dataset.json (ISIC 2018: 7).", lo=0)
+    num_classes: int = _field(7, "Class count when data_dir has no dataset.json (ISIC 2018: 7; 0 = "
+                                "unlabelled data, no class conditioning).", lo=0)
     num_channels: int = _field(3, "Image channels (RGB).", lo=1)
     mirror_augment: bool = _field(False, "Random horizontal flips of reals (official default off).")
     data_cache_mb: int = _field(4096, "Memory budget in MB for one resolution's training records "
                                 "(default 4096 = official PGAN's shuffle buffer, all of ISIC 2018 "
                                 "at 256x256); above it records are read from the TFRecord file by "
-                                "record number. Never changes results.", lo=0)
+                                "record number (0 = always). Never changes results.", lo=0)
     label_sampling: str = _field("dataset", "G labels: rows of the dataset's labels (official) or uniform "
                                  "over classes.", enum=LABEL_SAMPLING)
     real_sampling: str = _field("dataset", "D's reals: every record once per epoch (official) or "
@@ -67,7 +65,8 @@ class TrainConfig:
     latent_size: int = _field(512, "Latent size (official nf(0) = 512).", lo=1)
     fmap_base: int = _field(8192, "Feature maps: min(fmap_base / 2^stage, fmap_max) (official 8192).", lo=1)
     fmap_max: int = _field(512, "Feature-map cap (official 512).", lo=1)
-    fmap_decay: float = _field(1.0, "Feature-map decay exponent (official 1.0).", lo=0.0)
+    fmap_decay: float = _field(1.0, "Feature-map decay exponent (official 1.0; 0 = "
+                                  "fmap_base maps at every stage, capped by fmap_max).", lo=0.0)
     attention_stages: tuple = _field((), "Resolutions whose G/D blocks get attention: auto = R/2, the "
                                      "second-to-last block (paper §3.4), or a list such as 32,64 "
                                      "(paper Table 1); empty = plain PGAN. config.json holds the "
@@ -77,18 +76,25 @@ class TrainConfig:
     mbstd_group_size: int = _field(4, "Minibatch-stddev group size (official 4; 0/1 disables).", lo=0)
     fused_scale: bool = _field(True, "Fused upscale/downscale convolutions (official default).")
     # --- schedule (REFERENCE §3.1, §3.4; paper §3.5) ---
-    total_kimg: float = _field(8000.0, "Length of training in thousands of real images (paper: 8000).", lo=0.0)
+    total_kimg: float = _field(8000.0, "Length of training in thousands of real images (paper: 8000).",
+                               above=0.0)
     lod_initial_resolution: int = _field(4, "First resolution (official 4).")
-    lod_training_kimg: float = _field(600.0, "kimg of each stabilise phase (official 600).", lo=0.0)
-    lod_transition_kimg: float = _field(600.0, "kimg of each fade-in phase (official 600).", lo=0.0)
+    lod_training_kimg: float = _field(600.0, "kimg of each stabilise phase (official 600; 0 = "
+                                      "none).", lo=0.0)
+    lod_transition_kimg: float = _field(600.0, "kimg of each fade-in phase (official 600; 0 = "
+                                        "none, each resolution starts at full strength).", lo=0.0)
     minibatch_base: int = _field(16, "Minibatch for resolutions missing from minibatch_dict.", lo=1)
     minibatch_dict: dict = _field(dict(PAPER_MINIBATCH), "Minibatch per resolution, 'res:n,...' "
                                   "(paper §3.5 table).")
     max_minibatch_per_replica: dict = _field({}, "Per-replica minibatch cap per resolution, 'res:n,...'.")
-    g_lr: float = _field(0.001, "Generator Adam learning rate (official 0.001; paper TTUR G 0.001).", lo=0.0)
-    d_lr: float = _field(0.001, "Discriminator Adam learning rate (paper TTUR D 0.004).", lo=0.0)
-    g_lr_dict: dict = _field({}, "Per-resolution G learning rates overriding g_lr, 'res:lr,...'.")
-    d_lr_dict: dict = _field({}, "Per-resolution D learning rates overriding d_lr, 'res:lr,...'.")
+    g_lr: float = _field(0.001, "Generator Adam learning rate (official 0.001; paper TTUR G 0.001).",
+                         lo=0.0, above=0.0)
+    d_lr: float = _field(0.001, "Discriminator Adam learning rate (paper TTUR D 0.004).", lo=0.0,
+                         above=0.0)
+    g_lr_dict: dict = _field({}, "Per-resolution G learning rates overriding g_lr, 'res:lr,...'.",
+                           values="float")
+    d_lr_dict: dict = _field({}, "Per-resolution D learning rates overriding d_lr, 'res:lr,...'.",
+                           values="float")
     tick_kimg: float = _field(0.0, "kimg per tick; 0 = official per-resolution table "
                               "{4:160 ... 256:40}.", lo=0.0)
     snapshot_ticks: int = _field(10, "Checkpoint every N ticks (official network_snapshot_ticks 10).", lo=1)
@@ -102,10 +108,13 @@ class TrainConfig:
     keep_checkpoint_every_kimg: float = _field(1000.0, "Also keep one checkpoint every K kimg for good "
                                                "(0 = none).", lo=0.0)
     # --- losses (REFERENCE §2) ---
-    wgan_lambda: float = _field(10.0, "Gradient-penalty weight (official 10).", lo=0.0)
+    wgan_lambda: float = _field(10.0, "Gradient-penalty weight (official 10; 0 = no "
+                                "penalty).", lo=0.0)
     wgan_target: float = _field(1.0, "Gradient-penalty target norm (official 1).", lo=1e-12)
-    wgan_epsilon: float = _field(0.001, "Drift weight on D(real)^2 (official 0.001).", lo=0.0)
-    cond_weight: float = _field(1.0, "AC-GAN cross-entropy weight (official 1).", lo=0.0)
+    wgan_epsilon: float = _field(0.001, "Drift weight on D(real)^2 (official 0.001; 0 = no "
+                                 "drift term).", lo=0.0)
+    cond_weight: float = _field(1.0, "AC-GAN cross-entropy weight (official 1; 0 = no "
+                                "class loss).", lo=0.0)
     ac_balanced: bool = _field(False, "Weight D's AC-GAN cross-entropy (reals and their fakes) per "
                                "class by N/(K n_c), so rare classes count alike (beyond the paper; "
                                "official weighs every image alike). Pair with --label_sampling=uniform.")
@@ -137,21 +146,23 @@ class TrainConfig:
     d_augment_speed_kimg: float = _field(500.0, "ada: kimg for p to go 0 -> 1 (ADA 500; short runs "
                                          "need far less).", lo=1e-6)
     # --- optimisation (REFERENCE §3.2, §3.7) ---
-    adam_beta1: float = _field(0.0, "Adam beta1 (official 0).", lo=0.0, hi=1.0)
-    adam_beta2: float = _field(0.99, "Adam beta2 (official 0.99).", lo=0.0, hi=1.0)
-    adam_epsilon: float = _field(1e-8, "Adam epsilon (official 1e-8).", lo=0.0)
-    g_smoothing: float = _field(0.999, "Generator EMA beta per step (official G_smoothing 0.999).",
-                                lo=0.0, hi=1.0)
+    adam_beta1: float = _field(0.0, "Adam beta1 (official 0).", lo=0.0, below=1.0)
+    adam_beta2: float = _field(0.99, "Adam beta2 (official 0.99).", lo=0.0, below=1.0)
+    adam_epsilon: float = _field(1e-8, "Adam epsilon (official 1e-8).", above=0.0)
+    g_smoothing: float = _field(0.999, "Generator EMA beta per step (official G_smoothing 0.999; "
+                                "0 = no averaging).", lo=0.0, below=1.0)
     reset_opt_for_new_lod: bool = _field(True, "Reset Adam moments at each lod boundary (official).")
     max_nonfinite_steps: int = _field(100, "Stop after this many consecutive NaN/Inf steps.", lo=1)
     loss_scaling_init: float = _field(64.0, "mixed_float16: initial log2 of the loss scale "
-                                      "(official 64; overflowing steps are skipped until it fits).")
+                                      "(official 64; overflowing steps are skipped until it fits; "
+                                      "2^128 overflows float32).", lo=0.0, hi=127.0)
     loss_scaling_inc: float = _field(0.0005, "mixed_float16: log2 scale increase per finite step "
-                                     "(official 0.0005).", lo=0.0)
+                                     "(official 0.0005; 0 = the scale never grows).", lo=0.0)
     loss_scaling_dec: float = _field(1.0, "mixed_float16: log2 scale decrease on overflow "
-                                     "(official 1.0).", lo=0.0)
+                                     "(official 1.0).", above=0.0)
     # --- execution ---
-    seed: int = _field(1000, "Random seed (official random_seed 1000): data order and all draws.")
+    seed: int = _field(1000, "Random seed (official random_seed 1000): data order and all draws.",
+                       **SEED_RANGE)
     jit_compile: bool = _field(False, "XLA-compile the training step.")
     precision: str = _field("float32", "float32, mixed_float16 (GPU) or mixed_bfloat16.", enum=PRECISIONS)
     strategy: str = _field("default", "Distribution: default, mirrored (GPUs of one machine) or "
@@ -201,16 +212,8 @@ def is_power_of_two(n):
 
 
 def validate(cfg):
-    """Raise UserError naming the flag for any out-of-range field."""
-    for f in dataclasses.fields(cfg):
-        value = getattr(cfg, f.name)
-        meta = f.metadata
-        if "enum" in meta and value not in meta["enum"]:
-            raise UserError(f"--{f.name}={value!r}: must be one of {', '.join(meta['enum'])}")
-        if "lo" in meta and value < meta["lo"]:
-            raise UserError(f"--{f.name}={value}: must be >= {meta['lo']}")
-        if "hi" in meta and value > meta["hi"]:
-            raise UserError(f"--{f.name}={value}: must be <= {meta['hi']}")
+    """Raise UserError naming the flag for any out-of-range field (one line per bad field)."""
+    raise_field_errors(type(cfg), {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)})
     for name in ("resolution", "lod_initial_resolution"):
         if not is_power_of_two(getattr(cfg, name)) or getattr(cfg, name) < 4:
             raise UserError(f"--{name}={getattr(cfg, name)}: must be a power of two >= 4")

@@ -50,7 +50,7 @@ def test_export_overwrite_never_replaces_the_run_or_its_folders(tmp_path, where)
                                         overwrite=True)
     _refused(lambda: sample_export.validate_export(config), "--output_dir=")
     with pytest.raises(UserError):  # the staged swap checks again before it moves anything
-        sample_export.staged_dir(out, overwrite=True).__enter__()
+        sample_export.staged_output(out, overwrite=True).__enter__()
     assert _snapshot(tmp_path) == before
 
 

@@ -1,7 +1,7 @@
 """Timings of the non-training jobs of issue 5: dataset preparation and sample export.
 
 Preparation: synthetic ISIC-layout images (600x450 JPEGs, `data/synthetic.py`) are written first,
-untimed, then `prepare_dataset` (the library behind tools/prepare_dataset.py) is timed turning them
+untimed, then `prepare_dataset` (the library behind pgan-prepare) is timed turning them
 into the official-format TFRecords. Export: G_ema generates images at the run's final resolution,
 which are converted to uint8 and written as PNG files — the work of exporting samples, without
 the checkpoint restore (a one-off cost that does not scale with the number of images).

@@ -1,9 +1,11 @@
 """What a benchmark run measures (`BenchmarkOptions`) and its checks; no TensorFlow import, so the
 binary refuses bad flags before loading it."""
 import dataclasses
+import os
 
 from pgan_tf.errors import UserError
 from pgan_tf.config import PAPER_MINIBATCH
+from pgan_tf.config_fields import field
 
 DEFAULT_RESOLUTIONS = (8, 16, 32, 64)
 # ISIC 2018 Task 3 has 10,015 training images (REFERENCE §11.3): issue 5 prepares that many.
@@ -18,18 +20,30 @@ EXPORT_IMAGES = 64
 class BenchmarkOptions:
     """What to measure; the model, jit and precision come from the TrainConfig."""
 
-    resolutions: tuple = DEFAULT_RESOLUTIONS
-    batch: int = 0  # 0 = the paper's minibatch for each resolution (PAPER_MINIBATCH)
-    steps: int = 10  # timed training iterations per resolution
-    warmup_steps: int = 1  # untimed iterations first (tracing, XLA compilation)
-    skip_prepare: bool = False
-    prepare_images: int = ISIC_IMAGES
-    prepare_resolution: int = 0  # 0 = the config's final resolution
-    workers: int = 1  # preparation worker processes
-    pipeline_images: int = PIPELINE_IMAGES
-    skip_export: bool = False
-    export_images: int = EXPORT_IMAGES
-    work_dir: str = ""  # where the temporary data goes ("" = the system temp folder)
+    resolutions: tuple = field(DEFAULT_RESOLUTIONS, "Resolutions whose training step is timed.",
+                               items="int")
+    # 0 = the paper's minibatch for each resolution (PAPER_MINIBATCH)
+    batch: int = field(0, "Minibatch of every resolution; 0 = the paper's minibatch for each "
+                       "resolution (4:256, 8:256, 16:128, 32:64, 64:32, ...).", lo=0)
+    steps: int = field(10, "Timed training iterations per resolution.", lo=1)
+    # untimed iterations first (tracing, XLA compilation)
+    warmup_steps: int = field(1, "Untimed iterations before timing (trace, compile; 0 = none).",
+                              lo=0)
+    skip_prepare: bool = field(False, "Do not time dataset preparation; the pipeline is then "
+                               "timed on --data_dir if it holds a prepared dataset.")
+    prepare_images: int = field(ISIC_IMAGES, "Synthetic 600x450 images to prepare (ISIC 2018: "
+                                "10,015).", lo=1)
+    # 0 = the config's final resolution
+    prepare_resolution: int = field(0, "Prepared resolution; 0 = --resolution.", lo=0)
+    workers: int = field(1, "Preparation worker processes.", lo=1,
+                         flag_default=os.cpu_count() or 1)
+    pipeline_images: int = field(PIPELINE_IMAGES, "Images timed per resolution for the input "
+                                 "pipeline.", lo=1)
+    skip_export: bool = field(False, "Do not time sample export.")
+    export_images: int = field(EXPORT_IMAGES, "Images generated and written as PNG for the export "
+                               "timing.", lo=1)
+    # where the temporary data goes ("" = the system temp folder)
+    work_dir: str = field("", "Folder for temporary data (default: system temp).")
     command: str = ""  # the command line, recorded in the JSON
 
 

@@ -3,8 +3,8 @@
 Each module of this package is one binary: flags (defined in a function, never at import time),
 one frozen config, then a call into the library. `tools/*.py` and `python -m pgan_tf.train` are
 thin wrappers kept so older commands work. What several binaries share lives here: the start-up
-(`run_binary`: their flags plus `--verbose`) and the classifier flags of pgan-evaluate and
-pgan-experiment (`define_classifier_flags`, `classifier_config`).
+(`run_binary`: their flags plus `--verbose`, listed by `--help`; absl's errors as one line, exit
+2). Each binary's flags come from its config dataclass (`pgan_tf/flagconfig.py`).
 
 Stops: a `UserError` is one line, exit 2 (74 for a full or read-only disk); Ctrl-C, and SIGTERM
 (turned into an exception, so staged writes and `finally` blocks clean up; not in pgan-train and
@@ -54,7 +54,7 @@ def run(main):
         except UserError as err:
             if "verbose" in flags.FLAGS and flags.FLAGS["verbose"].value:
                 raise
-            print(f"error: {err}", file=sys.stderr)
+            print_error(err)
             sys.exit(getattr(err, "exit_code", 2))  # 2 = bad input; disk.WriteError: 74
         except (KeyboardInterrupt, _Terminated) as err:
             if "verbose" in flags.FLAGS and flags.FLAGS["verbose"].value:
@@ -65,7 +65,27 @@ def run(main):
                   file=sys.stderr)
             sys.exit(143 if isinstance(err, _Terminated) else 130)  # 128 + signal number
 
-    app.run(_wrapped)
+    app.run(_wrapped, flags_parser=_parse_flags)
+
+
+def print_error(err):
+    """A UserError on stderr: one `error:` line per line of it (one per bad flag)."""
+    for line in str(err).splitlines() or [type(err).__name__]:
+        print(f"error: {line}", file=sys.stderr)
+
+
+def _parse_flags(argv):
+    """absl's parser with its errors (unknown flag, bad enum, illegal or missing value) as one
+    line and exit 2, the code of every other bad input (absl's own exits 1 with a usage hint)."""
+    from absl import flags
+
+    from pgan_tf import flagconfig
+
+    try:
+        return flagconfig.parse(flags.FLAGS, argv)
+    except UserError as err:
+        print_error(err)
+        sys.exit(2)
 
 
 # Binaries whose library turns SIGTERM into a graceful stop of its own (the trainer's loop saves
@@ -104,53 +124,33 @@ def run_binary(define_flags, main):
     from absl import flags
 
     _expand_flagfiles_or_exit()
-    define_flags()
-    if "verbose" not in flags.FLAGS:
-        flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).",
-                          module_name=_flag_module(main.__module__))
+    define_binary_flags(define_flags, flags.FLAGS, flag_module(main.__module__))
     run(main)
 
 
-def _flag_module(name):
+def define_binary_flags(define_flags, flag_values, module_name, main_module=None):
+    """Define a binary's flags (`define_flags(flag_values)`) and the shared `--verbose` into
+    `flag_values`, and make every one of them a key flag of the main module (`sys.argv[0]`):
+    absl's `--help`/`--helpshort` list only the main module's key flags, and a console script's
+    flags are defined under `pgan_tf.cli.<name>`. Returns the names of the binary's flags."""
+    from absl import flags
+
+    before = set(flag_values)
+    define_flags(flag_values)
+    if "verbose" not in flag_values:
+        flags.DEFINE_bool("verbose", False, "Keep tracebacks of user errors (debugging).",
+                          flag_values=flag_values, module_name=module_name)
+    names = sorted(set(flag_values) - before)
+    main_module = main_module or sys.argv[0]
+    for name in names:
+        flag_values.register_key_flag_for_module(main_module, flag_values[name])
+    return names
+
+
+def flag_module(name):
     """The module name absl files a flag under when module `name` defines it (the main module:
     its file, `sys.argv[0]`), so `--helpfull` lists shared flags with the binary's own."""
     return sys.argv[0] if name == "__main__" else name
-
-
-def define_classifier_flags(module_name, balanced=False):
-    """The classifier flags of `pgan-evaluate` and `pgan-experiment` (defaults: paper §3.3):
-    --epochs, --classifier_width, --classifier_batch_size, --classifier_learning_rate,
-    --classifier_weights and, with `balanced`, --classifier_balanced. One definition keeps their
-    names, defaults and help texts the same in both. `module_name`: the binary's `__name__`."""
-    from absl import flags
-
-    own = dict(module_name=_flag_module(module_name))
-    flags.DEFINE_integer("epochs", 50, "Classifier epochs (paper §3.3: 50).", **own)
-    flags.DEFINE_integer("classifier_width", 64, "ResNet stem width (64 = ResNet-18).", **own)
-    flags.DEFINE_integer("classifier_batch_size", 64, "Classifier batch size (paper §3.3: 64).",
-                         **own)
-    flags.DEFINE_float("classifier_learning_rate", 0.001, "SGD learning rate (paper §3.3: 0.001).",
-                       **own)
-    if balanced:
-        flags.DEFINE_bool("classifier_balanced", False, "Weight the classifier's loss so every "
-                          "class counts alike (N / (K * class count) per image); the paper's "
-                          "recipe is unweighted.", **own)
-    flags.DEFINE_string("classifier_weights", None, "imagenet: fine-tune torchvision's ImageNet "
-                        "ResNet-18 (downloaded once into the Keras cache, as the paper); or a "
-                        ".weights.h5 path (pgan-convert-weights); default: from scratch "
-                        "(docs/evaluation.md).", **own)
-
-
-def classifier_config(flag_values):
-    """The `ClassifierConfig` of those parsed flags, seeded by `--seed` (the classifier seeds of a
-    binary are seed .. seed + repeats - 1); without --classifier_balanced the loss is unweighted."""
-    from pgan_tf.eval.classifier import ClassifierConfig
-
-    balanced = "classifier_balanced" in flag_values and flag_values.classifier_balanced
-    return ClassifierConfig(
-        epochs=flag_values.epochs, batch_size=flag_values.classifier_batch_size,
-        learning_rate=flag_values.classifier_learning_rate, width=flag_values.classifier_width,
-        seed=flag_values.seed, weights_path=flag_values.classifier_weights, balanced=balanced)
 
 
 def _expand_flagfiles_or_exit():

@@ -7,20 +7,35 @@
 `pgan-evaluate` / `pgan-experiment --classifier_weights=OUT`. Prints the input's sha256. Flags are
 checked before TensorFlow is imported; see docs/evaluation.md.
 """
+import dataclasses
+
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, flagconfig
+from pgan_tf.config_fields import field
 
 FLAGS = flags.FLAGS
 
 
-def define_flags():
-    """Flags of this binary (defined here, never at import time)."""
-    flags.DEFINE_string("input", None, "torchvision / timm ResNet-18 state dict: .safetensors "
-                        "(or .pth with torch installed), e.g. model.safetensors of "
-                        "timm/resnet18.tv_in1k.")
-    flags.DEFINE_string("output", None, "Keras weights file to write (must end with .weights.h5).")
-    flags.mark_flags_as_required(["input", "output"])
+@dataclasses.dataclass(frozen=True)
+class ConvertConfig:
+    """The files of one conversion."""
+
+    input: str = field(dataclasses.MISSING, "torchvision / timm ResNet-18 state dict: "
+                       ".safetensors (or .pth with torch installed), e.g. model.safetensors of "
+                       "timm/resnet18.tv_in1k.")
+    output: str = field(dataclasses.MISSING, "Keras weights file to write (must end with "
+                        ".weights.h5).")
+
+
+def define_flags(flag_values=FLAGS):
+    """Flags of this binary, one per `ConvertConfig` field (defined here, never at import time)."""
+    flagconfig.define(ConvertConfig, flag_values, cli.flag_module(__name__))
+
+
+def config_from_flags(flag_values=FLAGS):
+    """The `ConvertConfig` of parsed flags."""
+    return flagconfig.build(ConvertConfig, flag_values)
 
 
 def main(argv):
@@ -31,18 +46,19 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not os.path.isfile(FLAGS.input):
-        raise UserError(f"--input={FLAGS.input}: no such file")
-    torch_weights.check_output_path(FLAGS.output)
-    state = torch_weights.read_state_dict(FLAGS.input)  # NumPy (or torch): before TensorFlow
+    config = config_from_flags()
+    if not os.path.isfile(config.input):
+        raise UserError(f"--input={config.input}: no such file")
+    torch_weights.check_output_path(config.output)
+    state = torch_weights.read_state_dict(config.input)  # NumPy (or torch): before TensorFlow
     cli.import_tensorflow()
-    torch_weights.convert_state_dict(state, FLAGS.output)
-    print(f"{FLAGS.output}: ResNet-18 (1000 classes) from {FLAGS.input} "
-          f"(sha256 {torch_weights.file_sha256(FLAGS.input)})")
+    torch_weights.convert_state_dict(state, config.output)
+    print(f"{config.output}: ResNet-18 (1000 classes) from {config.input} "
+          f"(sha256 {torch_weights.file_sha256(config.input)})")
 
 
 def entry():
-    """Console script `pgan-convert-weights` (also `python tools/convert_classifier_weights.py`)."""
+    """Console script `pgan-convert-weights`."""
     cli.run_binary(define_flags, main)
 
 

@@ -12,42 +12,23 @@ a Markdown summary; see docs/evaluation.md. Flags are checked before TensorFlow 
 """
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, flagconfig
 
 FLAGS = flags.FLAGS
 
 
-def define_flags():
-    """Flags of this binary (defined here, never at import time); defaults follow the paper."""
-    from pgan_tf.eval import evaluate, memorization
+def define_flags(flag_values=FLAGS):
+    """Flags of this binary, one per `EvalConfig` field (defined here, never at import time)."""
+    from pgan_tf.eval import evaluate
 
-    flags.DEFINE_string("run_dir", None, "Run directory of pgan_tf.train (holds config.json).")
-    flags.DEFINE_string("data_dir", None, "Prepared dataset (default: the run's config data_dir).")
-    flags.DEFINE_list("metrics", list(evaluate.DEFAULT_METRICS),
-                      f"Comma-separated subset of {','.join(evaluate.METRICS)}.")
-    flags.DEFINE_integer("num_per_class", evaluate.DEFAULT_NUM_PER_CLASS,
-                         "Generated images per class (uniform labels; paper §3.5: 1000).")
-    flags.DEFINE_string("checkpoints", "latest", "latest, or all (every snapshot, also written to "
-                        "RUN/tensorboard/eval; the JSON adds 'best').")
-    flags.DEFINE_integer("repeats", 1, "Classifier seeds; > 1 reports mean ± std.")
-    cli.define_classifier_flags(__name__, balanced=True)
-    flags.DEFINE_string("inception_weights", None, "Keras InceptionV3 (include_top=False) weights "
-                        "file; required by --metrics fid, never downloaded (docs/evaluation.md).")
-    flags.DEFINE_string("fakes", None, "Image set to evaluate instead of a run (with --reals).")
-    flags.DEFINE_string("reals", None, "Real image set to compare --fakes with.")
-    flags.DEFINE_integer("num_images", None, "--fakes/--reals: images of each set (default: "
-                         "min(#reals, #fakes)).")
-    flags.DEFINE_float("memorization_threshold", memorization.DEFAULT_THRESHOLD,
-                       "Flag samples whose RMS pixel difference (grey levels, 0..255, at 64x64) to "
-                       "the nearest training image is below this (default: likely copies).")
-    flags.DEFINE_integer("seed", 0, "Seed of the fakes' latents, real subsets and SWD draws; the "
-                         "classifier seeds are seed .. seed + repeats - 1.")
-    flags.DEFINE_string("judge_cache", None, "Folder that keeps the trained real classifier "
-                        "(GAN-test's judge, the real reference), so later evaluations on the same "
-                        "data and recipe read it instead of training it again; default: none.")
-    flags.DEFINE_string("output", None, "Results JSON path; PNGs are written next to it.")
-    flags.DEFINE_bool("progress", True, "Print progress lines and classifier epochs on stderr.")
-    flags.mark_flags_as_required(["output"])
+    flagconfig.define(evaluate.EvalConfig, flag_values, cli.flag_module(__name__))
+
+
+def config_from_flags(flag_values=FLAGS):
+    """The `EvalConfig` of parsed flags (every number checked), before TensorFlow."""
+    from pgan_tf.eval import evaluate
+
+    return flagconfig.build(evaluate.EvalConfig, flag_values)
 
 
 def main(argv):
@@ -56,15 +37,7 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    classifier = cli.classifier_config(FLAGS)
-    config = evaluate.EvalConfig(
-        output=FLAGS.output, metrics=tuple(FLAGS.metrics), run_dir=FLAGS.run_dir,
-        data_dir=FLAGS.data_dir, fakes=FLAGS.fakes, reals=FLAGS.reals,
-        num_per_class=FLAGS.num_per_class, num_images=FLAGS.num_images,
-        checkpoints=FLAGS.checkpoints, repeats=FLAGS.repeats, classifier=classifier,
-        seed=FLAGS.seed, memorization_threshold=FLAGS.memorization_threshold,
-        inception_weights=FLAGS.inception_weights, progress=FLAGS.progress,
-        judge_cache=FLAGS.judge_cache)
+    config = config_from_flags()
     evaluate.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()
     from pgan_tf import disk
@@ -75,7 +48,7 @@ def main(argv):
 
 
 def entry():
-    """Console script `pgan-evaluate` (also `python tools/evaluate.py`)."""
+    """Console script `pgan-evaluate`."""
     cli.run_binary(define_flags, main)
 
 

@@ -9,27 +9,24 @@ docs/evaluation.md. Flags are checked before TensorFlow is imported.
 """
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, flagconfig
 
 FLAGS = flags.FLAGS
 
 
-def define_flags():
-    """Flags of this binary (defined here, never at import time); defaults follow the paper."""
-    flags.DEFINE_string("data_dir", None, "Prepared dataset with train and val splits.")
-    flags.DEFINE_integer("per_class_real", 100, "Real training images picked per class (§3.7).")
-    flags.DEFINE_integer("per_class_extra", 1000, "Extra images per class of each arm (§3.7: 1k).")
-    flags.DEFINE_list("arms", ["real", "standard"],
-                      "Training sets: real, standard (Augmentor) and/or gan:RUN_DIR (its latest "
-                      "checkpoint) or gan:RUN_DIR@ckpt-N (its checkpoint of N images seen).")
-    flags.DEFINE_integer("repeats", 1, "Classifier seeds per arm (mean ± std).")
-    cli.define_classifier_flags(__name__)
-    flags.DEFINE_integer("seed", 0, "Seed of the real pick, the augmentation and GAN latents; "
-                         "classifier seeds are seed .. seed + repeats - 1.")
-    flags.DEFINE_string("output_dir", None, "Output folder (must not exist unless --overwrite).")
-    flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
-    flags.DEFINE_bool("progress", True, "Print progress lines and classifier epochs.")
-    flags.mark_flags_as_required(["data_dir", "output_dir"])
+def define_flags(flag_values=FLAGS):
+    """Flags of this binary, one per `ExperimentConfig` field (defined here, never at import
+    time); defaults follow the paper."""
+    from pgan_tf.eval import experiment
+
+    flagconfig.define(experiment.ExperimentConfig, flag_values, cli.flag_module(__name__))
+
+
+def config_from_flags(flag_values=FLAGS):
+    """The `ExperimentConfig` of parsed flags (every number checked), before TensorFlow."""
+    from pgan_tf.eval import experiment
+
+    return flagconfig.build(experiment.ExperimentConfig, flag_values)
 
 
 def main(argv):
@@ -38,12 +35,7 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    classifier = cli.classifier_config(FLAGS)
-    config = experiment.ExperimentConfig(
-        data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, arms=tuple(FLAGS.arms),
-        per_class_real=FLAGS.per_class_real, per_class_extra=FLAGS.per_class_extra,
-        repeats=FLAGS.repeats, classifier=classifier, seed=FLAGS.seed,
-        overwrite=FLAGS.overwrite, progress=FLAGS.progress)
+    config = config_from_flags()
     experiment.validate_experiment(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()
     from pgan_tf import disk
@@ -54,7 +46,7 @@ def main(argv):
 
 
 def entry():
-    """Console script `pgan-experiment` (also `python tools/augment_experiment.py`)."""
+    """Console script `pgan-experiment`."""
     cli.run_binary(define_flags, main)
 
 

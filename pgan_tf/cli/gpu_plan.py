@@ -18,16 +18,22 @@ from pgan_tf.errors import UserError
 FLAGS = flags.FLAGS
 
 
-def define_flags():
+def define_flags(flag_values=FLAGS):
     """The training flags (model and schedule) plus an optional JSON output."""
-    train_flags.define_flags()
-    flags.DEFINE_string("output", "", "Also write the plan as JSON here.")
+    train_flags.define_flags(flag_values)
+    flags.DEFINE_string("output", "", "Also write the plan as JSON here.", flag_values=flag_values,
+                        module_name=cli.flag_module(__name__))
+
+
+def config_from_flags(flag_values=FLAGS):
+    """The TrainConfig of parsed flags (every number checked), before TensorFlow."""
+    return train_flags.config_from_flags(flag_values)
 
 
 def main(argv, command):
     if len(argv) > 1:
         raise UserError(f"unexpected arguments {argv[1:]}; flags look like --name=value")
-    config = train_flags.config_from_flags()
+    config = config_from_flags()
     cli.import_tensorflow()  # the FLOP count imports the model package
     from pgan_tf.bench import gpu_plan
     from pgan_tf import fileio
@@ -48,7 +54,7 @@ def main(argv, command):
 
 
 def entry():
-    """Console script `pgan-gpu-plan` (also `python tools/gpu_plan.py`)."""
+    """Console script `pgan-gpu-plan`."""
     original = shlex.join(["pgan-gpu-plan"] + sys.argv[1:])
     cli.run_binary(define_flags, lambda argv: main(argv, original))
 

@@ -15,31 +15,29 @@ import sys
 
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, flagconfig
 
 FLAGS = flags.FLAGS
 
 
-def define_flags():
-    """Flags of this binary (defined here, never at import time)."""
-    from pgan_tf.reproduce import plan, scales
+def define_flags(flag_values=FLAGS):
+    """Flags of this binary: one per `plan.Options` field, plus --dry_run and --benchmark_json
+    (defined here, never at import time)."""
+    from pgan_tf.reproduce import plan
 
-    flags.DEFINE_string("experiment", None, f"One of {', '.join(plan.EXPERIMENTS)}.")
-    flags.DEFINE_string("data_dir", None, "Prepared dataset (dataset.json), or a raw ISIC 2018 "
-                        "download to prepare into WORK/data with the scale's recipe.")
-    flags.DEFINE_string("work_dir", None, "Where runs, evaluations, state and results go.")
-    flags.DEFINE_string("scale", "paper", f"One of {', '.join(scales.SCALES)}: paper = the paper's "
-                        "runs; demo = 32x32 demo widths on 2 CPU cores; test = seconds.")
-    flags.DEFINE_string("classifier_weights", None, "GAN-train/GAN-test classifier start, passed to "
-                        "pgan-evaluate/pgan-experiment unchanged: imagenet or a .weights.h5 PATH; "
-                        "none = from scratch. Default: imagenet at --scale=paper, none otherwise.")
-    flags.DEFINE_integer("repeats", 1, "Classifier seeds per evaluation (> 1: mean ± std).")
-    flags.DEFINE_integer("seed", 0, "Seed of the fakes' latents, real picks and classifiers.")
+    own = dict(flag_values=flag_values, module_name=cli.flag_module(__name__))
+    flagconfig.define(plan.Options, **own)
     flags.DEFINE_bool("dry_run", False, "Print every step and command and the images to train; "
-                      "write nothing.")
+                      "write nothing.", **own)
     flags.DEFINE_string("benchmark_json", None, "pgan-benchmark JSON: with --dry_run, estimate "
-                        "the training time from its img/s per resolution.")
-    flags.mark_flags_as_required(["experiment", "data_dir", "work_dir"])
+                        "the training time from its img/s per resolution.", **own)
+
+
+def config_from_flags(flag_values=FLAGS):
+    """The `plan.Options` of parsed flags (every number checked), before TensorFlow."""
+    from pgan_tf.reproduce import plan
+
+    return flagconfig.build(plan.Options, flag_values)
 
 
 def main(argv):
@@ -52,10 +50,7 @@ def main(argv):
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.benchmark_json and not FLAGS.dry_run:
         raise UserError("--benchmark_json is read by --dry_run only; add --dry_run")
-    options = plan.Options(
-        experiment=FLAGS.experiment, data_dir=FLAGS.data_dir, work_dir=FLAGS.work_dir,
-        scale=FLAGS.scale, classifier_weights=FLAGS.classifier_weights, repeats=FLAGS.repeats,
-        seed=FLAGS.seed)
+    options = config_from_flags()
     the_plan = plan.build_plan(options, config_from_args)
     state.check_plan(the_plan)  # before anything is written
     if FLAGS.dry_run:
@@ -70,7 +65,7 @@ def main(argv):
 
 
 def entry():
-    """Console script `pgan-reproduce` (also `python tools/reproduce.py`)."""
+    """Console script `pgan-reproduce`."""
     cli.run_binary(define_flags, main)
 
 

@@ -4,25 +4,40 @@
 
 See `pgan_tf/data/synthetic.py` for the layout and what each class looks like.
 """
+import dataclasses
 import sys
 import time
 
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, flagconfig
+from pgan_tf.config_fields import SEED_RANGE, field
 
 FLAGS = flags.FLAGS
 
 
-def define_flags():
-    """Flags of this binary (defined here, never at import time)."""
-    flags.DEFINE_string("output_dir", None, "Folder to write (must be empty or absent).")
-    # ISIC 2018 Task 3 has 10,015 training images (REFERENCE §11.3).
-    flags.DEFINE_integer("num_images", 10015, "Number of images (≥ 28: 4 per class).")
-    flags.DEFINE_integer("seed", 0, "Random seed; the same seed gives the same files.")
-    flags.DEFINE_bool("overwrite", False, "Replace an output folder that already holds files.")
-    flags.DEFINE_bool("progress", True, "Show a progress bar.")
-    flags.mark_flag_as_required("output_dir")
+@dataclasses.dataclass(frozen=True)
+class SyntheticConfig:
+    """What to write (the library takes these as arguments of `write_synthetic_isic`)."""
+
+    output_dir: str = field(dataclasses.MISSING, "Folder to write (must be empty or absent).")
+    # ISIC 2018 Task 3 has 10,015 training images; 4 per class is the smallest set with every
+    # class in both splits of a prepared dataset
+    num_images: int = field(10015, "Number of images (≥ 28: 4 per class).", lo=28)
+    seed: int = field(0, "Random seed; the same seed gives the same files.", **SEED_RANGE)
+    overwrite: bool = field(False, "Replace an output folder that already holds files.")
+    progress: bool = field(True, "Show a progress bar.")
+
+
+def define_flags(flag_values=FLAGS):
+    """Flags of this binary, one per `SyntheticConfig` field (defined here, never at import
+    time)."""
+    flagconfig.define(SyntheticConfig, flag_values, cli.flag_module(__name__))
+
+
+def config_from_flags(flag_values=FLAGS):
+    """The `SyntheticConfig` of parsed flags (every number checked)."""
+    return flagconfig.build(SyntheticConfig, flag_values)
 
 
 def main(argv):
@@ -31,18 +46,17 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if FLAGS.seed < 0:
-        raise UserError(f"--seed={FLAGS.seed} must be ≥ 0")
+    config = config_from_flags()
     start = time.time()
-    counts = synthetic.write_synthetic_isic(FLAGS.output_dir, FLAGS.num_images, FLAGS.seed,
-                                            overwrite=FLAGS.overwrite, progress=FLAGS.progress)
+    counts = synthetic.write_synthetic_isic(config.output_dir, config.num_images, config.seed,
+                                            overwrite=config.overwrite, progress=config.progress)
     listing = ", ".join(f"{c} {n}" for c, n in counts.items())
-    print(f"wrote {sum(counts.values())} images to {FLAGS.output_dir} in "
+    print(f"wrote {sum(counts.values())} images to {config.output_dir} in "
           f"{time.time() - start:.1f} s ({listing})", file=sys.stdout)
 
 
 def entry():
-    """Console script `pgan-synthetic` (also `python tools/make_synthetic_isic.py`)."""
+    """Console script `pgan-synthetic`."""
     cli.run_binary(define_flags, main)
 
 

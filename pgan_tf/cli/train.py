@@ -1,54 +1,34 @@
-"""Train APGAN+TTUR: `pgan-train --flagfile=flags/apgan_ttur.cfg [--flag=value ...]`
-(also `python -m pgan_tf.train`).
+"""Train APGAN+TTUR: `pgan-train --flagfile=flags/apgan_ttur.cfg [--flag=value ...]`.
 
 Every `TrainConfig` field is a flag of the same name (later values win; command-line flags after
 `--flagfile` override it). Flags are validated before TensorFlow is imported, so a typo fails fast.
 `--dry_run` prints the resolved config as one JSON object and the parameter counts, then exits.
 """
-import dataclasses
 import json
 import os
 import sys
 
 from absl import flags
 
-from pgan_tf import cli
-from pgan_tf.config import (DICT_FIELDS, TrainConfig, is_power_of_two, parse_int_dict,
-                            resolve_attention_stages)
+from pgan_tf import cli, flagconfig
+from pgan_tf.config import TrainConfig, is_power_of_two, resolve_attention_stages
 from pgan_tf.errors import UserError
 
 FLAGS = flags.FLAGS
-_LR_DICTS = ("g_lr_dict", "d_lr_dict")
 
 
 def define_flags(flag_values=FLAGS):
     """One absl flag per config field (name, default and help text from the dataclass)."""
     fv = dict(flag_values=flag_values)
-    for f in dataclasses.fields(TrainConfig):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        help_text = f.metadata["help"]
-        if f.name in DICT_FIELDS:
-            text = ",".join(f"{k}:{v}" for k, v in sorted(default.items()))
-            flags.DEFINE_string(f.name, text, help_text, **fv)
-        elif f.name == "attention_stages":
-            flags.DEFINE_list(f.name, [str(s) for s in default], help_text, **fv)
-        elif "enum" in f.metadata:
-            flags.DEFINE_enum(f.name, default, f.metadata["enum"], help_text, **fv)
-        elif isinstance(default, bool):
-            flags.DEFINE_bool(f.name, default, help_text, **fv)
-        elif isinstance(default, int):
-            flags.DEFINE_integer(f.name, default, help_text, **fv)
-        elif isinstance(default, float):
-            flags.DEFINE_float(f.name, default, help_text, **fv)
-        else:
-            flags.DEFINE_string(f.name, default, help_text, **fv)
+    flagconfig.define(TrainConfig, flag_values, module_name=cli.flag_module(__name__))
     flags.DEFINE_bool("dry_run", False, "Print the resolved config and parameter counts, then exit.",
-                      **fv)
-    flags.DEFINE_bool("verbose", False, "Show tracebacks for errors.", **fv)
+                      module_name=cli.flag_module(__name__), **fv)
+    flags.DEFINE_bool("verbose", False, "Show tracebacks for errors.",
+                      module_name=cli.flag_module(__name__), **fv)
 
 
 def _dataset_classes(data_dir):
-    """Class names from `data_dir/dataset.json` (prepare_dataset.py output), or None."""
+    """Class names from `data_dir/dataset.json` (pgan-prepare output), or None."""
     path = os.path.join(data_dir, "dataset.json") if data_dir else ""
     if not path or not os.path.isfile(path):
         return None
@@ -61,12 +41,7 @@ def _dataset_classes(data_dir):
 
 def config_from_flags(flag_values=FLAGS):
     """Build the frozen config from parsed flags; warnings (ignored attention stages) go to stderr."""
-    kwargs = {}
-    for f in dataclasses.fields(TrainConfig):
-        value = flag_values[f.name].value
-        if f.name in DICT_FIELDS:
-            value = parse_int_dict(value, f.name, float if f.name in _LR_DICTS else int)
-        kwargs[f.name] = value
+    kwargs = flagconfig.read(TrainConfig, flag_values)
     classes = _dataset_classes(kwargs["data_dir"])
     if classes is not None:
         kwargs["num_classes"] = len(classes)
@@ -77,7 +52,7 @@ def config_from_flags(flag_values=FLAGS):
             kwargs["attention_stages"], kwargs["resolution"])
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
-    return TrainConfig(**kwargs)
+    return flagconfig.construct(TrainConfig, kwargs)
 
 
 def config_from_args(args):
@@ -88,8 +63,8 @@ def config_from_args(args):
     fv = flags.FlagValues()
     define_flags(fv)
     try:
-        fv(expand_flagfiles(["pgan-train", *args]))
-    except flags.Error as err:
+        flagconfig.parse(fv, expand_flagfiles(["pgan-train", *args]))
+    except UserError as err:
         raise UserError(f"train flags {' '.join(args)}: {err}") from None
     return config_from_flags(fv)
 
@@ -125,7 +100,7 @@ def _kept(run_dir):
 
 
 def entry():
-    """Console script `pgan-train` (also `python -m pgan_tf.train`)."""
+    """Console script `pgan-train`."""
     cli.run_binary(define_flags, main)
 
 

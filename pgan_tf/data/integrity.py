@@ -1,6 +1,6 @@
 """Damaged or changed dataset files: found at start-up by per-file sha256, or at the record by CRC.
 
-`tools/prepare_dataset.py` records a sha256 of every file of a split in `dataset.json`
+`pgan-prepare` records a sha256 of every file of a split in `dataset.json`
 (`splits.<split>.files`: {file name: sha256}). A training run checks the files it reads against
 them on its first start — one sequential read of each file, cheaper than decoding — and refuses a
 dataset whose files changed since preparation. The result is recorded in the run dir
@@ -69,11 +69,11 @@ def verify_split(folder, expected, run_dir):
         path = os.path.join(folder, name)
         if not os.path.isfile(path):
             raise UserError(f"{path} is missing (listed in dataset.json); re-create the dataset "
-                            "with tools/prepare_dataset.py or restore the file")
+                            "with pgan-prepare or restore the file")
         entry = {**_stat(path), "sha256": sha}
         if recorded.get(name) != entry and file_sha256(path) != sha:
             raise UserError(f"{path} changed since the dataset was prepared (sha256 differs from "
-                            "dataset.json); re-create the dataset with tools/prepare_dataset.py "
+                            "dataset.json); re-create the dataset with pgan-prepare "
                             "or restore the file")
         record[name] = entry
     return record
@@ -107,4 +107,4 @@ def read_errors(path):
         found = _DETAIL.search(text)
         detail = found.group(0) if found else text.splitlines()[0][:200]
         raise UserError(f"{path}: damaged TFRecord data ({detail}); re-create the dataset with "
-                        "tools/prepare_dataset.py") from None
+                        "pgan-prepare") from None

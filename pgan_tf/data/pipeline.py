@@ -1,7 +1,7 @@
 """tf.data input for training and evaluation, per resolution (REFERENCE §3.5, §4).
 
 Reads a dataset folder in the official PGAN format — `OUT/train` or `OUT/val` written by
-`tools/prepare_dataset.py`, or a folder made by official `dataset_tool.py` (with or without
+`pgan-prepare`, or a folder made by official `dataset_tool.py` (with or without
 labels) — and yields `(images, labels)`: images float32 [B, res, res, C] in [-1, 1] (x·2/255 − 1),
 labels float32 [B, K] (K = 0 without a labels file).
 
@@ -66,7 +66,7 @@ def _load_json(path):
     try:
         return json.loads(fileio.read_text(path))
     except (OSError, ValueError) as err:
-        raise UserError(f"{path} is not readable JSON ({err}); re-run tools/prepare_dataset.py")
+        raise UserError(f"{path} is not readable JSON ({err}); re-run pgan-prepare")
 
 
 def _level_files(data_dir):
@@ -79,7 +79,7 @@ def _level_files(data_dir):
         raise UserError(str(err))
     if not files:
         raise UserError(f"{data_dir} holds no <name>-rNN.tfrecords files; point at a dataset "
-                        "folder written by tools/prepare_dataset.py (OUT/train) or dataset_tool.py")
+                        "folder written by pgan-prepare (OUT/train) or dataset_tool.py")
     top = max(files)
     missing = [2 ** k for k in range(tfrecords.MIN_LOG2_RESOLUTION, top + 1) if k not in files]
     if missing:

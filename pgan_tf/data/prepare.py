@@ -21,6 +21,7 @@ import sys
 import numpy as np
 
 from pgan_tf import disk, faults, fileio, output_guard
+from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.data import augment, integrity, preprocess, record_ids, sources, tfrecords
 from pgan_tf.errors import UserError
 
@@ -35,20 +36,35 @@ PENDING_CHUNKS_PER_WORKER = 4
 @dataclasses.dataclass(frozen=True)
 class PrepareConfig:
     """Everything `prepare_dataset` needs; defaults follow the paper (§3.1)."""
-    input_dir: str
-    output_dir: str
-    source: str = "isic2018"
-    resolution: int = 256        # paper §3.1: 450x450 center crop downsampled to 256x256
-    val_size: int = 501          # paper §3.1: 10,015 = 9,514 train + 501 validation
-    augment_per_image: int = 0   # paper §3.1 augments the GAN training set; K = 0 keeps it real
-    seed: int = 123              # official dataset_tool shuffles with RandomState(123)
-    workers: int = 1
-    overwrite: bool = False
-    skip_bad: bool = False
-    val_from: str = None         # a separate labelled set (e.g. the ISIC 2018 Validation download)
-    extra_train: str = None      # an exported synthetic set added to train only (issue 4)
-    progress: bool = True
-    max_per_class: int = 0       # keep at most N real training images per class (0 = all; issue 13)
+    input_dir: str = field(dataclasses.MISSING, "Unzipped ISIC 2018 Task 3 download, or class "
+                           "folders.")
+    output_dir: str = field(dataclasses.MISSING, "Where OUT/train, OUT/val and dataset.json go.")
+    source: str = field("isic2018", "isic2018: official layout (labels CSV); folders: one "
+                        "sub-folder per class.", enum=sources.SOURCE_KINDS)
+    # paper §3.1: 450x450 center crop downsampled to 256x256
+    resolution: int = field(256, "Output resolution, a power of two ≥ 4 (paper: 256).", lo=4)
+    # paper §3.1: 10,015 = 9,514 train + 501 validation
+    val_size: int = field(501, "Validation images split off (paper: 501 of 10,015; 0 = no "
+                          "val split).", lo=0)
+    # paper §3.1 augments the GAN training set; K = 0 keeps it real
+    augment_per_image: int = field(0, "Augmented copies per real training image (paper §3.1 "
+                                   "pre-augmentation; the paper recipe uses 3, "
+                                   "docs/data_recipe.md; 0 = none).", lo=0)
+    # official dataset_tool shuffles with RandomState(123)
+    seed: int = field(123, "Split, shuffle and augmentation seed (official: 123).", **SEED_RANGE)
+    workers: int = field(1, "Worker processes.", lo=1, flag_default=os.cpu_count() or 1)
+    overwrite: bool = field(False, "Replace an output folder that already holds files.")
+    skip_bad: bool = field(False, "Skip unreadable images (listed in dataset.json).")
+    # a separate labelled set (e.g. the ISIC 2018 Validation download)
+    val_from: str = field(None, "Take val from this separate labelled set (same --source) "
+                          "instead.")
+    # an exported synthetic set added to train only
+    extra_train: str = field(None, "Exported synthetic set (labels.csv + images) added to train "
+                             "only.")
+    progress: bool = field(True, "Show progress bars.")
+    max_per_class: int = field(0, "Keep at most N real training images per class (seeded pick, "
+                               "train split only, recorded in dataset.json; 0 = all): a "
+                               "limited-data set.", lo=0)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -42,7 +42,7 @@ def record_offsets(path):
             if end > size:
                 raise UserError(f"{path}: record {len(offsets)} at byte {position} runs past the "
                                 f"end of the file ({size} bytes): the file is truncated; "
-                                "re-create the dataset (tools/prepare_dataset.py)")
+                                "re-create the dataset (pgan-prepare)")
             offsets.append(position)
             position = end
     return np.asarray(offsets, np.int64)

@@ -18,7 +18,7 @@ import numpy as np
 MIN_LOG2_RESOLUTION = 2
 LEVEL_FILE_RE = re.compile(r"^(?P<prefix>.+)-r(?P<log2>\d\d)\.tfrecords$")
 LABELS_SUFFIX = "-rxx.labels"
-# A prepared dataset's description (tools/prepare_dataset.py), next to its split folders.
+# A prepared dataset's description (pgan-prepare), next to its split folders.
 DATASET_JSON = "dataset.json"
 
 

@@ -29,6 +29,7 @@ from typing import Optional
 
 import numpy as np
 
+from pgan_tf.config_fields import field
 from pgan_tf.errors import UserError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # paper §3.3 (torchvision ImageNet statistics)
@@ -46,19 +47,29 @@ HEAD_NAME = "fc"
 class ClassifierConfig:
     """Training recipe of the GAN-train / GAN-test classifier; defaults = paper §3.3."""
 
-    epochs: int = 50
-    batch_size: int = 64
-    learning_rate: float = 0.001
+    epochs: int = field(50, "Classifier epochs (paper §3.3: 50).", lo=1)
+    batch_size: int = field(64, "Classifier batch size (paper §3.3: 64).",
+                            flag="classifier_batch_size", lo=1)
+    learning_rate: float = field(0.001, "SGD learning rate (paper §3.3: 0.001).",
+                                 flag="classifier_learning_rate", above=0.0)
     momentum: float = 0.9
-    width: int = 64            # stem width (64 = ResNet-18; tests use narrow nets)
-    seed: int = 0              # weights init and shuffling
-    weights_path: Optional[str] = None  # pretrained ImageNet `.weights.h5`, or "imagenet" until
+    # stem width (64 = ResNet-18; tests use narrow nets)
+    width: int = field(64, "ResNet stem width (64 = ResNet-18).", flag="classifier_width", lo=1)
+    # weights init and shuffling; a binary's classifier seeds are --seed .. --seed + repeats - 1
+    seed: int = dataclasses.field(default=0, metadata={"reads": "seed"})
+    # pretrained ImageNet `.weights.h5`, or "imagenet" until
     # `imagenet_weights.resolve_classifier_weights` turns it into the cached converted file
+    weights_path: Optional[str] = field(
+        None, "imagenet: fine-tune torchvision's ImageNet ResNet-18 (downloaded once into the "
+        "Keras cache, as the paper); or a .weights.h5 path (pgan-convert-weights); default: from "
+        "scratch (docs/evaluation.md).", flag="classifier_weights")
     weights_sha256: Optional[str] = None  # set by that resolution: recorded with every result
     weights_source: Optional[str] = None  # "imagenet: <pinned URL>" or the given file
     # Weight each training image by N / (K * count of its class), so rare classes count as much as
     # common ones in the loss (not in the paper's recipe, which is unweighted; the demo uses it).
-    balanced: bool = False
+    balanced: bool = field(False, "Weight the classifier's loss so every class counts alike "
+                           "(N / (K * class count) per image); the paper's recipe is unweighted.",
+                           flag="classifier_balanced")
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "width"):

@@ -1,4 +1,4 @@
-"""Results of `tools/evaluate.py`: confusion-matrix PNGs, TensorBoard scalars, the best checkpoint
+"""Results of `pgan-evaluate`: confusion-matrix PNGs, TensorBoard scalars, the best checkpoint
 per metric, the JSON file and the Markdown summary (split out of `evaluate.py`)."""
 import io
 import os

@@ -1,10 +1,10 @@
-"""Evaluation driver of `tools/evaluate.py`: GAN-train, GAN-test, SWD, MS-SSIM, FID and memorization
+"""Evaluation driver of `pgan-evaluate`: GAN-train, GAN-test, SWD, MS-SSIM, FID and memorization
 of a run's EMA generator (or of any two image sets), written as one JSON file plus PNGs.
 
 Protocol (paper §3.2-3.5; REFERENCE §5, §10):
 
 * Fakes for GAN-train / GAN-test / memorization are class-uniform ("fake_labels": "uniform"):
-  `num_per_class` images of every class (paper §3.5: 1000), latents as `tools/export_samples.py`
+  `num_per_class` images of every class (paper §3.5: 1000), latents as `pgan-export`
   with the same seed (so they are the images an export with that seed writes).
 * GAN-train: ResNet-18 trained on the fakes, tested on the real val split. GAN-test: trained on the
   real train split, tested on the fakes. "real": train -> val, the reference. One real-train
@@ -33,6 +33,7 @@ from typing import Optional
 import numpy as np
 
 from pgan_tf import fileio, output_guard
+from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets, memorization, sample_export
 from pgan_tf.eval import gan_accuracy as gtt
@@ -57,23 +58,36 @@ PAIR_METRICS = {"swd", "ms_ssim", "fid"}   # metrics of one (reals, fakes) pair 
 class EvalConfig:
     """One evaluation: a run (`run_dir`, `data_dir`) or two image sets (`fakes`, `reals`)."""
 
-    output: str
-    metrics: tuple = DEFAULT_METRICS
-    run_dir: Optional[str] = None
-    data_dir: Optional[str] = None      # default: the run's config data_dir
-    fakes: Optional[str] = None
-    reals: Optional[str] = None
-    num_per_class: int = DEFAULT_NUM_PER_CLASS
-    num_images: Optional[int] = None    # folder mode: default min(#reals, #fakes)
-    checkpoints: str = "latest"
-    repeats: int = 1
-    classifier: ClassifierConfig = ClassifierConfig()
-    seed: int = 0                       # fake latents, real subsets, SWD / MS-SSIM draws
-    memorization_threshold: float = memorization.DEFAULT_THRESHOLD
-    inception_weights: Optional[str] = None  # Keras InceptionV3 weights file, needed by "fid"
+    output: str = field(dataclasses.MISSING, "Results JSON path; PNGs are written next to it.")
+    metrics: tuple = field(DEFAULT_METRICS, f"Comma-separated subset of {','.join(METRICS)}.")
+    run_dir: Optional[str] = field(None, "Run directory of pgan-train (holds config.json).")
+    data_dir: Optional[str] = field(None, "Prepared dataset (default: the run's config data_dir).")
+    fakes: Optional[str] = field(None, "Image set to evaluate instead of a run (with --reals).")
+    reals: Optional[str] = field(None, "Real image set to compare --fakes with.")
+    num_per_class: int = field(DEFAULT_NUM_PER_CLASS, "Generated images per class (uniform "
+                               "labels; paper §3.5: 1000).", lo=1)
+    num_images: Optional[int] = field(None, "--fakes/--reals: images of each set (default: "
+                                      "min(#reals, #fakes)).", kind="int", lo=2)
+    checkpoints: str = field("latest", "latest, or all (every snapshot, also written to "
+                             "RUN/tensorboard/eval; the JSON adds 'best').")
+    repeats: int = field(1, "Classifier seeds; > 1 reports mean ± std.", lo=1)
+    classifier: ClassifierConfig = field(ClassifierConfig(), "The GAN-train/GAN-test classifier "
+                                         "recipe (paper §3.3).", nested=True)
+    seed: int = field(0, "Seed of the fakes' latents, real subsets and SWD draws; the classifier "
+                      "seeds are seed .. seed + repeats - 1.", **SEED_RANGE)
+    memorization_threshold: float = field(
+        memorization.DEFAULT_THRESHOLD, "Flag samples whose RMS pixel difference (grey levels, "
+        "0..255, at 64x64) to the nearest training image is below this (default: likely copies; "
+        "0 = flag none).", lo=0.0)
+    inception_weights: Optional[str] = field(
+        None, "Keras InceptionV3 (include_top=False) weights file; required by --metrics fid, "
+        "never downloaded (docs/evaluation.md).")
     batch_size: int = 64
-    progress: bool = True
-    judge_cache: Optional[str] = None   # folder keeping trained real classifiers (judge_cache.py)
+    progress: bool = field(True, "Print progress lines and classifier epochs on stderr.")
+    judge_cache: Optional[str] = field(
+        None, "Folder that keeps the trained real classifier (GAN-test's judge, the real "
+        "reference), so later evaluations on the same data and recipe read it instead of "
+        "training it again; default: none.")
 
 
 def _check_judge_cache(path):

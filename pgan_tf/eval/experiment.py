@@ -10,7 +10,7 @@ Protocol: pick `per_class_real` (paper: 100) real training images per class with
   reflected borders, flips, zoom, skew; no fill colour; `pgan_tf.data.augment`, which also handles the probability quirk of
   REFERENCE §12.3). Extra image k of class c is copy k // n_c + 1 of picked image k % n_c.
 * `gan:RUN`: samples of that run's EMA generator at its latest checkpoint (latents as
-  `tools/export_samples.py` with the experiment seed), resized to the dataset's resolution when the
+  `pgan-export` with the experiment seed), resized to the dataset's resolution when the
   run's differs (noted). `gan:RUN@ckpt-N`: at the checkpoint `ckpt-N` (N = images seen, its file
   name in RUN/checkpoints or RUN/checkpoints/milestones) instead, e.g. the best one of
   `pgan-evaluate --checkpoints all` (pgan-reproduce fig8). results.json records the checkpoint of
@@ -30,6 +30,7 @@ from typing import Optional
 import numpy as np
 
 from pgan_tf import fileio
+from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.data.record_ids import real_indices
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets, reports, sample_export
@@ -50,16 +51,23 @@ class ExperimentConfig:
     """One experiment; `arms` are strings 'real', 'standard', 'gan:RUN_DIR' or
     'gan:RUN_DIR@ckpt-N'."""
 
-    data_dir: str
-    output_dir: str
-    arms: tuple = (REAL, STANDARD)
-    per_class_real: int = PER_CLASS_REAL
-    per_class_extra: int = PER_CLASS_EXTRA
-    repeats: int = 1
-    classifier: ClassifierConfig = ClassifierConfig()
-    seed: int = 0
-    overwrite: bool = False
-    progress: bool = True
+    data_dir: str = field(dataclasses.MISSING, "Prepared dataset with train and val splits.")
+    output_dir: str = field(dataclasses.MISSING, "Output folder (must not exist unless "
+                            "--overwrite).")
+    arms: tuple = field((REAL, STANDARD), "Training sets: real, standard (Augmentor) and/or "
+                        "gan:RUN_DIR (its latest checkpoint) or gan:RUN_DIR@ckpt-N (its checkpoint "
+                        "of N images seen).")
+    per_class_real: int = field(PER_CLASS_REAL, "Real training images picked per class (§3.7).",
+                                lo=1)
+    per_class_extra: int = field(PER_CLASS_EXTRA, "Extra images per class of each arm (§3.7: 1k).",
+                                 lo=1)
+    repeats: int = field(1, "Classifier seeds per arm (mean ± std).", lo=1)
+    classifier: ClassifierConfig = field(ClassifierConfig(), "The classifier recipe (paper "
+                                         "§3.3).", nested=True, exclude=("balanced",))
+    seed: int = field(0, "Seed of the real pick, the augmentation and GAN latents; classifier "
+                      "seeds are seed .. seed + repeats - 1.", **SEED_RANGE)
+    overwrite: bool = field(False, "Replace an existing --output_dir.")
+    progress: bool = field(True, "Print progress lines and classifier epochs.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +120,7 @@ def validate_experiment(config):
         config.data_dir) else (None, None)
     if root is None:
         raise UserError(f"--data_dir={config.data_dir} is not a prepared dataset (no "
-                        "dataset.json); run tools/prepare_dataset.py")
+                        "dataset.json); run pgan-prepare")
     for split in ("train", "val"):
         if not os.path.isdir(os.path.join(root, split)):
             raise UserError(f"--data_dir={root} has no {split} split; the experiment trains on "

@@ -2,20 +2,20 @@
 
 Layouts (detected in this order, see `detect_kind`):
 
-* `prepared`: a dataset root written by `tools/prepare_dataset.py` (`dataset.json` + `train/`,
+* `prepared`: a dataset root written by `pgan-prepare` (`dataset.json` + `train/`,
   `val/`); one split is read (default `train`), class names from dataset.json.
 * `official`: a folder of official-format TFRecords (`<name>-rNN.tfrecords`, optional
   `-rxx.labels`), e.g. `DATA/train` or a `dataset_tool.py` output; class names from the parent's dataset.json when
   it is a split of a prepared dataset, else ISIC names for 7 label columns, else `class0..`.
 * `export`: a folder with `labels.csv` (`image,<classes>`, `image` = path relative to the folder
-  without extension), as written by `tools/export_samples.py`.
+  without extension), as written by `pgan-export`.
 * `class_folders`: one sub-folder per class (class order = sorted folder names; images found
-  recursively), like `prepare_dataset.py --source folders`.
+  recursively), like `pgan-prepare --source folders`.
 * `flat`: image files directly in the folder, unlabelled.
 
 Pixels: TFRecord sets read the stored level of the wanted resolution (the official 2x2 box pyramid);
 image files are decoded to RGB, centre-cropped to a square and resized with PIL LANCZOS, exactly as
-`prepare_dataset.py` does (paper §3.1), only when their size differs from the target. Without a
+`pgan-prepare` does (paper §3.1), only when their size differs from the target. Without a
 requested resolution, folders of equal square images keep their native size; otherwise the smallest
 side found is used and a note says so.
 
@@ -139,7 +139,7 @@ def load_prepared_split(root, split, resolution=None):
     folder = os.path.join(root, (entry or {}).get("dir") or split)
     if not os.path.isdir(folder):
         raise UserError(f"{root} has no {split} split ({folder} does not exist); prepare the "
-                        f"dataset with a {split} split (tools/prepare_dataset.py --val_size)")
+                        f"dataset with a {split} split (pgan-prepare --val_size)")
     return _load_official(folder, resolution, class_names=tuple(info["classes"]), kind="prepared")
 
 
@@ -173,7 +173,7 @@ def _load_official(folder, resolution, class_names, kind):
 
 
 def _load_export(folder, resolution, progress):
-    """`labels.csv` + images (an export of tools/export_samples.py or any such folder)."""
+    """`labels.csv` + images (an export of pgan-export or any such folder)."""
     csv_path = os.path.join(folder, EXPORT_LABELS_FILE)
     class_names, labels = read_labels_csv(csv_path)
     ids = sorted(labels)
@@ -318,7 +318,7 @@ def real_train_counts(root, info):
     """{class: real training images} of the prepared dataset at `root`.
 
     From dataset.json: `counts` less synthetic images and Augmentor copies (each real image has
-    `augmentation.per_image` copies, prepare_dataset.py); without counts, the label rows of
+    `augmentation.per_image` copies, pgan-prepare); without counts, the label rows of
     `train/` (NumPy only).
     """
     train = info.get("splits", {}).get("train", {})

@@ -2,7 +2,7 @@
 
 Layout of OUT: `OUT/<CLASS>/<run>-<kimg>-<seed>-<index>.png` (kimg = images seen // 1000, 6 digits;
 index 6 digits), `OUT/labels.csv` (`image,<run classes>`, `image` = path relative to OUT without
-extension, one-hot `1.0`/`0.0`, the ISIC ground-truth format that `prepare_dataset.py --extra_train`
+extension, one-hot `1.0`/`0.0`, the ISIC ground-truth format that `pgan-prepare --extra_train`
 reads), `OUT/manifest.json`, `OUT/MODEL_CARD.md` (`pgan_tf.model_card`) and, with `grid`,
 `OUT/grid.png` (one row per class).
 
@@ -27,6 +27,7 @@ from typing import Optional
 import numpy as np
 
 from pgan_tf import disk, fileio, model_card, output_guard, sampling
+from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.dirlock import DirLock
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
@@ -46,18 +47,24 @@ ONE, ZERO = "1.0", "0.0"   # ISIC ground-truth cell values (REFERENCE §11.1)
 class ExportConfig:
     """What to export; exactly one of `num_per_class` and `balance_to`."""
 
-    run_dir: str
-    output_dir: str
-    num_per_class: Optional[int] = None
-    balance_to: Optional[int] = None   # top each class up to this many, counting real train images
-    classes: tuple = ()                # subset of the run's classes (empty = all)
-    checkpoint: str = "latest"         # 'latest' or a kimg number
-    seed: int = 0
-    image_format: str = "png"
-    grid: bool = False
-    overwrite: bool = False
-    batch_size: int = DEFAULT_BATCH_SIZE
-    progress: bool = True
+    run_dir: str = field(dataclasses.MISSING, "Run directory of pgan-train (holds config.json).")
+    output_dir: str = field(dataclasses.MISSING, "Output folder (must not exist unless "
+                            "--overwrite).")
+    num_per_class: Optional[int] = field(None, "Images per class (exclusive with --balance_to).",
+                                         kind="int", above=0)
+    # top each class up to this many, counting real train images
+    balance_to: Optional[int] = field(
+        None, "Top every class up to M images counting the real training images of the run's "
+        "dataset: exports max(0, M - real count) per class.", kind="int", above=0)
+    classes: tuple = field((), "Classes to export (default: all of the run's).")
+    checkpoint: str = field("latest", "'latest' or the kimg of a checkpoint.")
+    seed: int = field(0, "Latent seed (per class c, image i: row i of the stream of "
+                      "SeedSequence([seed, c])).", **SEED_RANGE)
+    image_format: str = field("png", "Image file format.", flag="format", enum=FORMATS)
+    grid: bool = field(False, "Also write OUT/grid.png (one row per class).")
+    overwrite: bool = field(False, "Replace an existing --output_dir.")
+    batch_size: int = field(DEFAULT_BATCH_SIZE, "Images per generator call (memory only).", lo=1)
+    progress: bool = field(True, "Show a progress bar.")
 
 
 def read_run(run_dir, flag="--run_dir"):

@@ -175,7 +175,7 @@ class InceptionFeatures:
 
 
 class FidScorer:
-    """FID of (reals, fakes) pairs with one loaded network, as the entry `tools/evaluate.py` writes.
+    """FID of (reals, fakes) pairs with one loaded network, as the entry `pgan-evaluate` writes.
 
     The reals' statistics are cached by content: every checkpoint of a run is compared with the
     same seeded draw of real images, so their activations are computed once.

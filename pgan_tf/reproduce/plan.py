@@ -20,6 +20,7 @@ import sys
 from typing import Optional
 
 from pgan_tf import fileio
+from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.errors import UserError
 from pgan_tf.reproduce import data as data_lib
 from pgan_tf.reproduce import scales
@@ -46,13 +47,20 @@ FIG8_BEST = "gan_train"
 class Options:
     """What the user chose (binary flags)."""
 
-    experiment: str
-    data_dir: str
-    work_dir: str
-    scale: str = "paper"
-    classifier_weights: Optional[str] = None   # None: the scale's default; "none": from scratch
-    repeats: int = 1
-    seed: int = 0
+    # (the experiment is checked by `build_plan`, which names the valid ones)
+    experiment: str = field(dataclasses.MISSING, f"One of {', '.join(EXPERIMENTS)}.")
+    data_dir: str = field(dataclasses.MISSING, "Prepared dataset (dataset.json), or a raw ISIC 2018 "
+                          "download to prepare into WORK/data with the scale's recipe.")
+    work_dir: str = field(dataclasses.MISSING, "Where runs, evaluations, state and results go.")
+    scale: str = field("paper", f"One of {', '.join(scales.SCALES)}: paper = the paper's runs; "
+                       "demo = 32x32 demo widths on 2 CPU cores; test = seconds.")
+    # None: the scale's default; "none": from scratch
+    classifier_weights: Optional[str] = field(
+        None, "GAN-train/GAN-test classifier start, passed to pgan-evaluate/pgan-experiment "
+        "unchanged: imagenet or a .weights.h5 PATH; none = from scratch. Default: imagenet at "
+        "--scale=paper, none otherwise.")
+    repeats: int = field(1, "Classifier seeds per evaluation (> 1: mean ± std).", lo=1)
+    seed: int = field(0, "Seed of the fakes' latents, real picks and classifiers.", **SEED_RANGE)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What the training loop needs to know about its dataset, checked against the config.
 
-`--data_dir` is either a prepared dataset (`tools/prepare_dataset.py` output: `dataset.json` plus
+`--data_dir` is either a prepared dataset (`pgan-prepare` output: `dataset.json` plus
 `train/` and `val/` folders) — training reads `train/` — or a folder of official-format TFRecords
 read as is: one split of a prepared dataset (`OUT/train`, classes from `OUT/dataset.json`) or a
 `dataset_tool.py` output.
@@ -37,7 +37,7 @@ def resolve_dataset(config):
     """Locate the training TFRecords and check resolution and class count against the config."""
     root = config.data_dir
     if not fileio.isdir(root):
-        raise UserError(f"--data_dir={root} does not exist; run tools/prepare_dataset.py first")
+        raise UserError(f"--data_dir={root} does not exist; run pgan-prepare first")
     info = pipeline.read_dataset_info(root)  # also found from a split folder (OUT/train)
     has_json = fileio.isfile(os.path.join(root, pipeline.DATASET_JSON))
     train_dir = os.path.join(root, "train") if has_json else root

@@ -187,8 +187,7 @@ def load_generator(run_dir):
         # A SIGTERM stop skips the export (loop._export_or_defer): say how to get one.
         raise UserError(f"{path} does not exist: it is written when the run ends (a run stopped "
                         "by SIGTERM writes it once resumed to its end); to sample the latest "
-                        f"checkpoint now, run pgan-export --run_dir {run_dir} "
-                        "(tools/export_samples.py in a clone)")
+                        f"checkpoint now, run pgan-export --run_dir {run_dir}")
     loaded = tf.saved_model.load(path)
 
     def generate(latents, labels):
