@@ -298,3 +298,62 @@ def test_p_survives_resume_exactly(tmp_path):
     assert all("aug_p" in t and "aug_rt" in t and "aug_stat_last" in t for t in ticks)
     assert ticks[-1]["aug_p"] == pytest.approx(p_full, abs=1e-4)
     assert len({t["aug_p"] for t in ticks} | {0.2}) > 1  # p moved
+
+
+# ---- gating by resolution, held-out reals in every arm ------------------------------------------
+
+def _d_inputs(trainer, heldout=None, res=RES):
+    """D's inputs and the metrics of one D replica step (recorded, eager)."""
+    trainer.D = _Recorder(trainer.D)
+    reals, labels = _batch(res)
+    seeds = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), num=4)
+    _, metrics = trainer._d_replica(reals, labels, None, res, seeds, 0, heldout=heldout)
+    return reals, trainer.D.inputs, metrics
+
+
+def test_below_min_res_images_pass_unchanged_p_is_not_adjusted_no_statistic():
+    trainer = _trainer(d_augment="ada", d_augment_heuristic="rt", d_augment_p=0.5,
+                       d_augment_min_res=16, d_augment_interval=1, d_augment_speed_kimg=0.001)
+    reals, seen, metrics = _d_inputs(trainer)
+    np.testing.assert_array_equal(seen[0].numpy(), reals.numpy())  # 8x8 < 16: unaugmented
+    assert float(metrics[ada.STAT_WEIGHT]) == 0.0 and float(metrics[ada.STAT_RT]) == 0.0
+    trainer.D = trainer.D.model
+    _eager_step(trainer)
+    assert float(trainer.augment.p.numpy()) == 0.5  # interval 1, huge step: it would have moved
+    assert float(trainer.augment.sign_steps.numpy()) == 0.0
+    at_8 = _trainer(d_augment="ada", d_augment_heuristic="rt", d_augment_p=0.5,
+                    d_augment_min_res=8, d_augment_interval=1, d_augment_speed_kimg=0.001)
+    _eager_step(at_8)  # at min_res itself: augmented and adjusted
+    assert float(at_8.augment.p.numpy()) != 0.5
+
+
+def _eager_step(trainer, heldout=None):
+    """One training iteration without tf.function (tracing costs minutes on a loaded machine)."""
+    reals, labels = _batch()
+    return trainer._train_step(reals, labels, tf.constant(1.0), tf.constant(0, tf.int64), RES,
+                               False, heldout)
+
+
+def test_none_without_held_out_set_adds_no_work_and_no_metric():
+    trainer = _trainer()
+    assert trainer.config.heldout_per_class == 0 and trainer.augment is None
+    reals, seen, metrics = _d_inputs(trainer)
+    assert len(seen) == 3  # reals, fakes, interpolate: no held-out pass
+    np.testing.assert_array_equal(seen[0].numpy(), reals.numpy())
+    assert not any(k.startswith("ovf_") for k in metrics)
+
+
+def test_held_out_statistic_in_the_none_arm_leaves_training_bit_identical():
+    """The held-out pass is off the tape: the same step with and without it trains the same
+    weights, and the statistic's metrics come out (every arm logs r_v when a set exists)."""
+    plain, measured = _trainer(), _trainer(heldout_per_class=2)
+    held = tf.constant(np.random.RandomState(9).uniform(-1, 1, (6, RES, RES, 3)), tf.float32)
+    a, b = _eager_step(plain), _eager_step(measured, held)
+    for key in a:
+        np.testing.assert_array_equal(a[key].numpy(), b[key].numpy())
+    for u, v in zip(plain.G.weights + plain.D.weights, measured.G.weights + measured.D.weights):
+        np.testing.assert_array_equal(u.numpy(), v.numpy())
+    assert float(b[ada.STAT_WEIGHT]) == 1.0
+    assert float(b[ada.STAT_REAL]) == pytest.approx(float(b["d_real"]))
+    assert float(b[ada.STAT_FAKE]) == pytest.approx(float(b["d_fake"]))
+    assert np.isfinite(float(b[ada.STAT_HELDOUT])) and float(b[ada.STAT_HELDOUT]) != float(b["d_real"])
