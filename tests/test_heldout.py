@@ -81,6 +81,11 @@ def test_the_set_exists_only_when_asked_for():
     assert TrainConfig(heldout_per_class=3).heldout_per_class == 3  # asked for: in every arm
     with pytest.raises(UserError, match="needs held-out reals but --heldout_per_class=0"):
         TrainConfig(d_augment="ada", heldout_per_class=0)
+    from pgan_tf.cli.train import config_from_args
+    from tests.train_helpers import REPO
+    for name in ("pgan", "apgan", "apgan_ttur", "demo"):  # the paper's runs and the demo
+        config = config_from_args([f"--flagfile={os.path.join(REPO, 'flags', name + '.cfg')}"])
+        assert (config.d_augment, config.heldout_per_class) == ("none", 0), name
 
 
 def test_the_training_stream_never_yields_a_held_out_record_and_resumes_exactly(tmp_path):
