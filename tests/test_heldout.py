@@ -110,3 +110,26 @@ def test_the_training_stream_never_yields_a_held_out_record_and_resumes_exactly(
     assert ids(10, 20) == first[10:30]                                  # resume mid-stream
     assert not set(ids(0, 40, balance=True)) & set(exclude)
     del tf
+
+
+@pytest.mark.slow  # trains: about a minute on 2 idle cores
+def test_a_none_run_with_a_held_out_set_logs_r_v_every_tick(tmp_path):
+    cli.import_tensorflow()
+    from pgan_tf.training import loop
+    from tests.tiny_dataset import make_tiny_dataset
+    data = make_tiny_dataset(str(tmp_path / "data"), resolution=8, num_images=40)
+    run = tmp_path / "run"
+    config = TrainConfig(data_dir=data, run_dir=str(run), resolution=8, lod_initial_resolution=8,
+                         num_classes=3, latent_size=8, fmap_base=32, fmap_max=8,
+                         minibatch_dict={8: 8}, tick_kimg=0.016, total_kimg=0.048, seed=7,
+                         heldout_per_class=2, d_augment_min_res=8)
+    state = loop.run(config)
+    with open(run / "config.json") as f:
+        assert json.load(f)["heldout_per_class"] == 2
+    with open(run / "heldout.json") as f:
+        plan = json.load(f)
+    assert plan == heldout.plan(data, 2, seed=7)
+    assert state.heldout.at(8).shape[0] == sum(len(c["records"]) for c in plan["classes"].values())
+    with open(run / "log.txt") as f:
+        ticks = [l.split() for l in f if l.startswith("tick ")]
+    assert len(ticks) == 3 and all({"aug_rv", "aug_rt", "d_heldout"} <= set(t) for t in ticks)
