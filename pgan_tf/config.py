@@ -220,7 +220,16 @@ class TrainConfig:
         return cls(**kwargs)
 
     def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes`; a target or held-out size that was resolved from 'auto' (-1)
+        and is not given is resolved again for the new settings."""
+        auto = {}
+        if ("d_augment_target" not in changes
+                and self.d_augment_target == D_AUGMENT_TARGETS.get(self.d_augment_heuristic)):
+            auto["d_augment_target"] = -1.0
+        if ("heldout_per_class" not in changes
+                and self.heldout_per_class == (HELDOUT_AUTO if needs_heldout(self) else 0)):
+            auto["heldout_per_class"] = -1
+        return dataclasses.replace(self, **{**auto, **changes})
 
 
 def is_power_of_two(n):

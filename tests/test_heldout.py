@@ -125,7 +125,7 @@ def test_a_none_run_with_a_held_out_set_logs_r_v_every_tick(tmp_path):
                          heldout_per_class=2, d_augment_min_res=8)
     state = loop.run(config)
     with open(run / "config.json") as f:
-        assert json.load(f)["heldout_per_class"] == 2
+        assert json.load(f)["config"]["heldout_per_class"] == 2
     with open(run / "heldout.json") as f:
         plan = json.load(f)
     assert plan == heldout.plan(data, 2, seed=7)
@@ -133,3 +133,13 @@ def test_a_none_run_with_a_held_out_set_logs_r_v_every_tick(tmp_path):
     with open(run / "log.txt") as f:
         ticks = [l.split() for l in f if l.startswith("tick ")]
     assert len(ticks) == 3 and all({"aug_rv", "aug_rt", "d_heldout"} <= set(t) for t in ticks)
+
+
+def test_replace_resolves_auto_values_again():
+    none = TrainConfig()
+    ada = none.replace(d_augment="ada")
+    assert (ada.heldout_per_class, ada.d_augment_target) == (8, 0.5)
+    rt = ada.replace(d_augment_heuristic="rt")
+    assert (rt.heldout_per_class, rt.d_augment_target) == (0, 0.6)
+    assert ada.replace(d_augment_target=0.7).d_augment_target == 0.7  # given: kept
+    assert TrainConfig(heldout_per_class=3).replace(d_augment="ada").heldout_per_class == 3
