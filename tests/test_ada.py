@@ -269,11 +269,12 @@ def test_ada_trains_under_jit_compile():
 # ---- through the loop: tick line and exact resume --------------------------------------------------
 
 # One 8x8 stage (fade-ins are covered above), minibatch 8: a tick and a checkpoint every 2 steps,
-# p adjusted every 2 steps by 0.032 (target 0: up while D ranks reals above fakes at all).
+# p adjusted every 2 steps by 0.032 (target 1: down unless every real sits above the real/fake
+# midpoint; a target of 0 may leave p still at initialisation, where r_t is often exactly 0).
 TINY = dict(resolution=8, lod_initial_resolution=8, num_classes=3, latent_size=8, fmap_base=32,
             fmap_max=8, minibatch_dict={8: 8}, tick_kimg=0.016, snapshot_ticks=1, d_lr=0.004,
             seed=7, d_augment="ada", d_augment_heuristic="rt", d_augment_p=0.2,
-            d_augment_interval=2, d_augment_target=0.0, d_augment_speed_kimg=0.5,
+            d_augment_interval=2, d_augment_target=1.0, d_augment_speed_kimg=0.5,
             d_augment_min_res=8)
 
 
