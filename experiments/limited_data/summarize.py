@@ -74,12 +74,13 @@ def summarize(out):
         print(f"probe (none, seed 1): lowest SWD at kimg {kimg:g}; "
               + ("turned worse after it" if turned else "no turn by the end"))
         for k, p in probe["points"].items():
-            print(f"  kimg {k:g}: SWD {p['swd'] * 1e3:.1f} GAN-test {p.get('gan_test', 0) * 100:.1f}")
+            print(f"  kimg {k:g}: SWD {p['swd']:.1f} GAN-test {p.get('gan_test', 0) * 100:.1f}")
     for arm, seeds in sorted(runs.items()):
         common = sorted(set.intersection(*(set(r["points"]) for r in seeds.values())))
-        print(f"\n{arm} (seeds {sorted(seeds)}): kimg | SWD x1e3 | GAN-test balanced %")
+        print(f"\n{arm} (seeds {sorted(seeds)}): kimg | SWD (x1e3, as pgan-evaluate) | "
+              "GAN-test balanced %")
         for k in common:
-            print(f"  {k:g} | {_cell([r['points'][k]['swd'] for r in seeds.values()], 1e3)} | "
+            print(f"  {k:g} | {_cell([r['points'][k]['swd'] for r in seeds.values()])} | "
                   f"{_cell([r['points'][k].get('gan_test') for r in seeds.values()], 100)}")
         for seed, r in sorted(seeds.items()):
             pts = {k: r["points"][k] for k in common}
