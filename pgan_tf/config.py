@@ -25,7 +25,15 @@ ATTENTION_TYPES = ("snl", "sagan")
 LABEL_SAMPLING = ("dataset", "uniform")
 REAL_SAMPLING = ("dataset", "balanced")
 STRATEGIES = ("default", "mirrored", "multi_worker")
-D_AUGMENT_MODES = ("none", "fixed", "ada")
+D_AUGMENT_MODES = ("none", "fixed", "ada", "diffaug")
+# Overfitting statistics (training/ada.py) and each one's own target, as ADA (Karras et al. 2020,
+# §3: 0.6 for r_t; the validation heuristic r_v's 0.5 is the middle of its "no overfitting" 0 and
+# "D scores held-out reals like fakes" 1).
+D_AUGMENT_TARGETS = types.MappingProxyType({"rv": 0.5, "rt": 0.6})
+# --heldout_per_class when the chosen statistic needs held-out reals and the flag is not given.
+HELDOUT_AUTO = 8
+# DiffAugment's ops (Zhao et al. 2020; pgan_tf/training/diffaug.py).
+DIFFAUG_OPS = ("translation", "cutout", "color")
 # ADA's group names (pgan_tf/training/d_augment.py; kept here so flags validate without TF).
 D_AUGMENT_GROUPS = ("blit", "geom", "color", "cutout")
 # Fields given on the command line as 'res:value,...'.
@@ -120,8 +128,8 @@ class TrainConfig:
                                "official weighs every image alike). Pair with --label_sampling=uniform.")
     # --- discriminator augmentation (issue 13; StyleGAN2-ADA, beyond the paper) ---
     d_augment: str = _field("none", "Augment every image D sees (reals, fakes, GP interpolates): none "
-                            "(the paper), fixed p, or ada (p adapted to D's overfitting).",
-                            enum=D_AUGMENT_MODES)
+                            "(the paper), fixed p, ada (p adapted to D's overfitting) or diffaug "
+                            "(DiffAugment, always on; --diffaug_policy).", enum=D_AUGMENT_MODES)
     d_augment_p: float = _field(0.0, "Per-op augmentation probability: the value for fixed, the start "
                                 "value for ada.", lo=0.0, hi=0.999)
     # ADA (Karras et al. 2020) §2.2 and Fig. 4: an augmentation applied to reals with p < 1 does
@@ -140,8 +148,26 @@ class TrainConfig:
                                 "rotations, integer shifts), geom (scale, rotation, anisotropy, "
                                 "fractional shifts), color (brightness, contrast, luma flip, hue, "
                                 "saturation), cutout.")
-    d_augment_target: float = _field(0.6, "ada: target of the overfitting statistic r_t (ADA 0.6).",
-                                     lo=0.0, hi=1.0)
+    d_augment_heuristic: str = _field("rv", "ada: the overfitting statistic that steers p: rv (ADA's "
+                                      "validation heuristic on held-out reals, offset- and scale-"
+                                      "free for a WGAN critic) or rt (share of reals above the "
+                                      "real/fake midpoint; needs no held-out set).",
+                                      enum=tuple(D_AUGMENT_TARGETS))
+    d_augment_target: float = _field(-1.0, "ada: target of the statistic; -1 = the heuristic's own "
+                                     "(ADA: 0.5 for rv, 0.6 for rt). config.json holds the value.",
+                                     lo=-1.0, hi=1.0)
+    d_augment_min_res: int = _field(16, "Below this resolution D's images pass unaugmented, p is "
+                                    "neither used nor adjusted and no statistic is gathered (4x4 "
+                                    "and 8x8 images are too small to shift or rotate).", lo=4)
+    heldout_per_class: int = _field(-1, "Real images per class held out of training to measure D's "
+                                    "overfitting (r_v, logged every tick in every --d_augment "
+                                    f"arm); -1 = {HELDOUT_AUTO} when --d_augment=ada uses rv, "
+                                    "else none; 0 = none. Taken from the dataset's spare split "
+                                    "(--max_per_class's left-overs) first. config.json holds the "
+                                    "value.", lo=-1)
+    diffaug_policy: str = _field("translation,cutout", "diffaug: comma list of DiffAugment ops: "
+                                 "translation, cutout, color (colour is diagnostic in dermoscopy: "
+                                 "opt-in).")
     d_augment_interval: int = _field(4, "ada: adjust p every N D steps (ADA 4).", lo=1)
     d_augment_speed_kimg: float = _field(500.0, "ada: kimg for p to go 0 -> 1 (ADA 500; short runs "
                                          "need far less).", lo=1e-6)
@@ -170,6 +196,7 @@ class TrainConfig:
     deterministic: bool = _field(False, "Deterministic TF ops (identical runs for a seed; slower).")
 
     def __post_init__(self):
+        _resolve_defaults(self)
         validate(self)
 
     def to_dict(self):
@@ -204,7 +231,16 @@ class TrainConfig:
         return cls(**kwargs)
 
     def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes`; a target or held-out size that was resolved from 'auto' (-1)
+        and is not given is resolved again for the new settings."""
+        auto = {}
+        if ("d_augment_target" not in changes
+                and self.d_augment_target == D_AUGMENT_TARGETS.get(self.d_augment_heuristic)):
+            auto["d_augment_target"] = -1.0
+        if ("heldout_per_class" not in changes
+                and self.heldout_per_class == (HELDOUT_AUTO if needs_heldout(self) else 0)):
+            auto["heldout_per_class"] = -1
+        return dataclasses.replace(self, **{**auto, **changes})
 
 
 def is_power_of_two(n):
@@ -233,6 +269,21 @@ def validate(cfg):
                 raise UserError(f"--{name}: value {value} for resolution {res} must be > 0")
 
 
+def needs_heldout(cfg):
+    """Whether the chosen controller reads held-out reals (ada steered by rv)."""
+    return cfg.d_augment == "ada" and cfg.d_augment_heuristic == "rv"
+
+
+def _resolve_defaults(cfg):
+    """The 'auto' values (-1) of --d_augment_target and --heldout_per_class become numbers, so
+    config.json records what the run used (frozen dataclass: set once, here)."""
+    if cfg.d_augment_target == -1.0 and cfg.d_augment_heuristic in D_AUGMENT_TARGETS:
+        object.__setattr__(cfg, "d_augment_target",
+                           D_AUGMENT_TARGETS[cfg.d_augment_heuristic])
+    if cfg.heldout_per_class == -1:
+        object.__setattr__(cfg, "heldout_per_class", HELDOUT_AUTO if needs_heldout(cfg) else 0)
+
+
 def _validate_d_augment(cfg):
     """--d_augment_ops: known groups only (at least one when augmenting); colour needs RGB;
     --d_augment_p (fixed p, ada's start) at most --d_augment_p_max."""
@@ -251,6 +302,24 @@ def _validate_d_augment(cfg):
                         "--d_augment_p, or raise --d_augment_p_max (at most 1) to allow it")
     if cfg.d_augment != "none" and "color" in groups and cfg.num_channels != 3:
         raise UserError(f"--d_augment_ops=color needs RGB images (--num_channels={cfg.num_channels})")
+    if cfg.d_augment_target < 0.0:
+        raise UserError(f"--d_augment_target={cfg.d_augment_target}: must be in [0, 1] (or -1: the "
+                        "heuristic's own)")
+    if not is_power_of_two(cfg.d_augment_min_res):
+        raise UserError(f"--d_augment_min_res={cfg.d_augment_min_res}: must be a power of two >= 4")
+    if needs_heldout(cfg) and cfg.heldout_per_class < 1:
+        raise UserError("--d_augment=ada with --d_augment_heuristic=rv needs held-out reals but "
+                        "--heldout_per_class=0; give N >= 1, or use --d_augment_heuristic=rt")
+    ops = [o.strip() for o in cfg.diffaug_policy.split(",") if o.strip()]
+    for op in ops:
+        if op not in DIFFAUG_OPS:
+            raise UserError(f"--diffaug_policy={cfg.diffaug_policy}: unknown op {op!r}; valid ops: "
+                            f"{', '.join(DIFFAUG_OPS)}")
+    if cfg.d_augment == "diffaug" and not ops:
+        raise UserError(f"--diffaug_policy is empty but --d_augment=diffaug; name at least one of "
+                        f"{', '.join(DIFFAUG_OPS)}")
+    if cfg.d_augment == "diffaug" and "color" in ops and cfg.num_channels != 3:
+        raise UserError(f"--diffaug_policy=color needs RGB images (--num_channels={cfg.num_channels})")
 
 
 ATTENTION_AUTO = "auto"  # --attention_stages=auto: the second-to-last block, R/2 (paper §3.4)
@@ -302,10 +371,13 @@ def parse_int_dict(text, name, value_type=int):
 
 
 def _structure(config_dict):
-    """What a checkpoint's structure depends on: ARCHITECTURE_FIELDS, and whether D's augmentation
-    is on (its p and controller state are saved only then; runs older than --d_augment had none)."""
+    """What a checkpoint's structure depends on: ARCHITECTURE_FIELDS, the held-out set's size, and
+    whether D's augmentation is on (its p and controller state are saved only then; runs older than --d_augment had none)."""
     values = {k: config_dict.get(k) for k in ARCHITECTURE_FIELDS}
     values["d_augment_on"] = config_dict.get("d_augment", "none") != "none"
+    # The held-out reals leave the training stream: a resume must keep the same set (runs from
+    # before --heldout_per_class had none).
+    values["heldout_per_class"] = config_dict.get("heldout_per_class", 0)
     return values
 
 

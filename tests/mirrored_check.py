@@ -85,8 +85,11 @@ def main_float16(strategy):
 
 def main_ada(strategy):
     """--d_augment=ada (issue 13): one p for both replicas, equal to the split single-device run."""
-    cfg = CFG.replace(d_augment="ada", d_augment_p=0.3, d_augment_interval=1, d_augment_target=0.0,
-                      d_augment_speed_kimg=0.1)
+    # Target 1: p falls after every step unless every real sits above the real/fake midpoint (with
+    # 4 reals a replica, r_t is often exactly 0 at initialisation, so a target of 0 may not move p).
+    cfg = CFG.replace(d_augment="ada", d_augment_p=0.3, d_augment_interval=1, d_augment_target=1.0,
+                      d_augment_speed_kimg=0.1, d_augment_heuristic="rt", heldout_per_class=0,
+                      d_augment_min_res=4)  # these steps are at 4x4
     mirrored, single = trainer(strategy, cfg=cfg), trainer(virtual_replicas=2, cfg=cfg)
     copy_weights(mirrored, [single])
     ps = {"mirrored": [], "single": []}

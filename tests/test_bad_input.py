@@ -49,6 +49,11 @@ CASES = [
     ("train-multi-worker-without-tf-config", TRAIN + TINY + ["--data_dir={data}", "--run_dir={run}",
                                                             "--strategy=multi_worker"], "TF_CONFIG",
      "{run}"),
+    ("train-heldout-class-too-small", TRAIN + TINY + ["--data_dir={data_one}", "--run_dir={run}",
+                                                     "--d_augment=ada"],
+     "class MEL has 1 real training image(s); a held-out set needs at least 2", "{run}"),
+    ("train-unknown-diffaug-op", TRAIN + ["--d_augment=diffaug", "--diffaug_policy=translation,hue"],
+     "--diffaug_policy=translation,hue: unknown op 'hue'", None),
     ("synthetic-too-few-images", _tool("make_synthetic_isic.py") + ["--output_dir={tmp}/syn",
                                                                     "--num_images=3"],
      "--num_images", "{tmp}/syn"),
@@ -109,6 +114,7 @@ CASES = [
 def places(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bad")
     data = make_tiny_dataset(str(tmp / "data"), resolution=16)
+    data_one = make_tiny_dataset(str(tmp / "data_one"), resolution=16, num_images=3)  # 1 a class
     (tmp / "notrecords").mkdir()
     (tmp / "notrecords" / "readme.txt").write_text("not a dataset")
     (tmp / "foreign").mkdir()
@@ -124,7 +130,7 @@ def places(tmp_path_factory):
     subprocess.run(train_command(data, trained, "--total_kimg=0.008"), cwd=REPO, env=train_env(),
                    check=True, capture_output=True, timeout=300)
     return {"tmp": str(tmp), "data": data, "run": str(tmp / "run"), "trained": trained,
-            "data_val": data_val, "unlabelled": unlabelled}
+            "data_val": data_val, "unlabelled": unlabelled, "data_one": data_one}
 
 
 def _fill(text, places):

@@ -44,6 +44,8 @@ def test_hparams_of_names_the_model_and_the_augmentation():
     assert all(isinstance(v, (bool, int, float, str)) for v in values.values())  # plugin types
     values = hparams.hparams_of(TrainConfig(attention_stages=(64,), resolution=64, d_augment="ada"))
     assert values["model"] == "apgan" and values["d_augment"] == "ada"
+    assert (values["d_augment_heuristic"], values["d_augment_target"],
+            values["heldout_per_class"]) == ("rv", 0.5, 8)  # resolved, as in config.json
 
 
 def test_training_writes_the_experiment_and_the_runs_values(tmp_path_factory):

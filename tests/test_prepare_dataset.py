@@ -364,6 +364,10 @@ def test_max_per_class_picks_n_per_class_deterministically(synth_dir, tmp_path):
     assert ids(picked["train"]) == ids(again["train"])  # same seed, same pick
     assert ids(picked["train"]) != ids(other["train"])  # the pick depends on the seed
     assert ids(picked["val"]) == ids(full["val"])  # val is untouched
+    # What the cap left out is the spare split (held-out reals for the overfitting statistic),
+    # originals only; without the cap there is none.
+    assert set(ids(picked["spare"])) == set(ids(full["train"])) - set(ids(picked["train"]))
+    assert all(t.aug_k == 0 for t in picked["spare"]) and not full["spare"]
 
 
 def test_max_per_class_is_recorded(synth_dir, tmp_path):
@@ -371,6 +375,9 @@ def test_max_per_class_is_recorded(synth_dir, tmp_path):
                                            augment_per_image=0))
     assert info["max_per_class"] == 3
     assert max(info["splits"]["train"]["counts"].values()) == 3
+    spare = info["splits"]["spare"]
+    assert spare["dir"] == "spare" and spare["num_images"] > 0
+    assert not set(spare["images"]) & set(info["splits"]["train"]["images"])
     with open(tmp_path / "o" / "dataset.json") as f:
         assert json.load(f)["max_per_class"] == 3
 

@@ -1,121 +1,108 @@
-"""Table of the limited-data benchmark (experiments/limited_data/run.sh): mean ± std over seeds per arm.
+"""Tables and traces of experiments/limited_data/run.sh (docs/limited_data.md).
 
-    python experiments/limited_data/summarize.py OUT [GRIDS.png] > table.md
+    python experiments/limited_data/summarize.py OUT [--json OUT.json]
 
-Reads OUT/runs/<arm>-s<seed>/results.json (pgan-evaluate) and log.txt (tick lines: aug_p, aug_rt).
-The two rarest classes are those with the fewest training images in OUT/data_20/dataset.json.
+Reads OUT/runs/<arm>-s<seed>/{gan_test.json, swd.json} (pgan-evaluate --checkpoints all) and
+log.txt (tick lines: aug_p, aug_rv, aug_rt, d_heldout). Prints:
+- the probe (`none`, seed 1): SWD and GAN-test per judged kimg, and the turn: the kimg of the
+  lowest SWD (3-point running mean) when the last value is at least TURN_RISE above it, else
+  "no turn";
+- per arm, at every kimg all its runs were judged at: mean +- std over seeds of GAN-test balanced
+  accuracy and SWD; and each run's best checkpoint chosen by SWD against the training reals, with
+  GAN-test and the per-class recall *there* (never the best of the reported metric itself);
+- per run, the traces of p and the statistics per tick.
 """
+import argparse
 import collections
 import glob
 import json
 import os
-import sys
 
 import numpy as np
 
-ARMS = ("none", "fixed0.2", "fixed0.5", "ada", "ada0.8")  # ada: uncapped (p_max 1); ada0.8: capped
+from pgan_tf import fileio
+
+TURN_RISE = 0.10  # the SWD must have risen 10 % above its best to call it a turn
 
 
 def _ticks(run_dir):
-    """Tick lines of log.txt as dicts of floats."""
-    out = []
     with open(os.path.join(run_dir, "log.txt")) as f:
-        for line in f:
-            if line.startswith("tick "):
-                tokens = line.split()
-                out.append({tokens[i]: float(tokens[i + 1]) for i in range(0, len(tokens) - 1, 2)})
-    return out
+        lines = [l.split() for l in f if l.startswith("tick ")]
+    return [{t[i]: float(t[i + 1]) for i in range(0, len(t) - 1, 2)} for t in lines]
 
 
-def _cell(values, scale=1.0, digits=1):
-    values = np.asarray(values, float) * scale
-    if len(values) == 0:
+def _per_kimg(run_dir):
+    """{kimg: {"swd", "gan_test", "recall"}} of one run."""
+    out = collections.defaultdict(dict)
+    with open(os.path.join(run_dir, "swd.json")) as f:
+        for k, e in json.load(f)["checkpoints"].items():
+            out[float(k)]["swd"] = e["swd"]["avg"]
+    with open(os.path.join(run_dir, "gan_test.json")) as f:
+        for k, e in json.load(f)["checkpoints"].items():
+            out[float(k)]["gan_test"] = e["gan_test"]["balanced_accuracy"]
+            out[float(k)]["recall"] = e["gan_test"]["per_class_recall"]
+    return dict(sorted(out.items()))
+
+
+def turn(points):
+    """(kimg of the lowest smoothed SWD, turned?) of {kimg: {"swd": ...}}."""
+    kimgs = list(points)
+    swd = np.array([points[k]["swd"] for k in kimgs])
+    smooth = np.convolve(np.pad(swd, 1, mode="edge"), np.ones(3) / 3, "valid")
+    best = int(np.argmin(smooth))
+    return kimgs[best], bool(smooth[-1] >= smooth[best] * (1 + TURN_RISE))
+
+
+def _cell(values, scale=1.0):
+    values = [v * scale for v in values if v is not None]
+    if not values:
         return "–"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+    return f"{np.mean(values):.1f}" + (f" ± {np.std(values, ddof=1):.1f}" if len(values) > 1 else "")
 
 
-def collect(out):
-    """{arm: [per-run dict]} from the finished runs under OUT/runs."""
-    with open(os.path.join(out, "data_20", "dataset.json")) as f:
-        counts = json.load(f)["splits"]["train"]["counts"]
-    rare = sorted(counts, key=counts.get)[:2]
-    runs = collections.defaultdict(list)
-    for path in sorted(glob.glob(os.path.join(out, "runs", "*", "results.json"))):
+def summarize(out):
+    runs = collections.defaultdict(dict)
+    for path in sorted(glob.glob(os.path.join(out, "runs", "*", "swd.json"))):
         run_dir = os.path.dirname(path)
         arm, seed = os.path.basename(run_dir).rsplit("-s", 1)
-        with open(path) as f:
-            res = json.load(f)
-        ticks = _ticks(run_dir)
-        recall = res["gan_test"]["per_class_recall"]
-        runs[arm].append({
-            "seed": int(seed), "swd": res["swd"]["avg"],
-            "gan_test": res["gan_test"]["balanced_accuracy"],
-            "rare": [recall.get(c) for c in rare],
-            "p_trace": [t.get("aug_p", 0.0) for t in ticks],
-            "rt_trace": [t.get("aug_rt") for t in ticks], "kimg": ticks[-1]["kimg"]})
-    return rare, runs
+        runs[arm][int(seed)] = {"points": _per_kimg(run_dir), "ticks": _ticks(run_dir)}
+    report = {"runs": {a: {s: r["points"] for s, r in v.items()} for a, v in runs.items()}}
+    probe = runs.get("none", {}).get(1)
+    if probe:
+        kimg, turned = turn(probe["points"])
+        report["probe_turn"] = {"kimg": kimg, "turned": turned}
+        print(f"probe (none, seed 1): lowest SWD at kimg {kimg:g}; "
+              + ("turned worse after it" if turned else "no turn by the end"))
+        for k, p in probe["points"].items():
+            print(f"  kimg {k:g}: SWD {p['swd']:.1f} GAN-test {p.get('gan_test', 0) * 100:.1f}")
+    for arm, seeds in sorted(runs.items()):
+        common = sorted(set.intersection(*(set(r["points"]) for r in seeds.values())))
+        print(f"\n{arm} (seeds {sorted(seeds)}): kimg | SWD (x1e3, as pgan-evaluate) | "
+              "GAN-test balanced %")
+        for k in common:
+            print(f"  {k:g} | {_cell([r['points'][k]['swd'] for r in seeds.values()])} | "
+                  f"{_cell([r['points'][k].get('gan_test') for r in seeds.values()], 100)}")
+        for seed, r in sorted(seeds.items()):
+            pts = {k: r["points"][k] for k in common}
+            best = min(pts, key=lambda k: pts[k]["swd"])
+            recall = ", ".join(f"{c} {v * 100:.0f}" for c, v in pts[best].get("recall", {}).items())
+            print(f"  seed {seed}: best by SWD at kimg {best:g}: GAN-test "
+                  f"{pts[best].get('gan_test', 0) * 100:.1f} % (recall {recall})")
+            for key in ("aug_p", "aug_rv", "aug_rt"):
+                trace = " ".join(f"{t[key]:.2f}" if key in t else "–" for t in r["ticks"])
+                print(f"    {key}: {trace}")
+    return report
 
 
-def table(rare, runs):
-    lines = ["| arm | seeds | kimg | SWD avg (x1e3, as pgan-evaluate) ↓ | GAN-test balanced acc. (%) ↑ | "
-             f"recall {rare[0]} (%) | recall {rare[1]} (%) | final p |",
-             "|---|---|---|---|---|---|---|---|"]
-    for arm in ARMS:
-        rows = runs.get(arm, [])
-        if not rows:
-            continue
-        lines.append(
-            f"| {arm} | {','.join(str(r['seed']) for r in rows)} | {rows[0]['kimg']:g} | "
-            f"{_cell([r['swd'] for r in rows])} | {_cell([r['gan_test'] for r in rows], 100)} | "
-            f"{_cell([r['rare'][0] for r in rows], 100)} | {_cell([r['rare'][1] for r in rows], 100)} | "
-            f"{_cell([r['p_trace'][-1] for r in rows], 1, 3)} |")
-    return "\n".join(lines)
-
-
-def traces(runs):
-    """Per-run p and r (tick means) traces, one line each."""
-    lines = []
-    for arm in ARMS:
-        for r in runs.get(arm, []):
-            rt = " ".join("–" if v is None else f"{v:+.2f}" for v in r["rt_trace"])
-            p = " ".join(f"{v:.2f}" for v in r["p_trace"])
-            lines.append(f"- {arm} seed {r['seed']}: r per tick [{rt}]; p per tick [{p}]")
-    return "\n".join(lines)
-
-
-def save_grids(out, path, seed=1, columns=8, rows=7):
-    """One PNG: the final fakes grid of each arm's `seed` run (first `columns` columns; one row per
-    class), arms side by side in ARMS order with an 8-pixel gap."""
-    from PIL import Image
-
-    panels = []
-    for arm in ARMS:
-        grids = sorted(glob.glob(os.path.join(out, "runs", f"{arm}-s{seed}", "grids", "fakes*.png")))
-        if grids:
-            image = Image.open(grids[-1])
-            cell = image.height // rows  # grids may be upscaled for viewing
-            panels.append(image.crop((0, 0, columns * cell, image.height)))
-    if not panels:
-        return
-    width = sum(p.width for p in panels) + 8 * (len(panels) - 1)
-    sheet = Image.new("RGB", (width, panels[0].height), "white")
-    x = 0
-    for panel in panels:
-        sheet.paste(panel, (x, 0))
-        x += panel.width + 8
-    sheet.save(path)
-
-
-def main(out, grids=None):
-    rare, runs = collect(out)
-    print(table(rare, runs))
-    print()
-    print(traces(runs))
-    if grids:
-        save_grids(out, grids)
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--json", default=None, help="also write the figures as JSON here")
+    args = parser.parse_args()
+    report = summarize(args.out)
+    if args.json:
+        fileio.write_atomic(args.json, json.dumps(report, indent=1, default=str) + "\n")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main()

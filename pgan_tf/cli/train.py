@@ -83,6 +83,9 @@ def main(argv):
         return 0
     if not config.data_dir or not config.run_dir:
         raise UserError("--data_dir and --run_dir are required (see flags/README.md)")
+    if config.heldout_per_class > 0 and os.path.isdir(config.data_dir):
+        from pgan_tf.data import heldout
+        heldout.plan(config.data_dir, config.heldout_per_class, config.seed)  # refuse before TF
     cli.import_tensorflow()
     from pgan_tf import disk
     from pgan_tf.training.loop import run

@@ -169,7 +169,7 @@ def _to_nhwc_float(images, labels):
 
 def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mirror=False,
                  shuffle=True, repeat=True, shuffle_buffer=None, cache_mb=None,
-                 balance_classes=False):
+                 balance_classes=False, exclude=None):
     """Batches (images float32 [B, res, res, C] in [-1, 1], labels float32 [B, K]).
 
     `shuffle=False, repeat=False` gives one ordered pass (last partial batch kept) for evaluation;
@@ -177,6 +177,8 @@ def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mir
     caps the records held for shuffling (default: SHUFFLE_BUDGET_BYTES worth). When the records
     one shuffle holds exceed `cache_mb` MB (None = no limit), they are read from the file by
     record number instead of being held in memory: the same elements in the same order.
+    `exclude`: record numbers never to yield (a run's held-out reals, data/heldout.py); the others
+    then form the epochs (a different stream from the one without it, which stays as it was).
     """
     if batch_size < 1 or start_index < 0:
         raise ValueError(f"batch_size {batch_size} must be ≥ 1 and start_index {start_index} ≥ 0")
@@ -200,6 +202,14 @@ def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mir
         channels = _channels(path, resolution)
     budget = shuffle_buffer or max(1, SHUFFLE_BUDGET_BYTES // (resolution * resolution * channels))
     reader = _Reader(path, labels, _parse_batch(resolution, channels))
+    if exclude is not None and len(exclude):
+        if not (shuffle and repeat):
+            raise ValueError("exclude is a training stream: it needs shuffle and repeat")
+        fits = cache_mb is None or n * resolution * resolution * channels <= cache_mb * (1 << 20)
+        indices = _kept_indices(labels, np.setdiff1d(np.arange(n), exclude), seed, start_index,
+                                balance_classes)
+        stream = _gathered(reader, indices, n if fits else None)
+        return _finish(stream, batch_size, repeat, mirror, seed, start_index)
     first_epoch, skip = divmod(int(start_index), n)
     epochs = tf.data.Dataset.range(first_epoch, _NEVER if repeat else first_epoch + 1)
     block = min(n, int(budget))
@@ -214,12 +224,34 @@ def make_dataset(data_dir, resolution, batch_size, *, seed=0, start_index=0, mir
         stream = _shuffled_epochs(reader, epochs, n, block, seed).skip(skip)
     else:
         stream = epochs.flat_map(lambda e: reader.stream()).skip(skip)
+    return _finish(stream, batch_size, repeat, mirror, seed, start_index)
+
+
+def _finish(stream, batch_size, repeat, mirror, seed, start_index):
+    """Batch, mirror (stateless per stream position), to float NHWC, prefetch."""
     stream = stream.batch(batch_size, drop_remainder=repeat)
     if mirror:
         starts = tf.data.Dataset.range(int(start_index), _NEVER, batch_size)  # first position
         stream = tf.data.Dataset.zip((starts, stream)).map(_mirror(seed))
     stream = stream.map(_to_nhwc_float)
     return stream.prefetch(tf.data.AUTOTUNE)
+
+
+def _kept_indices(labels, kept, seed, start_index, balance_classes):
+    """Record numbers (int64 dataset) of a stream over the `kept` records only: epochs of seeded
+    permutations of them (or the balanced draw over their labels), from `start_index` on."""
+    kept_t = tf.constant(kept.astype(np.int64))
+    if balance_classes:
+        return balanced.record_indices(labels[kept], seed, start_index).map(
+            lambda i: tf.gather(kept_t, i))
+    m = len(kept)
+    first_epoch, skip = divmod(int(start_index), m)
+
+    def epoch(e):
+        perm = tf.random.experimental.stateless_shuffle(
+            tf.range(m, dtype=tf.int64), stateless_key(seed, _SHUFFLE_SALT, e, 1), alg=RNG_ALG)
+        return tf.data.Dataset.from_tensor_slices(tf.gather(kept_t, perm))
+    return tf.data.Dataset.range(first_epoch, _NEVER).flat_map(epoch).skip(skip)
 
 
 class _Reader:

@@ -2,6 +2,7 @@
 
     OUT/train/train-r02.tfrecords ... train-rNN.tfrecords, OUT/train/train-rxx.labels
     OUT/val/val-r02.tfrecords ...,                         OUT/val/val-rxx.labels
+    OUT/spare/spare-r02.tfrecords ...                      (only with --max_per_class, below)
     OUT/dataset.json
 
 Flow: validate the config (no TensorFlow yet, so a typo fails at once) → read the source (CSV and
@@ -26,7 +27,10 @@ from pgan_tf.data import augment, integrity, preprocess, record_ids, sources, tf
 from pgan_tf.errors import UserError
 
 DATASET_JSON = tfrecords.DATASET_JSON
-SPLITS = ("train", "val")
+# `spare`: the training split's real images that --max_per_class left out, unaugmented. Neither
+# training nor evaluation reads them; a run that needs held-out reals (training/heldout.py) takes
+# them from here first, so each class keeps its limited training count.
+SPLITS = ("train", "val", "spare")
 # Images per worker call (amortises inter-process overhead), and how many calls may be in flight
 # per worker: bounds the memory held by results waiting to be written.
 TASK_CHUNK = 8
@@ -160,12 +164,14 @@ def plan_splits(config):
             config.val_size, config.seed)
         train, val = [records[i] for i in train_idx], [records[i] for i in val_idx]
         origin = "split"
-    train = limit_per_class(train, config.max_per_class, config.seed)
+    limited = limit_per_class(train, config.max_per_class, config.seed)
+    kept = {r.image_id for r in limited}
+    spare, train = [r for r in train if r.image_id not in kept], limited
     extra = (sources.read_labelled_export(config.extra_train, source.classes,
                                            record_ids.SYNTHETIC_ID_PREFIX)
              if config.extra_train else ())
     plan = {"train": _tasks(train, config.augment_per_image, extra, config.seed),
-            "val": _tasks(val, 0, (), config.seed)}
+            "val": _tasks(val, 0, (), config.seed), "spare": _tasks(spare, 0, (), config.seed)}
     return source.classes, plan, origin
 
 
@@ -318,6 +324,8 @@ def _dataset_info(config, classes, plan, written, val_origin, spec):
     """The dataset.json content (keys as issue 2; `converted` lists colour-mode conversions)."""
     splits = {}
     for name in SPLITS:
+        if name == "spare" and name not in written:
+            continue  # no --max_per_class (or it cut nothing): no spare split
         result = written.get(name, {"tasks": [], "sha256": hashlib.sha256().hexdigest()})
         tasks = result["tasks"]
         entry = {"dir": name if name in written else None, "num_images": len(tasks),
@@ -329,7 +337,7 @@ def _dataset_info(config, classes, plan, written, val_origin, spec):
             entry.update(augmented_images=sum(1 for t in tasks if t.aug_k),
                          synthetic_images=[t.image_id for t in synthetic],
                          synthetic_counts=_counts(synthetic, classes))
-        else:
+        elif name == "val":
             entry.update(origin=val_origin, requested=None if config.val_from else config.val_size)
         splits[name] = entry
     return {"classes": list(classes), "resolution": config.resolution, "source": config.source,

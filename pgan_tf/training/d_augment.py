@@ -19,9 +19,9 @@ Groups (ADA's names and strengths, its 'bgc' pipeline plus cutout):
   index ops, reflect padding.
 - geom: isotropic scaling (log2 std 0.2), arbitrary rotation (twice, each with 1 - sqrt(1 - p) so
   that "rotated at all" has probability p), anisotropic scaling (log2 std 0.2), fractional
-  translation (std 1/8 of the size); one composed affine matrix per sample and one bilinear
-  resampling with reflect padding. (ADA also upsamples 2x with a wavelet filter before resampling
-  to limit aliasing; we resample at the native resolution, which is cheaper and blurs slightly.)
+  translation (std 1/8 of the size); one composed affine matrix per sample and one resampling
+  with reflect padding, on a 2x grid between two sym6 wavelet low-pass filters as ADA does
+  (`resample.py`), so the resampled image keeps its fine detail.
 - color: brightness (+N(0, 0.2)), contrast (x 2^N(0, 0.5)), luma flip, hue rotation (uniform
   angle around the luma axis), saturation (x 2^N(0, 1)); one 4x4 colour matrix per sample. As in
   ADA, colour results are not clipped to [-1, 1] (clipping would cut gradients).
@@ -30,6 +30,8 @@ Groups (ADA's names and strengths, its 'bgc' pipeline plus cutout):
 import math
 
 import tensorflow as tf
+
+from pgan_tf.training.resample import resample
 
 GROUPS = ("blit", "geom", "color", "cutout")
 # ADA's strengths (augment.py defaults of StyleGAN2-ADA), in units of the image size where spatial.
@@ -113,7 +115,7 @@ def blit(images, p, keys):
     return _per_sample(translate, shifted, rotated)
 
 
-# --- geom: one affine matrix per sample, bilinear resampling --------------------------------------
+# --- geom: one affine matrix per sample, one resampling (resample.py) --------------------------------------
 
 def _affine(a, b, c, d, tx, ty):
     """[N, 3, 3] matrices [[a, b, tx], [c, d, ty], [0, 0, 1]] from [N] entries."""
@@ -157,32 +159,6 @@ def geom_matrices(batch, p, keys):
         matrix = tf.matmul(matrix, step)
         fired = tf.logical_or(fired, gate)
     return matrix, fired
-
-
-def resample(images, matrix):
-    """Bilinear sampling of `images` [N, S, S, C] at `matrix` @ (output pixel centre), reflect
-    padding. Built from gathers, so the gradient flows to `images` (not to `matrix`)."""
-    batch, size, channels = tf.shape(images)[0], images.shape[1], images.shape[3]
-    centres = (tf.range(size, dtype=tf.float32) * 2.0 + 1.0) / size - 1.0  # [S] in (-1, 1)
-    ys, xs = tf.meshgrid(centres, centres, indexing="ij")
-    points = tf.stack([tf.reshape(xs, [-1]), tf.reshape(ys, [-1]),
-                       tf.ones([size * size])], axis=0)                    # [3, S*S]
-    source = tf.matmul(tf.stop_gradient(matrix), points[None])             # [N, 3, S*S]
-    px = (source[:, 0] + 1.0) * size / 2.0 - 0.5                          # [N, S*S] pixel units
-    py = (source[:, 1] + 1.0) * size / 2.0 - 0.5
-    x0, y0 = tf.floor(px), tf.floor(py)
-    fx, fy = (px - x0)[..., None], (py - y0)[..., None]                    # [N, S*S, 1]
-    x0, y0 = tf.cast(x0, tf.int32), tf.cast(y0, tf.int32)
-    flat = tf.reshape(images, [batch, size * size, channels])              # [N, S*S, C]
-
-    def corner(y, x):
-        index = _reflect(y, size) * size + _reflect(x, size)              # [N, S*S]
-        return tf.gather(flat, index, axis=1, batch_dims=1)                # [N, S*S, C]
-
-    top = corner(y0, x0) * (1.0 - fx) + corner(y0, x0 + 1) * fx
-    bottom = corner(y0 + 1, x0) * (1.0 - fx) + corner(y0 + 1, x0 + 1) * fx
-    out = top * (1.0 - fy) + bottom * fy
-    return tf.reshape(out, [batch, size, size, channels])
 
 
 def geom(images, p, keys):

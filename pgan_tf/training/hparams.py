@@ -9,7 +9,7 @@ one folder) as rows of one table, each with its last evaluated SWD, GAN-train an
 Settings recorded: the model name (pgan / apgan / apgan_ttur as `model_card.model_name` infers
 it), attention stages and type, both learning rates, precision, resolution, total kimg, seed and
 the discriminator augmentation (`d_augment`, `d_augment_p`, `d_augment_p_max`, `d_augment_ops`,
-issue 13).
+the statistic and its target, `d_augment_min_res`, `heldout_per_class`, `diffaug_policy`).
 """
 from tensorboard.plugins.hparams import api as hp
 
@@ -18,7 +18,8 @@ from pgan_tf import model_card
 EVAL_GROUP = "eval"   # RUN/tensorboard/eval, relative to the run's TensorBoard folder
 FIELDS = ("attention_stages", "attention_type", "g_lr", "d_lr", "precision", "resolution",
           "total_kimg", "seed", "d_augment", "d_augment_p", "d_augment_p_max",
-          "d_augment_ops")
+          "d_augment_ops", "d_augment_heuristic", "d_augment_target", "d_augment_min_res",
+          "heldout_per_class", "diffaug_policy")
 # (tag written by `eval_results.write_tensorboard`, column title)
 METRICS = (("eval/swd/avg", "final SWD x1e3"),
            ("eval/gan_train/accuracy", "GAN-train accuracy"),

@@ -20,13 +20,14 @@ import tensorflow as tf
 from pgan_tf import disk, fileio, sampling
 from pgan_tf.data import integrity, pipeline
 from pgan_tf.errors import UserError
-from pgan_tf.training import distribute
+from pgan_tf.training import ada, distribute
 from pgan_tf import faults
 from pgan_tf.training import run_dir as run_dir_lib
 from pgan_tf.training.builders import model_factories, schedule_params
 from pgan_tf.training.checkpoint import Checkpointer
 from pgan_tf.training.dataset_meta import record_verified_files, resolve_dataset, verify_files
 from pgan_tf.training.generator import EXPORT_DIR, restore_run_generator, save_generator
+from pgan_tf.training.heldout_images import open_heldout
 from pgan_tf.training.hparams import write_hparams
 from pgan_tf.training.schedule import kimg_to_images, stage_at
 from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars
@@ -108,6 +109,9 @@ class _Run:
         configure_runtime(config)
         make_g, make_d = model_factories(config)
         self.trainer = Trainer(config, make_g, make_d, self.meta.label_rows, self.strategy)
+        # Held-out reals for the overfitting statistic r_v (--heldout_per_class), else None.
+        self.heldout_plan, self.heldout = open_heldout(config, self.meta,
+                                                       config.run_dir if self.chief else None)
         self.ckpt = Checkpointer(self.worker_dir.path, self.trainer, config.keep_checkpoints,
                                  kimg_to_images(config.keep_checkpoint_every_kimg),
                                  read_dir=config.run_dir)
@@ -237,7 +241,8 @@ def train(state, total, stop):
                 state.meta.train_dir, stage.resolution, stage.minibatch, seed=config.seed,
                 start_index=state.images_seen - stage.stream_start_images,
                 mirror=config.mirror_augment, cache_mb=config.data_cache_mb,
-                balance_classes=config.real_sampling == "balanced")))
+                balance_classes=config.real_sampling == "balanced",
+                exclude=state.heldout_plan["train_excluded"] if state.heldout_plan else None)))
         if (stage.g_lr, stage.d_lr) != lr_key:
             lr_key = (stage.g_lr, stage.d_lr)
             trainer.set_learning_rates(*lr_key)
@@ -247,7 +252,8 @@ def train(state, total, stop):
         # No Python value is read from the step: its losses and the NaN guard stay on the device
         # until the tick ends (a host sync per step stalls a GPU pipeline).
         trainer.step(reals, labels, stage.resolution, stage.alpha, stage.fading,
-                     state.images_seen, stage.minibatch)
+                     state.images_seen, stage.minibatch,
+                     heldout=state.heldout.at(stage.resolution) if state.heldout else None)
         state.images_seen += stage.minibatch
         done = state.images_seen >= total
         if done or state.images_seen - tick.start_images >= kimg_to_images(stage.tick_kimg):
@@ -295,10 +301,12 @@ def _end_tick(state, stage, tick, means, final=False, save=True):
     state.ticks += 1
     seconds = max(time.time() - tick.start_time, 1e-9)
     images = state.images_seen - tick.start_images
+    means = dict(means)
+    statistics = ada.tick_statistics(means)  # aug_rt (aug_rv, d_heldout) from the weighted sums
     values = {"tick": state.ticks, "kimg": state.images_seen / 1000, "res": stage.resolution,
               "alpha": stage.alpha, "minibatch": stage.minibatch, **means,
               "sec_per_kimg": seconds / max(images / 1000, 1e-9), "img_per_s": images / seconds,
-              "skipped": state.skipped, **_swd_values(state, stage),
+              "skipped": state.skipped, **statistics, **_swd_values(state, stage),
               **(state.trainer.augment.tick_values() if state.trainer.augment else {})}
     state.reporter.log(format_log_line(values))
     step = state.images_seen

@@ -14,6 +14,8 @@ gradients are averaged over replicas (official: summed with NCCL, times 1/num_gp
 once in cross-replica context, where the NaN/Inf check can skip the step for every replica alike.
 `virtual_replicas` splits the batch the same way on one device (a reference for tests).
 """
+import functools
+
 import numpy as np
 import tensorflow as tf
 import keras
@@ -85,9 +87,12 @@ class Trainer:
         self.g_opt.learning_rate = g_lr
         self.d_opt.learning_rate = d_lr
 
-    def step(self, reals, labels, resolution, alpha, fading, images_seen, minibatch=None):
+    def step(self, reals, labels, resolution, alpha, fading, images_seen, minibatch=None,
+             heldout=None):
         """Run one training iteration; returns a dict of scalar tensors (losses, `finite`).
 
+        `heldout`: float32 [M, res, res, C] held-out reals at this resolution (`--heldout_per_class`;
+        None without): D scores a batch of them, without gradients, for the statistic r_v.
         `reals`/`labels` are one global minibatch, or per-replica values from
         `strategy.experimental_distribute_dataset`; `minibatch` is the global batch (default: the
         size of `reals`). The losses are also added to `tick_metrics` on the device; once
@@ -95,13 +100,13 @@ class Trainer:
         """
         key = (int(resolution), bool(fading))
         if key not in self._steps:
-            fn = lambda r, l, a, n, b: self._guarded_step(r, l, a, n, b, *key)  # noqa: E731
+            fn = lambda r, l, a, n, b, h: self._guarded_step(r, l, a, n, b, h, *key)  # noqa: E731
             self._steps[key] = tf.function(fn, jit_compile=self.config.jit_compile or None)
         if minibatch is None:
             minibatch = self._global_batch(reals)
         return self._steps[key](reals, labels, tf.constant(alpha, tf.float32),
                                 tf.constant(images_seen, tf.int64),
-                                tf.constant(minibatch, tf.int64))
+                                tf.constant(minibatch, tf.int64), heldout)
 
     def _global_batch(self, reals):
         """Images in this step's global minibatch (reals: a tensor or per-replica values)."""
@@ -109,12 +114,12 @@ class Trainer:
         workers = self.strategy.num_replicas_in_sync // len(local)
         return sum(int(x.shape[0]) for x in local) * workers
 
-    def _guarded_step(self, reals, labels, alpha, images_seen, minibatch, res, fading):
+    def _guarded_step(self, reals, labels, alpha, images_seen, minibatch, heldout, res, fading):
         """`_train_step` plus the device-side tick metrics; a no-op once the NaN guard halted."""
         outputs = {}
 
         def train():
-            out = self._train_step(reals, labels, alpha, images_seen, res, fading)
+            out = self._train_step(reals, labels, alpha, images_seen, res, fading, heldout)
             finite = out.pop("finite")
             with tf.control_dependencies([self.tick_metrics.record(
                     out, finite, images_seen, minibatch)]):
@@ -127,15 +132,15 @@ class Trainer:
 
         return tf.cond(self.tick_metrics.running(), train, halted)
 
-    def _train_step(self, reals, labels, alpha, images_seen, res, fading):
+    def _train_step(self, reals, labels, alpha, images_seen, res, fading, heldout=None):
         a = alpha if fading else None
         seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(
             tf.constant([self.config.seed, 0], tf.int64), images_seen), num=4)  # [4, 2]
-        d_vars, d_grads, d_metrics = self._per_replica(
-            self._d_replica, self.D, reals, labels, a, res, seeds)
+        d_fn = functools.partial(self._d_replica, heldout=heldout)
+        d_vars, d_grads, d_metrics = self._per_replica(d_fn, self.D, reals, labels, a, res, seeds)
         d_finite = self._apply("d", d_vars, d_grads, d_metrics["loss_d"])
-        if self.augment is not None:  # ADA's controller: one for all replicas (cross-replica)
-            self.augment.update(d_metrics["aug_rt"], d_finite, self._global_batch(reals))
+        if self._augmenting(res):  # ADA's controller: one for all replicas (cross-replica)
+            self.augment.update(d_metrics, d_finite, self._global_batch(reals))
         self._update_ema()  # official: Gs update runs with the D step (REFERENCE §3.7)
         g_vars, g_grads, g_metrics = self._per_replica(
             self._g_replica, self.G, reals, labels, a, res, seeds)
@@ -165,7 +170,7 @@ class Trainer:
         metrics = {k: tf.add_n([o[1][k] for o in outs]) / len(outs) for k in outs[0][1]}
         return self._variables(model, res), grads, metrics
 
-    def _d_replica(self, reals, labels, alpha, res, seeds, replica_id):
+    def _d_replica(self, reals, labels, alpha, res, seeds, replica_id, heldout=None):
         """D's WGAN-GP + drift + AC-GAN loss on this replica's reals; returns (grads, metrics)."""
         cfg = self.config
         batch = tf.shape(reals)[0]
@@ -175,9 +180,9 @@ class Trainer:
             [batch, cfg.latent_size], _replica_seed(seeds[_STREAM_D_LATENTS], replica_id))
         mix = gp_mix_factors(batch, _replica_seed(seeds[_STREAM_GP_MIX], replica_id))
         fakes = tf.stop_gradient(self.G(latents, labels, res=res, alpha=alpha, training=True))
-        # Issue 13: D sees only augmented images; the GP interpolates between the augmented pair.
-        reals = self._augment(reals, seeds[_STREAM_D_LATENTS], ada.STREAM_D_REALS, replica_id)
-        fakes = self._augment(fakes, seeds[_STREAM_D_LATENTS], ada.STREAM_D_FAKES, replica_id)
+        # D sees only augmented images; the GP interpolates between the augmented pair.
+        reals = self._augment(reals, seeds[_STREAM_D_LATENTS], ada.STREAM_D_REALS, replica_id, res)
+        fakes = self._augment(fakes, seeds[_STREAM_D_LATENTS], ada.STREAM_D_FAKES, replica_id, res)
         with tf.GradientTape() as tape:
             real_scores, real_logits = self.D(reals, res=res, alpha=alpha, training=True)
             fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
@@ -197,9 +202,44 @@ class Trainer:
             scaled_loss = loss * self._scale("d")  # on the tape: fp16 loss scaling
         grads = self._gradients(tape, scaled_loss, self.D, res, "d")
         terms = {f"d_{k}" if not k.startswith("d_") else k: v for k, v in terms.items()}
-        if self.augment is not None:
-            terms["aug_rt"] = ada.overfit_statistic(real_scores, fake_scores)
+        terms.update(self._statistics(real_scores, fake_scores, heldout, alpha, res,
+                                      seeds[_STREAM_D_LATENTS], replica_id))
         return grads, {**terms, "loss_d": loss}
+
+    def _statistics(self, real_scores, fake_scores, heldout, alpha, res, step_seed, replica_id):
+        """The overfitting statistics' weighted step metrics (ada.STAT_*): with augmentation or a
+        held-out set, in every arm; zeros below --d_augment_min_res (same keys at every stage).
+        D scores a batch of held-out reals (faded and augmented like the reals), off the tape."""
+        with_heldout = self.config.heldout_per_class > 0
+        if self.augment is None and not with_heldout:
+            return {}  # the paper's runs: no extra metric, no extra work
+        keys = [ada.STAT_WEIGHT, ada.STAT_RT] + (
+            [ada.STAT_REAL, ada.STAT_HELDOUT, ada.STAT_FAKE] if with_heldout else [])
+        if res < self.config.d_augment_min_res or (with_heldout and heldout is None):
+            return {k: tf.zeros([]) for k in keys}
+        stats = {ada.STAT_WEIGHT: tf.ones([]),
+                 ada.STAT_RT: ada.overfit_statistic(real_scores, fake_scores)}
+        if with_heldout:
+            batch = tf.shape(real_scores)[0]
+            pick = _replica_seed(self.augment_seed(step_seed, ada.STREAM_HELDOUT_PICK), replica_id)
+            index = tf.random.stateless_uniform([batch], pick, 0, tf.shape(heldout)[0], tf.int32)
+            held = tf.gather(heldout, index)
+            if alpha is not None:
+                held = fade_reals(held, alpha)
+            held = self._augment(held, step_seed, ada.STREAM_HELDOUT_AUG, replica_id, res)
+            held_scores, _ = self.D(held, res=res, alpha=alpha, training=True)
+            mean = lambda s: tf.reduce_mean(tf.cast(tf.stop_gradient(s), tf.float32))  # noqa: E731
+            stats.update({ada.STAT_REAL: mean(real_scores), ada.STAT_HELDOUT: mean(held_scores),
+                          ada.STAT_FAKE: mean(fake_scores)})
+        return stats
+
+    @staticmethod
+    def augment_seed(step_seed, stream):
+        return tf.random.experimental.stateless_fold_in(step_seed, stream)
+
+    def _augmenting(self, res):
+        """D's images are augmented at this stage (an augmenter, and res >= --d_augment_min_res)."""
+        return self.augment is not None and res >= self.config.d_augment_min_res
 
     def _g_replica(self, reals, labels, alpha, res, seeds, replica_id):
         """G's loss on this replica's share of fakes (labels drawn, not the reals')."""
@@ -210,7 +250,8 @@ class Trainer:
         labels = self._sample_labels(batch, _replica_seed(seeds[_STREAM_G_LABELS], replica_id))
         with tf.GradientTape() as tape:
             fakes = self.G(latents, labels, res=res, alpha=alpha, training=True)
-            fakes = self._augment(fakes, seeds[_STREAM_G_LATENTS], ada.STREAM_G_FAKES, replica_id)
+            fakes = self._augment(fakes, seeds[_STREAM_G_LATENTS], ada.STREAM_G_FAKES, replica_id,
+                                  res)
             fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
             loss, terms = losses.g_loss(fake_scores, fake_logits, labels, cond_weight=cfg.cond_weight)
             scaled_loss = loss * self._scale("g")  # on the tape: fp16 loss scaling
@@ -218,9 +259,10 @@ class Trainer:
         terms = {f"g_{k}" if not k.startswith("g_") else k: v for k, v in terms.items()}
         return grads, {**terms, "loss_g": loss}
 
-    def _augment(self, images, step_seed, stream, replica_id):
-        """D's input augmentation (identity without --d_augment); draws per stream and replica."""
-        if self.augment is None:
+    def _augment(self, images, step_seed, stream, replica_id, res):
+        """D's input augmentation (identity without --d_augment and below --d_augment_min_res,
+        where p is not used either); draws per stream and replica."""
+        if not self._augmenting(res):
             return images
         return self.augment(images, _replica_seed(self.augment.seed(step_seed, stream), replica_id))
 
