@@ -12,6 +12,7 @@ Writes of whole files are atomic where the file system allows (`write_atomic`: a
 the target, then a rename; on object stores a rename is a copy, so a reader may see the old or
 the new object, never half of one).
 """
+import fnmatch
 import glob as _glob
 import os
 import shutil
@@ -64,9 +65,21 @@ def listdir(path):
     return sorted(os.listdir(path))
 
 
-def glob(pattern):
-    """Paths matching a shell pattern, sorted."""
-    return sorted(_gfile().glob(pattern) if is_remote(pattern) else _glob.glob(pattern))
+def glob(folder, pattern):
+    """Paths of the entries of `folder` whose NAME matches the shell pattern `pattern`, sorted.
+
+    The folder is taken literally: a run dir named `runs/apgan[lr0.004]` is a path, not a
+    pattern (a glob over the joined path would match nothing there, or another folder).
+    A missing folder matches nothing."""
+    if not isdir(folder):
+        return []
+    return [os.path.join(folder, name) for name in listdir(folder)
+            if fnmatch.fnmatchcase(name, pattern)]
+
+
+def literal(name):
+    """`name` escaped for `glob`'s pattern: `[`, `*` and `?` in it match themselves."""
+    return _glob.escape(name)
 
 
 def size(path):

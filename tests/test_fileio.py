@@ -39,7 +39,7 @@ def test_atomic_write_read_list_rename_remove(tmp_path, root):
     assert fileio.read_text(os.path.join(base, "log.txt")) == "one\ntwo\n"
     assert fileio.size(os.path.join(base, "log.txt")) == 8
     fileio.rename(os.path.join(base, "a"), os.path.join(base, "c"))
-    assert fileio.glob(os.path.join(base, "c", "*.json")) == [os.path.join(base, "c", "b.json")]
+    assert fileio.glob(os.path.join(base, "c"), "*.json") == [os.path.join(base, "c", "b.json")]
     with pytest.raises((FileExistsError, tf.errors.AlreadyExistsError)):
         fileio.rename(os.path.join(base, "log.txt"), os.path.join(base, "c", "b.json"))
     fileio.remove(os.path.join(base, "log.txt"))

@@ -6,7 +6,6 @@ warns when the dataset hash changed, and rewrites it with the new cadence fields
 ticks and snapshots may change on resume).
 """
 import datetime
-import glob
 import json
 import os
 import platform
@@ -71,7 +70,7 @@ def checkpoint_numbers(run_dir):
     folders (file names only, no TensorFlow: for checks before TensorFlow is imported)."""
     found = set()
     for folder in CHECKPOINT_FOLDERS:
-        for path in glob.glob(os.path.join(run_dir, folder, "ckpt-*.index")):
+        for path in fileio.glob(os.path.join(run_dir, folder), "ckpt-*.index"):
             number = os.path.basename(path)[len("ckpt-"):-len(".index")]
             if number.isdigit():
                 found.add(int(number))
