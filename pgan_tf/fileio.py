@@ -82,6 +82,23 @@ def literal(name):
     return _glob.escape(name)
 
 
+# TensorFlow's checkpoint reader and manager take a path as a glob pattern internally (no escape):
+# a checkpoint under `runs/apgan[lr0.004]` is reported unreadable, old ones are never rotated.
+PATTERN_CHARACTERS = "[]*?"
+
+
+def refuse_pattern_characters(path, flag):
+    """UserError (one line, before anything is written) when `path`, the value of `--flag`, holds
+    a character TensorFlow's checkpoint functions would read as a pattern."""
+    found = [c for c in PATTERN_CHARACTERS if c in str(path)]
+    if found:
+        from pgan_tf.errors import UserError
+
+        raise UserError(f"--{flag}={path}: TensorFlow's checkpoint files cannot live under a path "
+                        f"holding {' '.join(found)} (it reads them as a pattern); use a path "
+                        "without [ ] * ?")
+
+
 def size(path):
     """Size of a file in bytes."""
     return _gfile().stat(path).length if is_remote(path) else os.path.getsize(path)

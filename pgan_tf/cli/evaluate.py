@@ -12,7 +12,7 @@ a Markdown summary; see docs/evaluation.md. Flags are checked before TensorFlow 
 """
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, fileio
 
 FLAGS = flags.FLAGS
 
@@ -56,6 +56,8 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.run_dir:
+        fileio.refuse_pattern_characters(FLAGS.run_dir, "run_dir")  # TensorFlow's reader globs
     classifier = cli.classifier_config(FLAGS)
     config = evaluate.EvalConfig(
         output=FLAGS.output, metrics=tuple(FLAGS.metrics), run_dir=FLAGS.run_dir,

@@ -9,7 +9,7 @@ docs/evaluation.md. Flags are checked before TensorFlow is imported.
 """
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, fileio
 
 FLAGS = flags.FLAGS
 
@@ -38,6 +38,9 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    for arm in FLAGS.arms:  # gan:RUN_DIR[@ckpt-N]: read by TensorFlow's checkpoint reader
+        if arm.startswith("gan:"):
+            fileio.refuse_pattern_characters(arm.split("@")[0], "arms")
     classifier = cli.classifier_config(FLAGS)
     config = experiment.ExperimentConfig(
         data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, arms=tuple(FLAGS.arms),

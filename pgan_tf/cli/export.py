@@ -10,7 +10,7 @@ OUT/manifest.json; see docs/evaluation.md. Flags are checked before TensorFlow i
 """
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, fileio
 
 FLAGS = flags.FLAGS
 
@@ -41,6 +41,7 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    fileio.refuse_pattern_characters(FLAGS.run_dir, "run_dir")  # read by TensorFlow's reader
     config = sample_export.ExportConfig(
         run_dir=FLAGS.run_dir, output_dir=FLAGS.output_dir, num_per_class=FLAGS.num_per_class,
         balance_to=FLAGS.balance_to, classes=tuple(FLAGS.classes), checkpoint=FLAGS.checkpoint,

@@ -12,7 +12,7 @@ import sys
 
 from absl import flags
 
-from pgan_tf import cli
+from pgan_tf import cli, fileio
 from pgan_tf.config import (DICT_FIELDS, TrainConfig, is_power_of_two, parse_int_dict,
                             resolve_attention_stages)
 from pgan_tf.errors import UserError
@@ -108,11 +108,17 @@ def main(argv):
         return 0
     if not config.data_dir or not config.run_dir:
         raise UserError("--data_dir and --run_dir are required (see flags/README.md)")
-    cli.import_tensorflow()
-    from pgan_tf import disk
-    from pgan_tf.training.loop import run
-    with disk.writing("to the run dir", config.run_dir, kept=lambda: _kept(config.run_dir)):
-        run(config)  # (a failed checkpoint save has its own message, naming what is kept)
+    fileio.refuse_pattern_characters(config.run_dir, "run_dir")
+    from pgan_tf.training.stop import StopRequest
+
+    # Installed before TensorFlow loads: a SIGTERM from here on stops without saving anything,
+    # exit 0, one line (not 143), and a second signal gives one line, not a traceback.
+    with StopRequest() as stop:
+        cli.import_tensorflow()
+        from pgan_tf import disk
+        from pgan_tf.training.loop import run
+        with disk.writing("to the run dir", config.run_dir, kept=lambda: _kept(config.run_dir)):
+            run(config, stop)  # (a failed checkpoint save has its own message, naming what is kept)
     return 0
 
 
