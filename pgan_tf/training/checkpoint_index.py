@@ -7,6 +7,12 @@ evaluate, the augmentation experiment — resolves "latest" through `newest_read
 ordered by images seen (the number in `ckpt-<images>`; never file modification times, which
 object stores and `ram://` do not give), newest first, each validated by reading every tensor.
 
+The checkpoints of a folder are those its state file lists AND the complete `ckpt-N` files in it
+(`on_disk`): a run copied without its state file, or one whose state file is empty or garbled,
+keeps every checkpoint. A save killed midway is recognised by TensorFlow's own marker, the
+`ckpt-N_temp` folder it writes the shards into (`is_partial`), never by absence from the state
+file. The writer rebuilds a damaged state file from the files at start (`rebuild_state`).
+
 Quarantine, never delete: a checkpoint found unreadable is moved to `RUN/checkpoints/unreadable/`,
 removed from its folder's state file and named in one warning, so it is never chosen again; a user
 may still try to recover it from there. When every checkpoint of a run was found unreadable the
@@ -122,10 +128,12 @@ def rebuild_state(folder):
     its files were complete but before the state file was updated). Without this TensorFlow's
     manager would ignore those checkpoints (or, for an empty file, fail)."""
     listed, problem = read_state(folder)
-    present = [p for p in listed if fileio.exists(p + ".index")]
-    merged = sorted(set(present) | set(on_disk(folder)), key=images_of)
-    if not merged or (problem is None and merged == listed):
+    found = on_disk(folder)
+    if problem is None and set(found) <= set(listed) or problem is not None and not found:
         return
+    # Listed entries whose files are gone stay: TensorFlow's rotation deletes what is left of
+    # them (a rotation killed between a checkpoint's .index and its data files).
+    merged = sorted(set(listed) | set(found), key=images_of)
     if problem is not None:
         names = ", ".join(os.path.basename(p) for p in merged)
         print(f"warning: {os.path.join(folder, STATE_FILE)} is {problem}; rebuilt the checkpoint "
@@ -145,7 +153,8 @@ def _write_state(folder, names, stamps=(), last_preserved=None):
 
 
 def list_checkpoints(run_dir):
-    """{images_seen: prefix} of every listed checkpoint (rolling preferred over a milestone)."""
+    """{images_seen: prefix} of every checkpoint, listed or not (rolling preferred over a
+    milestone)."""
     found = {}
     for number, path in candidates(run_dir):
         found.setdefault(number, path)
