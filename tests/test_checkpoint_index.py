@@ -230,3 +230,18 @@ def test_resume_with_a_garbage_state_file_continues_from_the_newest(trained, tmp
     assert out.err.count("warning:") == 1 and "rebuilt the checkpoint list" in out.err
     assert sorted(ci.list_checkpoints(run_dir)) == [16, 32, 48]
     assert restore_run_generator(run_dir).images_seen == 48
+
+
+def test_resume_writes_the_milestone_its_period_lacks(trained, tmp_path):
+    """ckpt-32 resumed with a milestone every 16 images: period [32, 48) has no milestone (as
+    after a kill between the rolling and the milestone save), so the resume writes it."""
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(trained[0], run_dir)  # export kept: the run is complete, nothing to train
+    config = TrainConfig(data_dir=trained[1], run_dir=run_dir,
+                         **{**TINY_RUN, "keep_checkpoint_every_kimg": 0.016})
+    loop.run(config)
+    milestones = os.path.join(run_dir, "checkpoints", ci.MILESTONE_DIR)
+    assert [os.path.basename(p) for p in ci.on_disk(milestones)] == ["ckpt-32"]
+    assert ci.validate_checkpoint(os.path.join(milestones, "ckpt-32")) is None
+    loop.run(config)  # now present: not written again
+    assert len(os.listdir(milestones)) == 3  # state file, .index, .data

@@ -95,7 +95,21 @@ class Checkpointer:
         if self.owns_read_dir:
             checkpoint_index.supersede_newer(self.read_dir, images_seen)
             self._open_managers()
+            self._restore_milestone(images_seen)
         return path
+
+    def _restore_milestone(self, images_seen):
+        """Write the milestone the resumed checkpoint's K-kimg period lacks. An uninterrupted
+        run keeps the first checkpoint of every period as a milestone; one killed between its
+        rolling and milestone save (or whose milestone was partial, hence removed) resumes past
+        it, and that period would otherwise never get one. The restored state is the saved one."""
+        every = self.keep_every_images
+        if not every or images_seen < every:
+            return
+        start = images_seen // every * every
+        kept = checkpoint_index.on_disk(self.milestones.directory)
+        if not any(start <= checkpoint_index.images_of(p) <= images_seen for p in kept):
+            self.milestones.save(checkpoint_number=images_seen)
 
 
 def _remove_partial_saves(folder):
