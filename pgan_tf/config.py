@@ -68,6 +68,8 @@ class TrainConfig:
                                 "balanced: a uniform class, then one of its records, at every draw "
                                 "(beyond the paper; pair with --label_sampling=uniform so reals and "
                                 "fakes have the same class mix).", enum=REAL_SAMPLING)
+    allow_dataset_change: bool = _field(False, "Resume a run on a dataset whose sha256 differs from "
+                                        "the one the run started on (refused otherwise).")
     # --- model (REFERENCE §1) ---
     resolution: int = _field(256, "Final resolution R (power of two; paper: 256).")
     latent_size: int = _field(512, "Latent size (official nf(0) = 512).", lo=1)

@@ -17,6 +17,7 @@ Every file-writing helper of the package lives here, once: whole files (`write_a
 local temp name for writers that can only write a local file (`local_atomic_path`: h5py).
 """
 import contextlib
+import fnmatch
 import glob as _glob
 import json
 import os
@@ -74,9 +75,38 @@ def listdir(path):
     return sorted(os.listdir(path))
 
 
-def glob(pattern):
-    """Paths matching a shell pattern, sorted."""
-    return sorted(_gfile().glob(pattern) if is_remote(pattern) else _glob.glob(pattern))
+def glob(folder, pattern):
+    """Paths of the entries of `folder` whose NAME matches the shell pattern `pattern`, sorted.
+
+    The folder is taken literally: a run dir named `runs/apgan[lr0.004]` is a path, not a
+    pattern (a glob over the joined path would match nothing there, or another folder).
+    A missing folder matches nothing."""
+    if not isdir(folder):
+        return []
+    return [os.path.join(folder, name) for name in listdir(folder)
+            if fnmatch.fnmatchcase(name, pattern)]
+
+
+def literal(name):
+    """`name` escaped for `glob`'s pattern: `[`, `*` and `?` in it match themselves."""
+    return _glob.escape(name)
+
+
+# TensorFlow's checkpoint reader and manager take a path as a glob pattern internally (no escape):
+# a checkpoint under `runs/apgan[lr0.004]` is reported unreadable, old ones are never rotated.
+PATTERN_CHARACTERS = "[]*?"
+
+
+def refuse_pattern_characters(path, flag):
+    """UserError (one line, before anything is written) when `path`, the value of `--flag`, holds
+    a character TensorFlow's checkpoint functions would read as a pattern."""
+    found = [c for c in PATTERN_CHARACTERS if c in str(path)]
+    if found:
+        from pgan_tf.errors import UserError
+
+        raise UserError(f"--{flag}={path}: TensorFlow's checkpoint files cannot live under a path "
+                        f"holding {' '.join(found)} (it reads them as a pattern); use a path "
+                        "without [ ] * ?")
 
 
 def size(path):

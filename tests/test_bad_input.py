@@ -107,6 +107,24 @@ CASES = [
     ("prepare-existing-dataset", _tool("prepare_dataset.py") + ["--input_dir={tmp}/notrecords",
                                                                 "--output_dir={data}"],
      "--overwrite", None),
+    # TensorFlow's checkpoint reader and manager glob the paths they get: a run dir holding
+    # [ ] * ? is refused by every binary that reads or writes checkpoints, before any write.
+    ("train-run-dir-with-pattern-characters", TRAIN + TINY + ["--data_dir={data}",
+                                                              "--run_dir={tmp}/runs/a[b]*?c"],
+     "--run_dir={tmp}/runs/a[b]*?c: TensorFlow's checkpoint files cannot live under a path "
+     "holding [ ] * ?", "{tmp}/runs"),
+    ("export-run-dir-with-pattern-characters", _tool("export_samples.py") + [
+        "--run_dir={tmp}/runs/a[b]*?c", "--num_per_class=2", "--output_dir={tmp}/samples"],
+     "--run_dir={tmp}/runs/a[b]*?c: TensorFlow's", "{tmp}/samples"),
+    ("evaluate-run-dir-with-pattern-characters", _tool("evaluate.py") + [
+        "--run_dir={tmp}/runs/a[b]*?c", "--output={tmp}/results.json"],
+     "--run_dir={tmp}/runs/a[b]*?c: TensorFlow's", "{tmp}/results.json"),
+    ("experiment-gan-arm-with-pattern-characters", _tool("augment_experiment.py") + [
+        "--data_dir={data}", "--arms=real,gan:{tmp}/runs/a[b]*?c", "--output_dir={tmp}/exp"],
+     "--arms=gan:{tmp}/runs/a[b]*?c: TensorFlow's", "{tmp}/exp"),
+    ("reproduce-work-dir-with-pattern-characters", _tool("reproduce.py") + [
+        "--experiment=table2", "--scale=test", "--data_dir={data_val}", "--work_dir={tmp}/w[1]"],
+     "--work_dir={tmp}/w[1]: TensorFlow's", "{tmp}/w[1]"),
 ]
 
 

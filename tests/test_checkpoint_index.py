@@ -161,3 +161,87 @@ def test_all_unreadable_stays_refused(trained, tmp_path, capsys):
         with pytest.raises(UserError, match="no readable checkpoint"):
             ci.newest_readable(run_dir)
     assert len(os.listdir(os.path.join(run_dir, "checkpoints", ci.UNREADABLE_DIR))) == 4
+
+
+def _damage_state(run_dir, how):
+    """The rolling folder's state file overwritten with garbage, emptied, or removed."""
+    state = os.path.join(run_dir, "checkpoints", ci.STATE_FILE)
+    if how == "missing":
+        os.remove(state)
+    else:
+        with open(state, "w") as f:
+            f.write("" if how == "empty" else "\x00garbage{{ not a proto\n")
+
+
+@pytest.mark.parametrize("how", ["missing", "empty", "unparsable"])
+def test_damaged_state_file_lists_the_checkpoints_from_their_files(trained, tmp_path, capsys, how):
+    """Readers (no write) and the trainer's start-up (rebuild) find ckpt-16 and ckpt-32 by their
+    files; nothing is deleted and the rebuilt state file is TensorFlow's format again."""
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(trained[0], run_dir)
+    _damage_state(run_dir, how)
+    ckpts = os.path.join(run_dir, "checkpoints")
+    assert list(ci.list_checkpoints(run_dir)) == [16, 32]
+    assert ci.newest_readable(run_dir)[0] == 32
+    ci.rebuild_state(ckpts)
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and f"checkpoint is {how}; rebuilt" in err
+    state = tf.train.get_checkpoint_state(ckpts)
+    assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == \
+        ["ckpt-16", "ckpt-32"]
+    ci.rebuild_state(ckpts)  # a good, complete state file: untouched, no second warning
+    assert capsys.readouterr().err == ""
+    assert len(tf.io.gfile.glob(os.path.join(ckpts, "ckpt-*.index"))) == 2
+
+
+def test_partial_save_is_recognised_by_its_temp_folder_not_by_the_state_file(trained, tmp_path):
+    """A save killed midway leaves `ckpt-N_temp/`: that checkpoint is removed at start-up; a
+    complete but unlisted one (killed before the state file was updated) is kept and listed."""
+    from pgan_tf.training.checkpoint import _remove_partial_saves
+
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(trained[0], run_dir)
+    ckpts = os.path.join(run_dir, "checkpoints")
+    _damage_state(run_dir, "missing")
+    for name in os.listdir(ckpts):  # ckpt-48: a partial save (marker), ckpt-40: complete
+        if name.startswith("ckpt-32."):
+            for number in (40, 48):
+                shutil.copy(os.path.join(ckpts, name),
+                            os.path.join(ckpts, name.replace("32", str(number))))
+    os.makedirs(os.path.join(ckpts, "ckpt-48_temp"))
+    assert list(ci.list_checkpoints(run_dir)) == [16, 32, 40]  # a partial save is no candidate
+    _remove_partial_saves(ckpts)
+    ci.rebuild_state(ckpts)
+    assert sorted(os.listdir(ckpts)) == ["checkpoint"] + [
+        f"ckpt-{n}.{ext}" for n in (16, 32, 40) for ext in ("data-00000-of-00001", "index")]
+    assert ci.read_state(ckpts) == ([os.path.join(ckpts, f"ckpt-{n}") for n in (16, 32, 40)],
+                                    None)
+
+
+def test_resume_with_a_garbage_state_file_continues_from_the_newest(trained, tmp_path, capsys):
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(trained[0], run_dir)
+    shutil.rmtree(os.path.join(run_dir, "export"))
+    _damage_state(run_dir, "unparsable")
+    config = TrainConfig(data_dir=trained[1], run_dir=run_dir, **{**TINY_RUN, "total_kimg": 0.048})
+    loop.run(config)
+    out = capsys.readouterr()
+    assert f"Resuming from {run_dir}/checkpoints/ckpt-32 at kimg 0.032" in out.out
+    assert out.err.count("warning:") == 1 and "rebuilt the checkpoint list" in out.err
+    assert sorted(ci.list_checkpoints(run_dir)) == [16, 32, 48]
+    assert restore_run_generator(run_dir).images_seen == 48
+
+
+def test_resume_writes_the_milestone_its_period_lacks(trained, tmp_path):
+    """ckpt-32 resumed with a milestone every 16 images: period [32, 48) has no milestone (as
+    after a kill between the rolling and the milestone save), so the resume writes it."""
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(trained[0], run_dir)  # export kept: the run is complete, nothing to train
+    config = TrainConfig(data_dir=trained[1], run_dir=run_dir,
+                         **{**TINY_RUN, "keep_checkpoint_every_kimg": 0.016})
+    loop.run(config)
+    milestones = os.path.join(run_dir, "checkpoints", ci.MILESTONE_DIR)
+    assert [os.path.basename(p) for p in ci.on_disk(milestones)] == ["ckpt-32"]
+    assert ci.validate_checkpoint(os.path.join(milestones, "ckpt-32")) is None
+    loop.run(config)  # now present: not written again
+    assert len(os.listdir(milestones)) == 3  # state file, .index, .data

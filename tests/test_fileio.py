@@ -40,7 +40,7 @@ def test_atomic_write_read_list_rename_remove(tmp_path, root):
     assert fileio.read_text(os.path.join(base, "log.txt")) == "one\ntwo\n"
     assert fileio.size(os.path.join(base, "log.txt")) == 8
     fileio.rename(os.path.join(base, "a"), os.path.join(base, "c"))
-    assert fileio.glob(os.path.join(base, "c", "*.json")) == [os.path.join(base, "c", "b.json")]
+    assert fileio.glob(os.path.join(base, "c"), "*.json") == [os.path.join(base, "c", "b.json")]
     with pytest.raises((FileExistsError, tf.errors.AlreadyExistsError)):
         fileio.rename(os.path.join(base, "log.txt"), os.path.join(base, "c", "b.json"))
     fileio.remove(os.path.join(base, "log.txt"))
@@ -147,3 +147,18 @@ def test_train_resume_export_evaluate_on_ram_filesystem(tmp_path):
     assert "confusion_gan_test.png" in fileio.listdir(f"{root}/eval")
     assert fileio.listdir(f"{run_dir}/tensorboard/eval")
     assert not os.path.exists("ram:")  # nothing went to a local folder named after the scheme
+
+
+def test_glob_takes_the_folder_literally(tmp_path):
+    """A folder named like a pattern is a path: its own files match, a look-alike's do not."""
+    literal = tmp_path / "a[b]*?c"
+    lookalike = tmp_path / "abXc"  # what `a[b]*?c` would match as a pattern
+    for folder in (literal, lookalike):
+        folder.mkdir()
+        (folder / "ckpt-1.index").write_text("x")
+    (literal / "ckpt-[2].index").write_text("x")
+    assert fileio.glob(str(literal), "ckpt-*.index") == [
+        str(literal / "ckpt-1.index"), str(literal / "ckpt-[2].index")]
+    assert fileio.glob(str(literal), fileio.literal("ckpt-[2]") + ".*") == [
+        str(literal / "ckpt-[2].index")]
+    assert fileio.glob(str(tmp_path / "missing"), "*") == []

@@ -100,11 +100,16 @@ def test_run_exports_a_generator_loadable_without_training_code(data_dir, tmp_pa
     assert not np.array_equal(images[0], images[3])
 
 
-def test_changed_dataset_warns_but_resumes(tmp_path, capsys):
+def test_changed_dataset_is_refused_unless_allowed(tmp_path, capsys):
     data = make_tiny_dataset(str(tmp_path / "data"), resolution=16, seed=1)
     loop.run(_config(data, tmp_path / "r", total_kimg=0.008))
     make_tiny_dataset(str(tmp_path / "data"), resolution=16, num_images=28, seed=1)  # rewritten
+    before = open(tmp_path / "r" / "config.json").read()
+    with pytest.raises(UserError, match=r"^--data_dir=.* is not the dataset --run_dir=.* was "
+                       r"trained on \(sha256 \S+ -> \S+\); .*--allow_dataset_change"):
+        loop.run(_config(data, tmp_path / "r", total_kimg=0.016))
+    assert open(tmp_path / "r" / "config.json").read() == before  # refused before writing
     capsys.readouterr()
-    state = loop.run(_config(data, tmp_path / "r", total_kimg=0.016))
+    state = loop.run(_config(data, tmp_path / "r", total_kimg=0.016, allow_dataset_change=True))
     assert "warning: the dataset changed since this run started" in capsys.readouterr().err
     assert state.images_seen == 16

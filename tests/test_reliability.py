@@ -121,6 +121,28 @@ def test_ctrl_c_after_resuming_past_a_corrupt_checkpoint_exits_zero(data_dir, tm
     assert not os.path.exists(run_dir / ".lock")  # released on the graceful stop
 
 
+@pytest.mark.slow  # a subprocess trainer: `make test-slow`
+def test_sigterm_before_the_loop_saves_nothing_and_exits_zero(data_dir, tmp_path):
+    """SIGTERM once the run dir exists but before the first step (models being built): exit 0
+    with one line, no checkpoint, the lock released (it used to exit 143 with no message)."""
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(train_command(data_dir, run_dir, "--total_kimg=1", *_tiny_flags()),
+                            cwd=REPO, env=train_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not (run_dir / "config.json").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    lines = [l for l in err.splitlines() if l.strip() and not l.startswith("warning:")]
+    assert lines == ["Received SIGTERM before training started: stopping without saving "
+                     "anything (rerun the same command to start or resume)"], err
+    assert not glob.glob(str(run_dir / "checkpoints" / "**" / "ckpt-*"), recursive=True)
+    assert not any(l.startswith(("tick ", "Training stopped")) for l in log_lines(run_dir))
+    assert not os.path.exists(run_dir / ".lock")
+
+
 def _tiny_flags():
     return ("--seed=11", "--attention_stages=")
 

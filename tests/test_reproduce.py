@@ -331,6 +331,27 @@ def test_work_dir_of_another_scale_or_other_data_is_refused(tmp_path):
         state.check_plan(p)
 
 
+def test_the_same_dataset_moved_elsewhere_is_accepted_and_its_new_path_recorded(tmp_path,
+                                                                                 capsys):
+    p = _plan(tmp_path, "table2", "demo")
+    state.mark_done(p.steps[0], p)                  # recorded with the dataset at tmp/data
+    os.rename(tmp_path / "data", tmp_path / "moved")  # same dataset.json: same sha256
+    options = plan.Options("table2", str(tmp_path / "moved"), str(tmp_path / "work"), "demo")
+    moved = plan.build_plan(options, config_from_args)
+    state.check_plan(moved)
+    assert state.read_state(p.folder)["settings"]["data_dir"] == str(tmp_path / "moved")
+    assert "(same sha256), recorded" in capsys.readouterr().out
+    with open(tmp_path / "moved" / "dataset.json") as f:
+        info = json.load(f)
+    info["splits"]["train"]["sha256"] = "changed"
+    _fake_dataset(str(tmp_path / "other"))
+    with open(tmp_path / "other" / "dataset.json", "w") as f:
+        json.dump({**info, "resolution": 32}, f)
+    options = plan.Options("table2", str(tmp_path / "other"), str(tmp_path / "work"), "demo")
+    with pytest.raises(UserError, match="other settings \\(data_dir"):  # other data: refused
+        state.check_plan(plan.build_plan(options, config_from_args))
+
+
 def test_a_run_made_with_another_recipe_is_neither_reused_nor_resumed(tmp_path):
     p = _plan(tmp_path, "table2", "demo")
     train = p.steps[0]

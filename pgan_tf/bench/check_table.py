@@ -52,9 +52,9 @@ def _metric(results, *keys):
 def quality_rows(quality_dir):
     """[dict] per precision folder: seeds, GAN-test / real balanced accuracy and SWD mean ± std."""
     rows = []
-    for folder in sorted(glob.glob(os.path.join(quality_dir, "*"))):
+    for folder in sorted(glob.glob(os.path.join(glob.escape(quality_dir), "*"))):
         runs = []
-        for path in sorted(glob.glob(os.path.join(folder, "*", "results.json"))):
+        for path in sorted(glob.glob(os.path.join(glob.escape(folder), "*", "results.json"))):
             with open(path) as f:
                 runs.append(json.load(f))
         if not runs:
@@ -92,7 +92,7 @@ def markdown(bench, quality):
 
 def main(out_dir):
     """Print the table of a `tools/gpu_check.sh` output folder."""
-    bench = benchmark_rows(glob.glob(os.path.join(out_dir, "bench", "*.json")))
+    bench = benchmark_rows(glob.glob(os.path.join(glob.escape(out_dir), "bench", "*.json")))
     quality = quality_rows(os.path.join(out_dir, "quality"))
     print(markdown(bench, quality))
     return 0

@@ -12,7 +12,7 @@ a Markdown summary; see docs/evaluation.md. Flags are checked before TensorFlow 
 """
 from absl import flags
 
-from pgan_tf import cli, flagconfig
+from pgan_tf import cli, fileio, flagconfig
 
 FLAGS = flags.FLAGS
 
@@ -37,6 +37,8 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.run_dir:
+        fileio.refuse_pattern_characters(FLAGS.run_dir, "run_dir")  # TensorFlow's reader globs
     config = config_from_flags()
     evaluate.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()

@@ -9,7 +9,7 @@ docs/evaluation.md. Flags are checked before TensorFlow is imported.
 """
 from absl import flags
 
-from pgan_tf import cli, flagconfig
+from pgan_tf import cli, fileio, flagconfig
 
 FLAGS = flags.FLAGS
 
@@ -35,6 +35,9 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    for arm in FLAGS.arms:  # gan:RUN_DIR[@ckpt-N]: read by TensorFlow's checkpoint reader
+        if arm.startswith("gan:"):
+            fileio.refuse_pattern_characters(arm.split("@")[0], "arms")
     config = config_from_flags()
     experiment.validate_experiment(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()

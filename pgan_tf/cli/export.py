@@ -10,7 +10,7 @@ OUT/manifest.json; see docs/evaluation.md. Flags are checked before TensorFlow i
 """
 from absl import flags
 
-from pgan_tf import cli, flagconfig
+from pgan_tf import cli, fileio, flagconfig
 
 FLAGS = flags.FLAGS
 
@@ -35,6 +35,7 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    fileio.refuse_pattern_characters(FLAGS.run_dir, "run_dir")  # read by TensorFlow's reader
     config = config_from_flags()
     saved = sample_export.validate_export(config)   # JSON only: fails fast, before TensorFlow
     sample_export.plan_counts(config, saved)

@@ -15,7 +15,7 @@ import sys
 
 from absl import flags
 
-from pgan_tf import cli, flagconfig
+from pgan_tf import cli, fileio, flagconfig
 
 FLAGS = flags.FLAGS
 
@@ -48,6 +48,8 @@ def main(argv):
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    # Its runs (checkpoints read and rotated by TensorFlow) live under --work_dir.
+    fileio.refuse_pattern_characters(FLAGS.work_dir, "work_dir")
     if FLAGS.benchmark_json and not FLAGS.dry_run:
         raise UserError("--benchmark_json is read by --dry_run only; add --dry_run")
     options = config_from_flags()

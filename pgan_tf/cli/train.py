@@ -10,7 +10,7 @@ import sys
 
 from absl import flags
 
-from pgan_tf import cli, flagconfig
+from pgan_tf import cli, fileio, flagconfig
 from pgan_tf.config import TrainConfig, is_power_of_two, resolve_attention_stages
 from pgan_tf.errors import UserError
 
@@ -83,14 +83,20 @@ def main(argv):
         return 0
     if not config.data_dir or not config.run_dir:
         raise UserError("--data_dir and --run_dir are required (see flags/README.md)")
+    fileio.refuse_pattern_characters(config.run_dir, "run_dir")
     if config.heldout_per_class > 0 and os.path.isdir(config.data_dir):
         from pgan_tf.data import heldout
         heldout.plan(config.data_dir, config.heldout_per_class, config.seed)  # refuse before TF
-    cli.import_tensorflow()
-    from pgan_tf import disk
-    from pgan_tf.training.loop import run
-    with disk.writing("to the run dir", config.run_dir, kept=lambda: _kept(config.run_dir)):
-        run(config)  # (a failed checkpoint save has its own message, naming what is kept)
+    from pgan_tf.training.stop import StopRequest
+
+    # Installed before TensorFlow loads: a SIGTERM from here on stops without saving anything,
+    # exit 0, one line (not 143), and a second signal gives one line, not a traceback.
+    with StopRequest() as stop:
+        cli.import_tensorflow()
+        from pgan_tf import disk
+        from pgan_tf.training.loop import run
+        with disk.writing("to the run dir", config.run_dir, kept=lambda: _kept(config.run_dir)):
+            run(config, stop)  # (a failed checkpoint save has its own message, naming what is kept)
     return 0
 
 

@@ -117,7 +117,7 @@ def write_labels(folder, labels):
 def find_level_files(folder):
     """{log2: path} of the `<prefix>-rNN.tfrecords` files in `folder` (one prefix expected)."""
     found = {}
-    for path in sorted(glob.glob(os.path.join(folder, "*.tfrecords"))):
+    for path in sorted(glob.glob(os.path.join(glob.escape(folder), "*.tfrecords"))):
         match = LEVEL_FILE_RE.match(os.path.basename(path))
         if match:
             found.setdefault(int(match.group("log2")), []).append(path)

@@ -24,7 +24,8 @@ STATE_JSON = "state.json"
 # hand) must not be skipped as done, nor an unfinished one resumed under a new recipe.
 _RESULT_NEUTRAL_FIELDS = frozenset({
     "run_dir", "data_dir", "data_cache_mb", "tick_kimg", "snapshot_ticks", "image_snapshot_ticks",
-    "keep_checkpoints", "swd_every_kimg", "swd_images", "max_nonfinite_steps", "strategy"})
+    "keep_checkpoints", "swd_every_kimg", "swd_images", "max_nonfinite_steps", "strategy",
+    "allow_dataset_change"})
 
 
 def read_state(folder):
@@ -50,17 +51,42 @@ def settings(plan, folder):
 
 
 def check_plan(plan):
-    """UserError (one line) when the work dir holds runs or results made with other settings."""
+    """UserError (one line) when the work dir holds runs or results made with other settings.
+
+    The dataset is identified by its sha256, not its path: the same dataset moved elsewhere is
+    accepted, and its new path is recorded (`_record_moved_data`) once every check passed."""
+    moved = []
     for folder in sorted({step.folder for step in plan.steps} | {plan.folder}):
         saved = read_state(folder)["settings"]
-        for key, value in settings(plan, folder).items():
+        wanted = settings(plan, folder)
+        for key, value in wanted.items():
             old = saved.get(key, value)
-            if old != value and value is not None:
+            if key == "data_dir" and old != value and _same_data(saved, wanted):
+                moved.append(folder)
+            elif old != value and value is not None:
                 raise UserError(f"--work_dir: {folder} holds runs made with other settings ({key} "
                                 f"{old!r}, not {value!r}); use another --work_dir")
     for step in plan.steps:
         if step.kind == "train":
             _check_run(step, plan.data.sha256)
+    _record_moved_data(plan, moved)
+
+
+def _same_data(saved, wanted):
+    """True when the recorded dataset and the planned one have the same (known) sha256."""
+    return wanted.get("dataset_sha256") is not None and \
+        saved.get("dataset_sha256") == wanted["dataset_sha256"]
+
+
+def _record_moved_data(plan, folders):
+    """Record the dataset's new path in the state of `folders` (same sha256, another path)."""
+    for folder in folders:
+        state = read_state(folder)
+        old = state["settings"].get("data_dir")
+        state["settings"]["data_dir"] = plan.data.path
+        fileio.write_json(os.path.join(folder, STATE_JSON), state)
+        print(f"note: {folder} was made with the dataset at {old}; it moved to "
+              f"{plan.data.path} (same sha256), recorded")
 
 
 def _check_run(step, sha):

@@ -43,14 +43,17 @@ class Checkpointer:
             **({"d_augment": trainer.augment} if trainer.augment is not None else {}))
         self.directory = os.path.join(run_dir, CHECKPOINT_DIR)
         self.keep = keep
-        self._open_managers()
         self.keep_every_images = keep_every_images
         self.read_dir = run_dir if read_dir is None else read_dir
         # Only the writer of the run dir (the chief) moves unreadable checkpoints aside.
         self.owns_read_dir = fileio.abspath(self.read_dir) == fileio.abspath(run_dir)
         if self.owns_read_dir:
-            for manager in (self.manager, self.milestones):
-                _remove_partial_saves(manager)
+            # Before TensorFlow's managers read the state files: they would fail on an empty one
+            # and ignore checkpoints a damaged or missing one does not list.
+            for folder in checkpoint_index.folders(run_dir):
+                _remove_partial_saves(folder)
+                checkpoint_index.rebuild_state(folder)
+        self._open_managers()
 
     def _open_managers(self):
         """(Re)read the state files: after a quarantine, a manager must not list it again."""
@@ -95,18 +98,32 @@ class Checkpointer:
         if self.owns_read_dir:
             checkpoint_index.supersede_newer(self.read_dir, images_seen)
             self._open_managers()
+            self._restore_milestone(images_seen)
         return path
 
+    def _restore_milestone(self, images_seen):
+        """Write the milestone the resumed checkpoint's K-kimg period lacks. An uninterrupted
+        run keeps the first checkpoint of every period as a milestone; one killed between its
+        rolling and milestone save (or whose milestone was partial, hence removed) resumes past
+        it, and that period would otherwise never get one. The restored state is the saved one."""
+        every = self.keep_every_images
+        if not every or images_seen < every:
+            return
+        start = images_seen // every * every
+        kept = checkpoint_index.on_disk(self.milestones.directory)
+        if not any(start <= checkpoint_index.images_of(p) <= images_seen for p in kept):
+            self.milestones.save(checkpoint_number=images_seen)
 
-def _remove_partial_saves(manager):
-    """Delete what a save killed midway left: TF's `*_temp` folders and files of checkpoint
-    numbers the state file never recorded, so repeated kills cannot fill the disk."""
-    directory = manager.directory
-    known = {os.path.basename(p) for p in manager.checkpoints}
-    for path in fileio.glob(os.path.join(directory, "ckpt-*")):
-        name = os.path.basename(path.rstrip("/"))
-        prefix = name.split(".", 1)[0]
-        if "_temp" in name:
-            fileio.rmtree(path) if fileio.isdir(path) else fileio.remove(path)
-        elif prefix not in known and not fileio.isdir(path):
-            fileio.remove(path)
+
+def _remove_partial_saves(folder):
+    """Delete what a save killed midway left, so repeated kills cannot fill the disk: a
+    `ckpt-N_temp` folder (TensorFlow's own marker of an unfinished save) and the files of that
+    `ckpt-N` unless the state file lists it. Never by absence from the state file alone: a run
+    copied without its state file, or a damaged state file, must not lose its checkpoints."""
+    listed = set(checkpoint_index.read_state(folder)[0])
+    for temp in fileio.glob(folder, "ckpt-*_temp"):
+        prefix = temp[:-len("_temp")]
+        if prefix not in listed:
+            for path in fileio.glob(folder, fileio.literal(os.path.basename(prefix)) + ".*"):
+                fileio.remove(path)
+        fileio.rmtree(temp) if fileio.isdir(temp) else fileio.remove(temp)

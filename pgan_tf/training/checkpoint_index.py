@@ -7,6 +7,12 @@ evaluate, the augmentation experiment — resolves "latest" through `newest_read
 ordered by images seen (the number in `ckpt-<images>`; never file modification times, which
 object stores and `ram://` do not give), newest first, each validated by reading every tensor.
 
+The checkpoints of a folder are those its state file lists AND the complete `ckpt-N` files in it
+(`on_disk`): a run copied without its state file, or one whose state file is empty or garbled,
+keeps every checkpoint. A save killed midway is recognised by TensorFlow's own marker, the
+`ckpt-N_temp` folder it writes the shards into (`is_partial`), never by absence from the state
+file. The writer rebuilds a damaged state file from the files at start (`rebuild_state`).
+
 Quarantine, never delete: a checkpoint found unreadable is moved to `RUN/checkpoints/unreadable/`,
 removed from its folder's state file and named in one warning, so it is never chosen again; a user
 may still try to recover it from there. When every checkpoint of a run was found unreadable the
@@ -22,6 +28,8 @@ import os
 import sys
 
 import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow.python.training.checkpoint_state_pb2 import CheckpointState
 
 from pgan_tf import fileio
 from pgan_tf.errors import UserError
@@ -44,25 +52,109 @@ def images_of(path):
     return int(path.rsplit("-", 1)[-1])
 
 
-def _listed(folder):
-    """Checkpoint prefixes the folder's state file lists, oldest first, as paths in `folder`."""
-    state = tf.train.get_checkpoint_state(folder) if fileio.isdir(folder) else None
+def _parse_state(folder):
+    """(TensorFlow's CheckpointState of `folder`, None) or (None, "missing" | "empty" |
+    "unparsable"). Never raises for the content (TensorFlow's own reader raises for an empty
+    file and ignores a garbled one)."""
+    path = os.path.join(folder, STATE_FILE)
+    if not fileio.isfile(path):
+        return None, "missing"
+    try:
+        text = fileio.read_text(path)
+    except (OSError, UnicodeDecodeError, tf.errors.OpError):
+        return None, "unparsable"
+    if not text.strip():
+        return None, "empty"
+    state = CheckpointState()
+    try:
+        text_format.Merge(text, state)
+    except text_format.ParseError:
+        return None, "unparsable"
+    return (state, None) if state.model_checkpoint_path else (None, "unparsable")
+
+
+def read_state(folder):
+    """(prefixes the folder's state file lists, oldest first, as paths in `folder`; problem):
+    `problem` is None for a good state file, else why it is not usable (`_parse_state`)."""
+    state, problem = _parse_state(folder)
     # The state file may hold paths relative to the training's working directory.
     return [os.path.join(folder, os.path.basename(p))
-            for p in (state.all_model_checkpoint_paths if state else [])]
+            for p in (state.all_model_checkpoint_paths if state else [])], problem
+
+
+def _listed(folder):
+    """Checkpoint prefixes the folder's state file lists (none when it is not usable)."""
+    return read_state(folder)[0]
+
+
+def is_partial(path):
+    """True when TensorFlow was killed while writing checkpoint `path`: its own marker, the
+    `<prefix>_temp` folder the shards are written to, is still there (TensorFlow deletes it
+    only after the checkpoint's `.index` is complete)."""
+    return fileio.exists(path + "_temp")
+
+
+def on_disk(folder):
+    """Prefixes of the complete checkpoints in `folder` by their files, oldest first: a
+    `ckpt-<N>.index` without a partial-save marker, listed or not."""
+    found = []
+    for path in fileio.glob(folder, "ckpt-*.index"):
+        prefix = path[:-len(".index")]
+        if os.path.basename(prefix)[len("ckpt-"):].isdigit() and not is_partial(prefix):
+            found.append(prefix)
+    return sorted(found, key=images_of)
+
+
+def _known(folder):
+    """Listed checkpoints whose index exists plus the complete ones on disk, oldest first."""
+    listed = [p for p in _listed(folder) if fileio.exists(p + ".index")]
+    return sorted(set(listed) | set(on_disk(folder)), key=images_of)
 
 
 def candidates(run_dir):
-    """[(images seen, prefix)] of every listed checkpoint whose files exist, newest first;
-    for equal counts the rolling checkpoint comes before the milestone."""
+    """[(images seen, prefix)] of every checkpoint of the run, listed or not (`_known`), newest
+    first; for equal counts the rolling checkpoint comes before the milestone."""
     out = []
     for rank, folder in enumerate(folders(run_dir)):
-        out += [(images_of(p), rank, p) for p in _listed(folder) if fileio.exists(p + ".index")]
+        out += [(images_of(p), rank, p) for p in _known(folder)]
     return [(n, p) for n, _, p in sorted(out, key=lambda t: (-t[0], t[1]))]
 
 
+def rebuild_state(folder):
+    """Make `folder`'s state file list every complete checkpoint in it (the writer, at start).
+
+    A missing, empty or unparsable state file is rebuilt from the `ckpt-N` files, with one
+    warning; a good one gains the complete checkpoints it does not list (a save killed after
+    its files were complete but before the state file was updated). Without this TensorFlow's
+    manager would ignore those checkpoints (or, for an empty file, fail)."""
+    listed, problem = read_state(folder)
+    found = on_disk(folder)
+    if problem is None and set(found) <= set(listed) or problem is not None and not found:
+        return
+    # Listed entries whose files are gone stay: TensorFlow's rotation deletes what is left of
+    # them (a rotation killed between a checkpoint's .index and its data files).
+    merged = sorted(set(listed) | set(found), key=images_of)
+    if problem is not None:
+        names = ", ".join(os.path.basename(p) for p in merged)
+        print(f"warning: {os.path.join(folder, STATE_FILE)} is {problem}; rebuilt the checkpoint "
+              f"list from the checkpoint files ({names})", file=sys.stderr, flush=True)
+    _write_state(folder, [os.path.basename(p) for p in merged])
+
+
+def _write_state(folder, names, stamps=(), last_preserved=None):
+    """Write `folder`'s state file listing `names` (oldest first; relative paths), atomically."""
+    lines = [f'model_checkpoint_path: "{names[-1]}"']
+    lines += [f'all_model_checkpoint_paths: "{n}"' for n in names]
+    if len(stamps) == len(names):
+        lines += [f"all_model_checkpoint_timestamps: {t!r}" for t in stamps]
+    if last_preserved:
+        lines.append(f"last_preserved_timestamp: {last_preserved!r}")
+    fileio.write_atomic(os.path.join(folder, STATE_FILE), "\n".join(lines) + "\n")
+
+
 def list_checkpoints(run_dir):
-    """{images_seen: prefix} of every listed checkpoint (rolling preferred over a milestone)."""
+    """{images_seen: prefix} of every checkpoint, listed or not (rolling preferred over a
+    milestone)."""
     found = {}
     for number, path in candidates(run_dir):
         found.setdefault(number, path)
@@ -155,10 +247,10 @@ def quarantine(path, problem, kind=UNREADABLE_DIR):
     fileio.makedirs(dest_dir)
     name = os.path.basename(path)
     dest, n = os.path.join(dest_dir, name), 1
-    while fileio.glob(dest + ".*"):  # the same count may be quarantined twice: never overwrite
-        n += 1
+    while fileio.glob(dest_dir, fileio.literal(os.path.basename(dest)) + ".*"):
+        n += 1  # the same count may be quarantined twice: never overwrite
         dest = os.path.join(dest_dir, f"{name}.copy{n}")
-    for file in fileio.glob(path + ".*"):
+    for file in fileio.glob(folder, fileio.literal(name) + ".*"):
         try:
             fileio.rename(file, dest + file[len(path):])
         except (FileNotFoundError, tf.errors.NotFoundError):
@@ -174,7 +266,7 @@ def supersede_newer(run_dir, images_seen):
     `checkpoints/superseded/` (module docstring) and unlist entries whose files are gone."""
     moved = []
     for folder in folders(run_dir):
-        for path in _listed(folder):
+        for path in sorted(set(_listed(folder)) | set(on_disk(folder)), key=images_of):
             if images_of(path) <= images_seen:
                 continue
             if fileio.exists(path + ".index"):
@@ -187,7 +279,7 @@ def supersede_newer(run_dir, images_seen):
 
 def _unlist(folder, name):
     """Rewrite `folder`'s state file without checkpoint `name` (atomically; relative paths)."""
-    state = tf.train.get_checkpoint_state(folder)
+    state, _ = _parse_state(folder)
     if state is None:
         return
     paths = [os.path.basename(p) for p in state.all_model_checkpoint_paths]
@@ -195,17 +287,12 @@ def _unlist(folder, name):
     keep = [i for i, p in enumerate(paths) if p != name]
     if len(keep) == len(paths):
         return
-    state_path = os.path.join(folder, STATE_FILE)
     if not keep:
-        fileio.remove(state_path)
+        fileio.remove(os.path.join(folder, STATE_FILE))
         return
-    lines = [f'model_checkpoint_path: "{paths[keep[-1]]}"']
-    lines += [f'all_model_checkpoint_paths: "{paths[i]}"' for i in keep]
-    if len(stamps) == len(paths):
-        lines += [f"all_model_checkpoint_timestamps: {stamps[i]!r}" for i in keep]
-    if state.last_preserved_timestamp:
-        lines.append(f"last_preserved_timestamp: {state.last_preserved_timestamp!r}")
-    fileio.write_atomic(state_path, "\n".join(lines) + "\n")
+    _write_state(folder, [paths[i] for i in keep],
+                 [stamps[i] for i in keep] if len(stamps) == len(paths) else (),
+                 state.last_preserved_timestamp)
 
 
 def readable_checkpoints(run_dir, move=True):

@@ -176,6 +176,22 @@ def save_generator(run_generator, export_dir):
     return export_dir
 
 
+def export_done(run_dir):
+    """True when `run_dir/export/generator` is a complete SavedModel (its graph and its variables'
+    index are there: the folder appears only by a rename once complete, `save_generator`)."""
+    path = os.path.join(run_dir, EXPORT_DIR)
+    return (fileio.isfile(os.path.join(path, "saved_model.pb"))
+            and fileio.isfile(os.path.join(path, "variables", "variables.index")))
+
+
+def remove_stale_export_temps(export_dir):
+    """Remove the temporary folders (`fileio.temp_name`) of exports to `export_dir` that were
+    killed midway. Only for a writer holding the folder's lock: a live export's folder looks alike."""
+    parent, name = os.path.split(str(export_dir).rstrip("/"))
+    for path in fileio.glob(parent, fileio.literal(f".{name}.tmp") + "*"):
+        fileio.rmtree(path)
+
+
 def load_generator(run_dir):
     """Callable `(latents, labels) -> images` from `run_dir/export/generator` (SavedModel).
 

@@ -5,8 +5,10 @@ pure function of `images_seen`, so a resumed run continues at the same stage, al
 position. Each tick ends with a log line and TensorBoard scalars; every `image_snapshot_ticks` a
 fake grid; every `snapshot_ticks` a checkpoint. The end of the run — and a stop by SIGTERM/Ctrl-C —
 always closes with a final tick: log line, grid, summaries and checkpoint. A stop takes no step
-after the signal and, unless it was Ctrl-C, skips the SavedModel export (docs/reliability.md).
+after the signal and, unless it was Ctrl-C, skips the SavedModel export (docs/reliability.md);
+a signal before the first step saves nothing, one during the export abandons it (`stop`).
 """
+import contextlib
 import dataclasses
 import os
 import signal
@@ -26,12 +28,14 @@ from pgan_tf.training import run_dir as run_dir_lib
 from pgan_tf.training.builders import model_factories, schedule_params
 from pgan_tf.training.checkpoint import Checkpointer
 from pgan_tf.training.dataset_meta import record_verified_files, resolve_dataset, verify_files
-from pgan_tf.training.generator import EXPORT_DIR, restore_run_generator, save_generator
+from pgan_tf.training.generator import (EXPORT_DIR, export_done, remove_stale_export_temps,
+                                       restore_run_generator, save_generator)
 from pgan_tf.training.heldout_images import open_heldout
 from pgan_tf.training.hparams import write_hparams
 from pgan_tf.training.schedule import kimg_to_images, stage_at
 from pgan_tf.training.swd_monitor import SwdMonitor, swd_scalars
 from pgan_tf.training.step import Trainer
+from pgan_tf.training.stop import CLOSING, EXPORT, TRAINING, ExportStopped, StopRequest
 from pgan_tf.training.summaries import Reporter, format_log_line
 
 # Official '1080p' grid width: clip(1920 // R, 3, 32) columns (REFERENCE §3.8); one row per class.
@@ -59,41 +63,11 @@ class _Tick:
     start_time: float
 
 
-class _StopRequest:
-    """SIGTERM/SIGINT set a flag; the loop then closes with a final tick and checkpoint.
-
-    `signum` remembers which: SIGTERM is what schedulers send before a preemption, with a short
-    grace period (often 30 s), so that stop skips the SavedModel export (`_export_or_defer`).
-    """
-
-    def __init__(self):
-        self.requested = False
-        self.signum = None
-        self._previous = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested:  # a second Ctrl-C means now
-            raise KeyboardInterrupt
-        self.requested = True
-        self.signum = signum
-        print(f"Received {signal.Signals(signum).name}: finishing the tick and saving a checkpoint",
-              file=sys.stderr, flush=True)
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        return False
-
-
 class _Run:
     """State of one training invocation (kept small: the loop body lives in `train`)."""
 
     def __init__(self, config):
+        fileio.refuse_pattern_characters(config.run_dir, "run_dir")  # before anything is written
         self.config = config
         self.strategy = distribute.make_strategy(config.strategy)  # before any other TF op
         self.chief = distribute.is_chief(self.strategy)
@@ -156,36 +130,55 @@ class _Run:
         return path
 
 
-def run(config):
-    """Train (or resume) the run described by `config` until `total_kimg`; see module docstring."""
-    state = _Run(config)
-    try:
-        return _run(state, config)
-    finally:
-        if state.lock is not None:  # also after a graceful SIGTERM stop and after errors
-            state.lock.release()
+def run(config, stop=None):
+    """Train (or resume) the run described by `config` until `total_kimg`; see module docstring.
+
+    `stop`: the binary's `StopRequest`, installed before TensorFlow loads (a signal then stops
+    the run before its first step); without one, the run installs its own."""
+    with contextlib.ExitStack() as stack:
+        stop = stop if stop is not None else stack.enter_context(StopRequest())
+        state = _Run(config)
+        try:
+            return _run(state, config, stop)
+        finally:
+            if state.lock is not None:  # also after a graceful SIGTERM stop and after errors
+                state.lock.release()
 
 
-def _run(state, config):
-    resumed = state.restore()
+def _run(state, config, stop):
+    resumed = False if _stop_before_training(stop, config) else state.restore()
     state.swd = SwdMonitor(config, state.meta.train_dir, state.images_seen)
     total = kimg_to_images(config.total_kimg)
+    if _stop_before_training(stop, config):
+        return _close(state)
     if state.images_seen >= total:
         state.reporter.log(f"Run already reached total_kimg {config.total_kimg:g} "
                            f"(kimg {state.images_seen / 1000:.3f}); nothing to do")
-        if state.chief and not fileio.isdir(os.path.join(config.run_dir, "export")):
-            _export_generator(state)  # the run ended before its export was written
-        return state
+        if state.chief and not export_done(config.run_dir):
+            _export_generator(state, stop)  # the run ended before its export was written
+        return _close(state)
     if not resumed:
         state.reporter.config_text(config.to_dict(), step=0)
         write_hparams(state.reporter.writer, config)  # TensorBoard HParams table (issue 10)
         _write_reals_grid(state)
         state.reporter.class_grid(state.generate_grid(stage_at(0, state.params)),
                                   *state.grid_shape, kimg=0, step=0)
-    with _StopRequest() as stop:
-        stopped = train(state, total, stop)
+    stop.phase = TRAINING  # then check: a signal before this line asked to stop before training
+    if _stop_before_training(stop, config):
+        return _close(state)
+    stopped = train(state, total, stop)
     if state.chief:
         _export_or_defer(state, stop, stopped)
+    return _close(state)
+
+
+def _stop_before_training(stop, config):
+    """A signal came before the first step: stop, saving nothing. Not under multi_worker: there
+    every worker must reach the loop's first (collective) stop check, which stops them all."""
+    return stop.requested and config.strategy != "multi_worker"
+
+
+def _close(state):
     state.reporter.close()
     state.worker_dir.cleanup()
     return state
@@ -205,14 +198,28 @@ def _export_or_defer(state, stop, stopped):
               "written when the run ends (a Ctrl-C stop writes it too)", file=sys.stderr,
               flush=True)
     else:
-        _export_generator(state)
+        _export_generator(state, stop)
 
 
-def _export_generator(state):
+def _export_generator(state, stop):
     """`run_dir/export/generator`: G_ema as a SavedModel usable without this package (issue 4),
-    at the newest readable checkpoint (checkpoint_index: the one meaning of "latest")."""
-    run_generator = restore_run_generator(state.config.run_dir, "latest")
-    save_generator(run_generator, os.path.join(state.config.run_dir, EXPORT_DIR))
+    at the newest readable checkpoint (checkpoint_index: the one meaning of "latest").
+
+    Complete or absent: a signal during it abandons it (its temporary folder is removed, exit 0,
+    one line) and the next run of the command writes it; temporary folders a killed export left
+    are removed first (this process holds the run dir's lock: nobody else writes there)."""
+    export_dir = os.path.join(state.config.run_dir, EXPORT_DIR)
+    stop.phase = EXPORT
+    try:
+        remove_stale_export_temps(export_dir)
+        run_generator = restore_run_generator(state.config.run_dir, "latest")
+        save_generator(run_generator, export_dir)
+    except ExportStopped as err:
+        print(f"Received {err} during the export: {EXPORT_DIR} was not written (its temporary "
+              "folder is removed); rerun the same command to write it", file=sys.stderr,
+              flush=True)
+    finally:
+        stop.phase = CLOSING
 
 
 def train(state, total, stop):

@@ -1,12 +1,11 @@
 """The run directory's identity: `config.json` (config, classes, dataset hash, provenance).
 
 A new run writes it first thing (atomically); rerunning on an existing run dir checks that the
-architecture and data contract are unchanged (issue 6: refused with the differing fields listed),
-warns when the dataset hash changed, and rewrites it with the new cadence fields (`total_kimg`,
-ticks and snapshots may change on resume).
+architecture and data contract are unchanged (refused with the differing fields listed), refuses
+a dataset whose hash changed unless `--allow_dataset_change` (then warns), and rewrites it with
+the new cadence fields (`total_kimg`, ticks and snapshots may change on resume).
 """
 import datetime
-import glob
 import os
 import platform
 import subprocess
@@ -67,7 +66,7 @@ def checkpoint_numbers(run_dir):
     folders (file names only, no TensorFlow: for checks before TensorFlow is imported)."""
     found = set()
     for folder in CHECKPOINT_FOLDERS:
-        for path in glob.glob(os.path.join(run_dir, folder, "ckpt-*.index")):
+        for path in fileio.glob(os.path.join(run_dir, folder), "ckpt-*.index"):
             number = os.path.basename(path)[len("ckpt-"):-len(".index")]
             if number.isdigit():
                 found.add(int(number))
@@ -136,6 +135,11 @@ def _check_compatible(saved, config, class_names, dataset_sha256):
         raise UserError(f"--run_dir={config.run_dir} was trained with another architecture or "
                         f"classes ({fields}); use a new --run_dir or the original flags")
     if saved.get("dataset_sha256") != dataset_sha256:
-        print(f"warning: the dataset changed since this run started (sha256 "
-              f"{saved.get('dataset_sha256')} -> {dataset_sha256})", file=sys.stderr)
+        change = f"sha256 {saved.get('dataset_sha256')} -> {dataset_sha256}"
+        if not config.allow_dataset_change:
+            raise UserError(f"--data_dir={config.data_dir} is not the dataset --run_dir="
+                            f"{config.run_dir} was trained on ({change}); use that dataset, a new "
+                            "--run_dir, or --allow_dataset_change to resume on this one")
+        print(f"warning: the dataset changed since this run started ({change}); resuming on it "
+              "(--allow_dataset_change)", file=sys.stderr)
 
