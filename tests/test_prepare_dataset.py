@@ -56,6 +56,7 @@ def test_dataset_json_contract(prepared):
             "skipped", "converted"} <= set(info)
     assert info["classes"] == CLASSES and info["resolution"] == 16 and info["seed"] == 7
     assert info["source"] == "isic2018" and info["skipped"] == [] and info["converted"] == []
+    assert info["synthetic"] is True          # written by pgan-synthetic: never called ISIC data
     train, val = info["splits"]["train"], info["splits"]["val"]
     assert len(train["images"]) == sum(train["counts"].values()) == train["num_images"]
     assert train["augmented_images"] == train["num_images"] // 2  # K = 1 copy per real image
@@ -287,7 +288,7 @@ def test_class_folders_source(tmp_path):
                 tmp_path / "in" / name / f"{i}.jpg")
     info = prepare.prepare_dataset(_tiny_config(str(tmp_path / "in"), tmp_path, source="folders",
                                                 val_size=2))
-    assert info["classes"] == ["ant", "cat"]
+    assert info["classes"] == ["ant", "cat"] and info["synthetic"] is False
     assert info["splits"]["val"]["counts"] == {"ant": 1, "cat": 1}
 
 

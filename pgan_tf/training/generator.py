@@ -115,7 +115,10 @@ def save_generator(run_generator, export_dir):
         factor = cfg.resolution // run_generator.stage_resolution
         if factor > 1:
             images = tf.repeat(tf.repeat(images, factor, axis=1), factor, axis=2)
-        return {"images": tf.cast(images, tf.float32)}
+        # G's last layer is linear (official PGAN): a few values leave [-1, 1] (the demo's reach
+        # -1.14 ... 1.47). Clipped here so the export keeps the range its card states; uint8
+        # conversion (sampling.to_uint8) saturates the same values, so no pixel changes.
+        return {"images": tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)}
 
     module.generate = generate
     # Write beside, then swap in: a reader never loads half a SavedModel (on object stores the
