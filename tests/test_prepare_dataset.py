@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -204,6 +205,18 @@ def test_class_without_images(tmp_path):
 def test_split_leaving_a_class_without_training_images(tmp_path):
     _fails(_tiny_config(_tiny(tmp_path), tmp_path, val_size=20),
            "would leave class .* without a training image")
+
+
+@pytest.mark.parametrize("val_size", [501, 20])   # the default on a small set; too many for a class
+def test_refused_val_size_names_one_that_works_and_it_does(tmp_path, val_size):
+    root = _tiny(tmp_path)                            # 3 images per class, 21 in all
+    with pytest.raises(UserError) as err:
+        prepare.prepare_dataset(_tiny_config(root, tmp_path, val_size=val_size))
+    suggested = int(re.search(r"--val_size=(\d+) works", str(err.value)).group(1))
+    assert 0 < suggested < val_size
+    info = prepare.prepare_dataset(_tiny_config(root, tmp_path, val_size=suggested))
+    assert info["splits"]["val"]["num_images"] > 0
+    assert all(n > 0 for n in info["splits"]["train"]["counts"].values())
 
 
 @pytest.mark.parametrize("field, value, pattern", [
