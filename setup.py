@@ -23,10 +23,30 @@ def _version():
         return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
 
 
+def _readme():
+    """README.md: the package page's description (PyPI and `pip show` render it)."""
+    with open(os.path.join(os.path.dirname(__file__), "README.md"), encoding="utf-8") as f:
+        return f.read()
+
+
 setup(
     name="pgan_tf",
     version=_version(),
     description="APGAN+TTUR: class-conditional progressive GAN with SNL attention (TF2/Keras 3)",
+    long_description=_readme(),
+    long_description_content_type="text/markdown",
+    # No project URL: the project has no public home yet.
+    classifiers=[
+        "Development Status :: 3 - Alpha",
+        "Intended Audience :: Science/Research",
+        "Operating System :: POSIX :: Linux",
+        "Environment :: GPU :: NVIDIA CUDA",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "Topic :: Scientific/Engineering :: Image Processing",
+        "Topic :: Scientific/Engineering :: Medical Science Apps.",
+    ],
     license="Apache-2.0",
     license_files=["LICENSE"],
     python_requires=">=3.10",

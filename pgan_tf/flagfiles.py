@@ -45,6 +45,19 @@ def _flagfile_path(arg):
     return None
 
 
+def _packaged_hint(path, depth):
+    """After a pip install (no clone) `flags/apgan_ttur.cfg` is not in the working directory: name
+    the copy inside the installed package, or the folder that holds the shipped flagfiles."""
+    if depth:
+        return ""
+    packaged = os.path.join(PACKAGE_DIR, os.path.basename(path))
+    if os.path.isfile(packaged):
+        return f"; the flagfiles ship inside the installed package: --flagfile={packaged}"
+    shipped = ", ".join(sorted(n for n in os.listdir(PACKAGE_DIR) if n.endswith(".cfg"))) \
+        if os.path.isdir(PACKAGE_DIR) else ""
+    return f"; the package's own flagfiles ({shipped}) are in {PACKAGE_DIR}" if shipped else ""
+
+
 def _read(path, base_dir, depth, chain):
     full = os.path.normpath(os.path.join(base_dir, os.path.expanduser(path)))
     where = f" (included from {chain[-1]})" if chain else ""
@@ -54,7 +67,8 @@ def _read(path, base_dir, depth, chain):
         with open(full, encoding="utf-8") as f:
             lines = f.read().splitlines()
     except OSError as err:
-        raise UserError(f"--flagfile={path}: cannot read {full}: {err.strerror}{where}") from None
+        raise UserError(f"--flagfile={path}: cannot read {full}: {err.strerror}{where}"
+                        f"{_packaged_hint(path, depth)}") from None
     args = []
     for line in lines:
         line = line.strip()

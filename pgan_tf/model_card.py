@@ -23,6 +23,16 @@ RUN_CONFIG = "config.json"
 DATA_LICENCE = ("ISIC 2018 images are licensed CC BY-NC 4.0 (ISIC Archive terms); a model trained "
                 "on them and the images it generates are derived from that data: non-commercial "
                 "use only, with attribution to the ISIC challenge datasets.")
+SYNTHETIC_LICENCE = ("the synthetic images were drawn by pgan_tf itself (Apache-2.0 code, no "
+                     "patient data): no dataset licence applies.")
+FOLDERS_LICENCE = ("that of the image folders used (pgan_tf does not record it); ISIC images "
+                   "are CC BY-NC 4.0.")
+DATASET_JSON = "dataset.json"
+# What the SavedModel returns: the generator's last layer is linear (official PGAN), so values a
+# little outside [-1, 1] occur (the demo's generator: -1.14 ... 1.47); the export clips them.
+OUTPUT_RANGE = ("images in [-1, 1]: the generator's linear output clipped to that range "
+                "(unclipped values reach e.g. -1.14 ... 1.47 in the demo); uint8 = "
+                "rint(127.5 x + 127.5)")
 # First line of every card: the checkpoint it describes, so evaluation can refresh it exactly.
 _STAMP = "<!-- pgan_tf model card: images_seen={} stage_resolution={} -->"
 _STAMP_RE = re.compile(r"<!-- pgan_tf model card: images_seen=(\d+) stage_resolution=(\d+) -->")
@@ -44,7 +54,7 @@ HEADLINE = (("gan_train/accuracy", "GAN-train accuracy"),
 
 def model_name(config):
     """'pgan' (no attention), 'apgan' (attention, equal learning rates) or 'apgan_ttur' (paper
-    Table 1: attention with D:G learning rates 4:1)."""
+    Table 2: attention with D:G learning rates 4:1)."""
     if not config.get("attention_stages"):
         return "pgan"
     return "apgan" if config.get("g_lr") == config.get("d_lr") else "apgan_ttur"
@@ -77,18 +87,20 @@ def record_evaluation(run_dir, images_seen, metrics, results_path, memorization_
 
 
 def model_card_markdown(saved, images_seen, *, stage_resolution=None, evaluation=None,
-                        what="SavedModel"):
+                        what="SavedModel", dataset=None):
     """Markdown of the card. saved: the run's config.json dict; evaluation: the checkpoint's entry
-    of the evaluation record or None; what: the folder it describes ('SavedModel', 'samples')."""
+    of the evaluation record or None; what: the folder it describes ('SavedModel', 'samples');
+    dataset: the training data's dataset.json dict (None when it could not be read)."""
     config, classes = saved.get("config", {}), list(saved.get("classes", []))
+    data = dataset if dataset is not None else {}
     res = config.get("resolution")
     lines = [_STAMP.format(int(images_seen), int(stage_resolution or res or 0)),
              f"# Model card: {model_name(config)} generator at kimg {images_seen / 1000:g}", "",
              f"This folder holds {_WHAT.get(what, what)} of a class-conditional progressive GAN "
-             "(pgan_tf, an APGAN+TTUR reimplementation) trained on dermoscopic skin-lesion images.",
+             f"(pgan_tf, an APGAN+TTUR reimplementation) trained on {_trained_on(data)}.",
              "", "## Model", "",
              f"- model: **{model_name(config)}** (pgan = no attention, apgan = attention, "
-             "apgan_ttur = attention + D:G learning rates 4:1; paper Table 1)",
+             "apgan_ttur = attention + D:G learning rates 4:1; paper Table 2)",
              "- generator: G_ema (exponential moving average of G); inputs: latents, one-hot "
              "labels",
              f"- classes: {', '.join(classes) or '(unlabelled)'}",
@@ -102,29 +114,56 @@ def model_card_markdown(saved, images_seen, *, stage_resolution=None, evaluation
     lines += [f"| {k} | {_cell(config[k])} |" for k in KEY_FIELDS if k in config]
     lines += ["", "## Training data", "",
               f"- dataset: `{config.get('data_dir', '?')}`",
-              f"- dataset sha256: `{saved.get('dataset_sha256') or 'unknown'}`",
-              f"- licence: {DATA_LICENCE}", ""]
+              f"- dataset sha256: `{saved.get('dataset_sha256') or 'unknown'}`"]
+    lines += _data_lines(data) + [""]
     lines += _evaluation_lines(evaluation) + [""] + _memorization_lines(evaluation) + [""]
-    lines += _USE_LINES
+    lines += _use_lines(data)
     return "\n".join(lines) + "\n"
 
 
 _WHAT = {"SavedModel": "a TensorFlow SavedModel of the generator (signature serving_default: "
-                       "latents, labels -> images in [-1, 1])",
+                       "latents, labels -> images; " + OUTPUT_RANGE + ")",
          "samples": "synthetic images exported from the generator described below"}
-_USE_LINES = [
-    "## Intended use", "",
-    "- Research on data augmentation for skin-lesion classifiers (e.g. adding synthetic images "
-    "of rare classes to a training split), and research on generative models.",
-    "- **Not for diagnosis** or any clinical decision; not a medical device. Synthetic images "
-    "must not be presented as real patient images, and must never enter a validation or test "
-    "split.",
-    "- Samples inherit the biases of the training data (ISIC: mostly light skin types, "
-    "dermoscopy from few centres) and may reproduce training images (see the memorization audit).",
-    "", "## Licence", "",
-    "- pgan_tf code: Apache-2.0 (LICENSE). Data and data-derived models and images: see "
-    "Training data above (CC BY-NC for ISIC).",
-    "- Cite: CITATION.cff of pgan_tf (the APGAN+TTUR paper, Progressive GAN, TTUR)."]
+def _trained_on(data):
+    if data.get("synthetic"):
+        return "synthetic lesion-like images (pgan-synthetic: drawn shapes, not dermoscopy)"
+    return "dermoscopic skin-lesion images"
+
+
+def _data_lines(data):
+    """Source, whether synthetic, and licence of the training data (from its dataset.json)."""
+    if data.get("synthetic"):
+        return ["- images: **synthetic** (`pgan-synthetic`: lesion-like shapes drawn per class in "
+                "the ISIC 2018 file layout; no patient image). Numbers measured on it test the "
+                "pipeline, not skin-lesion synthesis.", f"- licence: {SYNTHETIC_LICENCE}"]
+    if not data:
+        return ["- images: unknown (no dataset.json found beside the data_dir); if ISIC 2018:",
+                f"- licence: {DATA_LICENCE}"]
+    if data.get("source") == "folders":
+        return ["- images: class folders (`--source folders`)", f"- licence: {FOLDERS_LICENCE}"]
+    return ["- images: ISIC 2018 Task 3 / HAM10000 dermoscopy", f"- licence: {DATA_LICENCE}"]
+
+
+def _use_lines(data):
+    """Intended use and licence; the ISIC wording only for data that is not synthetic."""
+    synthetic = bool(data.get("synthetic"))
+    bias = ("- Samples show only what the synthetic training set draws: they say nothing about "
+            "real lesions." if synthetic else
+            "- Samples inherit the biases of the training data (ISIC: mostly light skin types, "
+            "dermoscopy from few centres) and may reproduce training images (see the "
+            "memorization audit).")
+    licence = ("- pgan_tf code and its synthetic training data: Apache-2.0 (LICENSE)."
+               if synthetic else
+               "- pgan_tf code: Apache-2.0 (LICENSE). Data and data-derived models and images: "
+               "see Training data above (CC BY-NC for ISIC).")
+    return ["## Intended use", "",
+            "- Research on data augmentation for skin-lesion classifiers (e.g. adding synthetic "
+            "images of rare classes to a training split), and research on generative models.",
+            "- **Not for diagnosis** or any clinical decision; not a medical device. Synthetic "
+            "images must not be presented as real patient images, and must never enter a "
+            "validation or test split.",
+            bias, "", "## Licence", "", licence,
+            "- Cite: CITATION.cff of pgan_tf (the APGAN+TTUR paper, Progressive GAN, TTUR)."]
 
 
 def _evaluation_lines(evaluation):
@@ -163,7 +202,8 @@ def write_model_card(folder, run_dir, images_seen, *, stage_resolution=None, wha
     saved = json.loads(_read_text(os.path.join(run_dir, RUN_CONFIG)) or "{}")
     evaluation = read_evaluations(run_dir).get(int(images_seen))
     text = model_card_markdown(saved, images_seen, stage_resolution=stage_resolution,
-                               evaluation=evaluation, what=what)
+                               evaluation=evaluation, what=what,
+                               dataset=read_dataset_info(saved.get("config", {}).get("data_dir")))
     path = os.path.join(folder, MODEL_CARD)
     fileio.write_atomic(path, text)
     return path
@@ -185,6 +225,21 @@ def refresh_card(folder, run_dir, what="SavedModel"):
     images_seen, stage_resolution = checkpoint
     return write_model_card(folder, run_dir, images_seen, what=what,
                             stage_resolution=stage_resolution)
+
+
+def read_dataset_info(data_dir):
+    """dataset.json of a prepared dataset (in `data_dir`, or its parent for a split folder such
+    as OUT/train), or None when there is none or it cannot be read."""
+    if not data_dir:
+        return None
+    for folder in (data_dir, os.path.dirname(os.path.normpath(data_dir))):
+        try:
+            text = _read_text(os.path.join(folder, DATASET_JSON))
+            if text is not None:
+                return json.loads(text)
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def _read_text(path):

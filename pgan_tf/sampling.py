@@ -8,7 +8,7 @@ import io
 import math
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from pgan_tf import fileio
 
@@ -18,6 +18,11 @@ OUT_ADD = np.float32(127.5)
 UINT8_MAX = 255
 # Smallest grid cell in pixels: 4x4 and 8x8 samples of early stages stay visible in TensorBoard.
 MIN_CELL = 64
+# Labels of sample sheets: Pillow's own default font at a fixed size, whatever the cell size, so
+# class names stay readable beside 64 px and 1024 px cells alike (capitals are >= 12 px tall).
+LABEL_FONT_SIZE = 18
+LABEL_PAD = 6                               # pixels around label text
+MARGIN_RGB, TEXT_RGB = (255, 255, 255), (0, 0, 0)
 # Largest seed np.random.RandomState accepts.
 MAX_SEED = 2 ** 32 - 1
 
@@ -105,6 +110,45 @@ def make_grid(images_uint8, rows, cols, min_cell=MIN_CELL):
     cells = cells.reshape([rows, cols, height * factor, width * factor, 3])
     # [rows, cols, H, W, 3] -> [rows, H, cols, W, 3] -> [rows * H, cols * W, 3]
     return cells.transpose(0, 2, 1, 3, 4).reshape([rows * height * factor, cols * width * factor, 3])
+
+
+def label_font():
+    """Pillow's built-in font at LABEL_FONT_SIZE (Pillow >= 10.1; needs no font file)."""
+    return ImageFont.load_default(size=LABEL_FONT_SIZE)
+
+
+def labelled_grid(images_uint8, rows, cols, row_labels, column_groups=(), min_cell=MIN_CELL):
+    """`make_grid` with a white left margin naming each row and, when `column_groups` is given, a
+    top margin naming groups of columns, e.g. [("reals", 4), ("fakes kimg 12", 28)].
+
+    The one helper behind every sample sheet (training grids, TensorBoard images, `grid.png`):
+    row r of the grid is labelled `row_labels[r]`, vertically centred, in `label_font()`; a black
+    tick in the header marks where a column group starts (image pixels are left untouched). Returns uint8 [header + rows*H, margin + cols*W, 3].
+    """
+    if len(row_labels) != rows:
+        raise ValueError(f"{len(row_labels)} row labels for {rows} rows")
+    if column_groups and sum(n for _, n in column_groups) != cols:
+        raise ValueError(f"column groups {column_groups} do not add up to {cols} columns")
+    grid = make_grid(images_uint8, rows, cols, min_cell)
+    cell_h, cell_w = grid.shape[0] // rows, grid.shape[1] // cols
+    font = label_font()
+    draw_probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text_w = max([draw_probe.textlength(str(t), font=font) for t in row_labels] + [0])
+    margin = int(math.ceil(text_w)) + 2 * LABEL_PAD
+    header = LABEL_FONT_SIZE + 2 * LABEL_PAD if column_groups else 0
+    canvas = Image.new("RGB", (margin + grid.shape[1], header + grid.shape[0]), MARGIN_RGB)
+    canvas.paste(Image.fromarray(grid), (margin, header))
+    draw = ImageDraw.Draw(canvas)
+    for row, text in enumerate(row_labels):
+        draw.text((LABEL_PAD, header + row * cell_h + cell_h // 2), str(text), fill=TEXT_RGB,
+                  font=font, anchor="lm")
+    x = margin
+    for title, count in column_groups:
+        draw.text((x + LABEL_PAD, header // 2), str(title), fill=TEXT_RGB, font=font, anchor="lm")
+        if x > margin:
+            draw.line([(x, 0), (x, header - 1)], fill=TEXT_RGB, width=2)
+        x += count * cell_w
+    return np.asarray(canvas)
 
 
 def save_png(path, image_uint8):

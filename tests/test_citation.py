@@ -1,5 +1,5 @@
-"""CITATION.cff (issue 10): the keys CFF 1.2.0 requires, in step with the package's version and
-licence, citing the APGAN+TTUR paper, PGAN and TTUR. Full YAML parsing only when a YAML parser
+"""CITATION.cff: the keys CFF 1.2.0 requires, in step with the package's version and licence,
+the APGAN+TTUR paper as preferred citation (year, arXiv id), PGAN, TTUR and the two datasets. Full YAML parsing only when a YAML parser
 is already installed (no dependency is added for it)."""
 import os
 import re
@@ -14,6 +14,10 @@ PAPER = ("Data Augmentation for Skin Lesion using Self-Attention based Progressi
          "Adversarial Network")
 PGAN = "Progressive Growing of GANs for Improved Quality, Stability, and Variation"
 TTUR = "GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium"
+ISIC = ("Skin Lesion Analysis Toward Melanoma Detection 2018: A Challenge Hosted by the "
+        "International Skin Imaging Collaboration (ISIC)")
+HAM = ("The HAM10000 dataset, a large collection of multi-source dermatoscopic images of common "
+       "pigmented skin lesions")
 
 
 def _text():
@@ -44,14 +48,28 @@ def test_required_keys_version_and_licence_match_the_package():
         assert f'license="{keys["license"]}"' in f.read()
 
 
-def test_references_cite_the_paper_pgan_and_ttur():
-    assert _reference_titles(_text()) == [PAPER, PGAN, TTUR]
+def test_references_cite_the_paper_pgan_ttur_and_the_datasets():
+    text = _text()
+    assert _reference_titles(text) == [PAPER, PGAN, TTUR, ISIC, HAM]
+    refs = text.split("\nreferences:", 1)[1]
+    for identifier in ("arXiv:1910.11960", "arXiv:1902.03368", "10.1038/sdata.2018.161"):
+        assert identifier in refs
+
+
+def test_preferred_citation_is_the_paper_with_a_year_and_its_arxiv_id():
+    """BibTeX exports (GitHub's "Cite this repository", cffconvert) use preferred-citation."""
+    head = _text().split("\nreferences:", 1)[0]
+    preferred = head.split("\npreferred-citation:", 1)[1]
+    assert PAPER in preferred and re.search(r"^  year: 2019$", preferred, re.M)
+    assert "arXiv:1910.11960" in preferred
 
 
 def test_parses_as_yaml_when_a_parser_is_installed():
     yaml = pytest.importorskip("yaml")
     data = yaml.safe_load(_text())
     assert data["version"] == pgan_tf.__version__
-    assert [r["title"] for r in data["references"]] == [PAPER, PGAN, TTUR]
+    assert [r["title"] for r in data["references"]] == [PAPER, PGAN, TTUR, ISIC, HAM]
+    assert data["preferred-citation"]["year"] == 2019
+    assert data["references"][4]["volume"] == 5 and data["references"][4]["start"] == 180161
     assert [a["family-names"] for a in data["references"][0]["authors"]] == \
         ["Ali", "Mohamed", "Mahdy"]

@@ -24,7 +24,7 @@ def _run_dir(tmp_path, saved=SAVED):
 @pytest.mark.parametrize("stages, g_lr, d_lr, name", [
     ([], 0.001, 0.004, "pgan"), ([64], 0.001, 0.001, "apgan"), ([32, 64], 0.001, 0.004,
                                                                  "apgan_ttur")])
-def test_model_name_follows_paper_table_1(stages, g_lr, d_lr, name):
+def test_model_name_follows_paper_table_2(stages, g_lr, d_lr, name):
     assert model_card.model_name({"attention_stages": stages, "g_lr": g_lr, "d_lr": d_lr}) == name
 
 
@@ -112,3 +112,43 @@ def test_saved_model_export_and_evaluation_carry_the_card(tmp_path_factory, tmp_
     card = open(os.path.join(saved_model, "MODEL_CARD.md")).read()
     assert f"| SWD x 1e3 (average over levels) | {results['swd']['avg']:.4g} |" in card
     assert model_card.read_evaluations(run_dir)[32]["results"] == str(tmp_path / "r.json")
+
+
+def test_card_of_synthetic_data_never_speaks_of_isic_licences():
+    dataset = {"source": "isic2018", "synthetic": True, "classes": ["MEL", "NV"]}
+    text = model_card.model_card_markdown(SAVED, 8000, dataset=dataset)
+    assert "**synthetic**" in text and "trained on synthetic lesion-like images" in text
+    assert "CC BY-NC" not in text and "ISIC:" not in text and "dermoscopic" not in text
+    real = model_card.model_card_markdown(SAVED, 8000, dataset={**dataset, "synthetic": False})
+    assert "CC BY-NC" in real and "ISIC 2018 Task 3 / HAM10000 dermoscopy" in real
+    folders = model_card.model_card_markdown(SAVED, 8000, dataset={"source": "folders",
+                                                                   "synthetic": False})
+    assert "class folders" in folders and "does not record it" in folders
+
+
+def test_card_cites_table_2_and_states_the_output_range():
+    text = model_card.model_card_markdown(SAVED, 8000)
+    assert "paper Table 2" in text and "Table 1" not in text
+    assert "clipped" in text and "-1.14 ... 1.47" in text
+
+
+def test_card_reads_the_datasets_json_beside_data_dir_or_its_split(tmp_path):
+    data = tmp_path / "data"
+    (data / "train").mkdir(parents=True)
+    (data / "dataset.json").write_text(json.dumps({"source": "isic2018", "synthetic": True}))
+    for data_dir in (data, data / "train"):
+        run = tmp_path / f"run_{data_dir.name}"
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps(
+            {**SAVED, "config": {**SAVED["config"], "data_dir": str(data_dir)}}))
+        path = model_card.write_model_card(str(tmp_path), str(run), 4000)
+        assert "**synthetic**" in open(path).read()
+    assert model_card.read_dataset_info(str(tmp_path / "absent")) is None
+
+
+def test_demo_writes_the_sample_card_after_the_evaluation():
+    from tests.eval_fixtures import REPO
+
+    script = open(os.path.join(REPO, "tools", "demo.sh")).read()
+    evaluate, export = script.index("tools/evaluate.py"), script.index("tools/export_samples.py")
+    assert evaluate < export   # the export's MODEL_CARD.md reads the evaluation record

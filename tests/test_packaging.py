@@ -7,6 +7,7 @@ put a TensorFlow distribution into the base requirements.
 import configparser
 import importlib
 import os
+import subprocess
 
 import pytest
 
@@ -101,3 +102,29 @@ def test_wheel_holds_the_paper_flagfiles(wheel):
     for name in shipped:
         with open(os.path.join(PACKAGE_DIR, name), encoding="utf-8") as f:
             assert wheel_helpers.wheel_file(wheel, f"/flags/{name}") == f.read(), name
+
+
+def test_wheel_describes_itself_with_the_readme_and_classifiers(wheel):
+    metadata = wheel_helpers.wheel_file(wheel, ".dist-info/METADATA")
+    head, _, body = metadata.partition("\n\n")
+    assert "Description-Content-Type: text/markdown" in head.splitlines()
+    with open(os.path.join(wheel_helpers.REPO, "README.md"), encoding="utf-8") as f:
+        assert body.strip() == f.read().strip()
+    classifiers = [line.split(": ", 1)[1] for line in head.splitlines()
+                   if line.startswith("Classifier: ")]
+    assert "Intended Audience :: Science/Research" in classifiers
+    assert "Topic :: Scientific/Engineering :: Medical Science Apps." in classifiers
+    assert not [line for line in head.splitlines() if line.startswith(("Project-URL", "Home-page"))]
+
+
+def test_sdist_holds_what_make_test_needs(tmp_path):
+    members = wheel_helpers.sdist_members(wheel_helpers.build_sdist(str(tmp_path)))
+    tracked = subprocess.run(["git", "ls-files", "tests", "tools", "flags", "pgan_tf"],
+                             cwd=wheel_helpers.REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    missing = [path for path in tracked if path not in members]
+    assert not missing, missing                       # conftest.py, the helpers, tools, flags
+    for path in ("tests/conftest.py", "tests/eval_fixtures.py", "Makefile", "MANIFEST.in",
+                 "README.md", "LICENSE", "CITATION.cff", "pgan_tf/flags/apgan_ttur.cfg"):
+        assert path in members, path
+    assert not [m for m in members if "__pycache__" in m or m.startswith(".git")]

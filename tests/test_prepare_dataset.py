@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -56,6 +57,7 @@ def test_dataset_json_contract(prepared):
             "skipped", "converted"} <= set(info)
     assert info["classes"] == CLASSES and info["resolution"] == 16 and info["seed"] == 7
     assert info["source"] == "isic2018" and info["skipped"] == [] and info["converted"] == []
+    assert info["synthetic"] is True          # written by pgan-synthetic: never called ISIC data
     train, val = info["splits"]["train"], info["splits"]["val"]
     assert len(train["images"]) == sum(train["counts"].values()) == train["num_images"]
     assert train["augmented_images"] == train["num_images"] // 2  # K = 1 copy per real image
@@ -205,6 +207,18 @@ def test_split_leaving_a_class_without_training_images(tmp_path):
            "would leave class .* without a training image")
 
 
+@pytest.mark.parametrize("val_size", [501, 20])   # the default on a small set; too many for a class
+def test_refused_val_size_names_one_that_works_and_it_does(tmp_path, val_size):
+    root = _tiny(tmp_path)                            # 3 images per class, 21 in all
+    with pytest.raises(UserError) as err:
+        prepare.prepare_dataset(_tiny_config(root, tmp_path, val_size=val_size))
+    suggested = int(re.search(r"--val_size=(\d+) works", str(err.value)).group(1))
+    assert 0 < suggested < val_size
+    info = prepare.prepare_dataset(_tiny_config(root, tmp_path, val_size=suggested))
+    assert info["splits"]["val"]["num_images"] > 0
+    assert all(n > 0 for n in info["splits"]["train"]["counts"].values())
+
+
 @pytest.mark.parametrize("field, value, pattern", [
     ("resolution", 48, "--resolution=48 must be a power of two"),
     ("resolution", 2, "--resolution=2 must be a power of two ≥ 4"),
@@ -287,7 +301,7 @@ def test_class_folders_source(tmp_path):
                 tmp_path / "in" / name / f"{i}.jpg")
     info = prepare.prepare_dataset(_tiny_config(str(tmp_path / "in"), tmp_path, source="folders",
                                                 val_size=2))
-    assert info["classes"] == ["ant", "cat"]
+    assert info["classes"] == ["ant", "cat"] and info["synthetic"] is False
     assert info["splits"]["val"]["counts"] == {"ant": 1, "cat": 1}
 
 

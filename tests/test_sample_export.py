@@ -12,6 +12,7 @@ from PIL import Image
 
 import pgan_tf
 from pgan_tf import sampling
+from tests import sheet_helpers
 from pgan_tf.errors import UserError
 from pgan_tf.eval import sample_export
 from tests.eval_fixtures import CLASSES, tiny_run, tool
@@ -66,7 +67,10 @@ def test_export_is_deterministic_and_writes_labels_and_manifest(run, generator, 
     assert on_disk["stage_resolution"] == 16 and on_disk["upsampled"] is False
     assert on_disk["checkpoint"].endswith("ckpt-32") and on_disk["provenance"]["packages"]
     grid = np.asarray(Image.open(tmp_path / "a" / "grid.png"))
-    assert grid.shape == (3 * 64, 3 * 64, 3)  # 3 classes x 3 images, 16 px cells shown at 64 px
+    margin = sheet_helpers.margin_width(grid)
+    assert grid.shape == (3 * 64, margin + 3 * 64, 3)  # 3 classes x 3 images, 16 px shown at 64
+    assert margin >= 30 and (grid[:, :4] == 255).all()  # a white margin holding the names
+    assert sheet_helpers.row_labels(grid, 3, CLASSES) == on_disk["classes"]
 
 
 def test_images_follow_the_documented_latents(run, generator, tmp_path):

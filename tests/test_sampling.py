@@ -148,3 +148,30 @@ def test_save_png_interrupted_write_keeps_old_file(tmp_path, monkeypatch):
 def test_import_does_not_load_tensorflow():
     code = "import sys, pgan_tf.sampling; sys.exit(1 if 'tensorflow' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_labelled_grid_names_each_row_at_one_text_height_whatever_the_cell_size():
+    from tests import sheet_helpers
+
+    names = ["MEL", "NV", "BCC", "AKIEC"]
+    heights = set()
+    for size in (4, 16, 256):
+        rng = np.random.RandomState(size)
+        images = rng.randint(0, 250, (4 * 3, size, size, 3)).astype(np.uint8)
+        sheet = sampling.labelled_grid(images, 4, 3, names, [("reals", 1), ("fakes", 2)])
+        header = sampling.LABEL_FONT_SIZE + 2 * sampling.LABEL_PAD
+        margin = sheet_helpers.margin_width(sheet, header)
+        grid = sampling.make_grid(images, 4, 3)
+        assert sheet.shape == (header + grid.shape[0], margin + grid.shape[1], 3)
+        np.testing.assert_array_equal(sheet[header:, margin:], grid)   # images untouched
+        assert sheet_helpers.row_labels(sheet, 4, names, header) == names
+        heights.update(sheet_helpers.label_heights(sheet, 4, header))
+    assert min(heights) >= 12 and max(heights) - min(heights) <= 6  # 'AKIEC' vs 'NV': same caps
+
+
+def test_labelled_grid_checks_its_labels():
+    images = np.zeros((4, 8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="2 row labels for 1 rows"):
+        sampling.labelled_grid(images, 1, 4, ["a", "b"])
+    with pytest.raises(ValueError, match="do not add up"):
+        sampling.labelled_grid(images, 1, 4, ["a"], [("reals", 1)])

@@ -1,5 +1,6 @@
 """Synthetic ISIC-layout set: layout, CSVs, sizes, class counts, lesions, determinism, learnable."""
 import collections
+import json
 import os
 
 import numpy as np
@@ -34,7 +35,11 @@ def test_class_counts_follow_isic_2018():
 
 def test_official_layout_csvs_and_jpeg_sizes(synth):
     root, counts = synth
-    assert sorted(os.listdir(root)) == [fx.GT_DIR, fx.INPUT, fx.GROUPINGS]
+    assert sorted(os.listdir(root)) == [fx.GT_DIR, fx.INPUT, fx.GROUPINGS,
+                                        "PGAN_TF_SYNTHETIC.json"]
+    with open(os.path.join(root, "PGAN_TF_SYNTHETIC.json")) as f:
+        marker = json.load(f)
+    assert marker["synthetic"] is True and marker["num_images"] == N
     header, rows = fx.read_csv(fx.gt_csv(root))
     assert header == HEADER and len(rows) == N
     for row in rows:

@@ -68,3 +68,21 @@ def wheel_members(wheel):
     """Every file name inside `wheel`."""
     with zipfile.ZipFile(wheel) as zf:
         return zf.namelist()
+
+
+def build_sdist(tmp, python=sys.executable):
+    """Path of the source distribution built offline from a clean copy of the tree under `tmp`."""
+    os.makedirs(tmp, exist_ok=True)
+    src = clean_copy(os.path.join(tmp, "src"), tmp)
+    dist = os.path.join(tmp, "dist")
+    subprocess.run([python, "setup.py", "-q", "sdist", "-d", dist], cwd=src, check=True,
+                   capture_output=True, text=True)
+    found = glob.glob(os.path.join(dist, "pgan_tf-*.tar.gz"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def sdist_members(sdist):
+    """File names inside `sdist`, relative to its top folder (pgan_tf-<version>/)."""
+    with tarfile.open(sdist) as tar:
+        return {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: synthetic ISIC-layout data → TFRecords → a small APGAN+TTUR trained on the CPU →
-# exported samples → GAN-train/GAN-test and SWD. Everything lands under the folder given ($1).
+# GAN-train/GAN-test and SWD → exported samples with their model card. Everything lands under
+# the folder given ($1).
 set -euo pipefail
 OUT=${1:-demo_out}
 PY=${PYTHON:-.venv/bin/python}
@@ -29,13 +30,14 @@ step "3/5 train APGAN+TTUR (flags/demo.cfg) -> $OUT/run"
 "$PY" -m pgan_tf.train --flagfile=flags/demo.cfg --data_dir="$OUT/data" --run_dir="$OUT/run"
 echo
 echo "Fake grids: $OUT/run/grids/   Log: $OUT/run/log.txt"
-echo "TensorBoard: tensorboard --logdir $OUT/run/tensorboard"
+echo "TensorBoard: tensorboard --logdir $OUT/run/tensorboard  (HParams tab: after step 4/5)"
 
-step "4/5 export samples of the EMA generator -> $OUT/samples"
+step "4/5 GAN-train / GAN-test / SWD (small classifier, few epochs: CPU demo numbers) -> $OUT/results.json"
+"$PY" tools/evaluate.py --flagfile=flags/demo_eval.cfg --run_dir "$OUT/run" \
+  --data_dir "$OUT/data" --output "$OUT/results.json"
+
+# After the evaluation, so that the samples' MODEL_CARD.md carries its numbers.
+step "5/5 export samples of the EMA generator -> $OUT/samples"
 "$PY" tools/export_samples.py --run_dir "$OUT/run" --num_per_class 16 --seed 0 --grid \
   --output_dir "$OUT/samples" --overwrite --noprogress
 echo "Sample grid: $OUT/samples/grid.png   Labels: $OUT/samples/labels.csv"
-
-step "5/5 GAN-train / GAN-test / SWD (small classifier, few epochs: CPU demo numbers) -> $OUT/results.json"
-"$PY" tools/evaluate.py --flagfile=flags/demo_eval.cfg --run_dir "$OUT/run" \
-  --data_dir "$OUT/data" --output "$OUT/results.json"

@@ -50,7 +50,10 @@ def run(main):
             _MAIN_PID[:] = [os.getpid()]
             signal.signal(signal.SIGTERM, _raise_terminated)
         try:
-            return main(argv)
+            try:
+                return main(argv)
+            except ModuleNotFoundError as err:
+                raise missing_tensorflow(err) from err
         except UserError as err:
             if "verbose" in flags.FLAGS and flags.FLAGS["verbose"].value:
                 raise
@@ -115,6 +118,21 @@ def _raise_terminated(signum, frame):
         os.kill(os.getpid(), signal.SIGTERM)
         return
     raise _Terminated()
+
+
+# Modules the base install leaves to an extra: TensorFlow (cpu/gpu extras) and what needs it.
+_TENSORFLOW_MODULES = ("tensorflow", "tf_keras", "tensorflow_io_gcs_filesystem")
+MISSING_TENSORFLOW = ("TensorFlow is not installed in this Python ({python}): install pgan_tf with "
+                      "its extra, pip install 'pgan_tf[cpu]' (or 'pgan_tf[gpu]' with an NVIDIA "
+                      "GPU; in a clone: pip install -e '.[cpu]')")
+
+
+def missing_tensorflow(err):
+    """A UserError saying which extra to install when `err` (a ModuleNotFoundError) is about
+    TensorFlow; `err` itself otherwise (setup.py names no TensorFlow in the base requirements)."""
+    if (getattr(err, "name", None) or "").split(".")[0] not in _TENSORFLOW_MODULES:
+        return err
+    return UserError(MISSING_TENSORFLOW.format(python=sys.executable))
 
 
 def run_binary(define_flags, main):
@@ -191,8 +209,11 @@ class _StageRetracingFilter(logging.Filter):
 def import_tensorflow():
     """Binaries only: import TensorFlow with its start-up chatter filtered out of stderr (real
     errors pass) and the stage-retracing warning dropped from its logger. Idempotent."""
-    if "tensorflow" not in sys.modules:
-        _quiet_import()
+    if sys.modules.get("tensorflow") is None:   # None: an import that failed before
+        try:
+            _quiet_import()
+        except ModuleNotFoundError as err:
+            raise missing_tensorflow(err) from err
     tf = sys.modules["tensorflow"]
     logger = tf.get_logger()
     if not any(isinstance(f, _StageRetracingFilter) for f in logger.filters):

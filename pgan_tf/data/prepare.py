@@ -340,7 +340,11 @@ def _dataset_info(config, classes, plan, written, val_origin, spec):
         elif name == "val":
             entry.update(origin=val_origin, requested=None if config.val_from else config.val_size)
         splits[name] = entry
+    # "synthetic": the source images were drawn by pgan-synthetic (not patient images); GAN
+    # samples added with --extra_train are listed apart (splits.train.synthetic_images).
+    synthetic = sources.is_synthetic(config.input_dir) or sources.is_synthetic(config.val_from)
     return {"classes": list(classes), "resolution": config.resolution, "source": config.source,
+            "synthetic": synthetic,
             "seed": config.seed, "max_per_class": config.max_per_class,
             "inputs": {k: os.path.abspath(v) if v else None for k, v in
                        (("input_dir", config.input_dir), ("val_from", config.val_from),

@@ -19,6 +19,8 @@ from pgan_tf.errors import UserError
 RESIZE_FILTER = Image.Resampling.LANCZOS
 RESIZE_FILTER_NAME = "PIL LANCZOS (antialiased)"
 # Colour modes converted to RGB (and listed under "converted" in dataset.json); RGB passes as is.
+# Paper §3.1: 10,015 images = 9,514 train + 501 validation; only used to suggest a --val_size.
+PAPER_VAL_SHARE = 501 / 10015
 CONVERTIBLE_MODES = ("1", "L", "LA", "P", "PA", "RGBA", "RGBX", "CMYK", "YCbCr", "La")
 
 
@@ -92,6 +94,7 @@ def split_by_lesion(labels, lesions, classes, val_size, seed):
     lesion. Refuses a split that leaves a class without a training image.
     """
     labels = np.asarray(labels)
+    n = len(labels)
     groups = collections.OrderedDict()
     for i, lesion in enumerate(lesions):  # lesion order = first appearance in index order
         groups.setdefault(lesion, []).append(i)
@@ -99,19 +102,44 @@ def split_by_lesion(labels, lesions, classes, val_size, seed):
     for members in groups.values():
         by_class[int(labels[members[0]])].append(members)
     counts = [sum(len(m) for m in by_class[c]) for c in range(len(classes))]
+    if val_size > n:
+        raise UserError(f"--val_size={val_size} is larger than the dataset ({n} images)"
+                        f"{_val_size_hint(counts)}")
     quotas = _largest_remainder(counts, val_size)
     rng = np.random.default_rng(seed)
     val = []
     for c, quota in enumerate(quotas):
         if quota and quota >= counts[c]:
             raise UserError(f"--val_size={val_size} would leave class {classes[c]} without a "
-                            f"training image ({counts[c]} images); use a smaller --val_size")
+                            f"training image ({counts[c]} images); use a smaller --val_size"
+                            f"{_val_size_hint(counts)}")
         order = rng.permutation(len(by_class[c])) if by_class[c] else []
         val += _fill_quota([by_class[c][j] for j in order], quota, counts[c])
     val = sorted(val)
     train = sorted(set(range(len(labels))) - set(val))
     _check_train_has_every_class(labels[train], classes)
     return train, val
+
+
+def workable_val_size(counts, limit):
+    """Largest val size <= `limit` whose quotas leave every class a training image (0 if none)."""
+    for total in range(min(limit, sum(counts)), 0, -1):
+        if all(q == 0 or q < c for q, c in zip(_largest_remainder(counts, total), counts)):
+            return total
+    return 0
+
+
+def _val_size_hint(counts):
+    """'; --val_size=V works ...' for an error message: the paper's share of the images (501 of
+    10,015, paper §3.1) when that works, else the largest size that does."""
+    n = sum(counts)
+    share = int(round(n * PAPER_VAL_SHARE))
+    if share and workable_val_size(counts, share) == share:
+        return f"; --val_size={share} works (5 % of the {n} images, the paper's share)"
+    largest = workable_val_size(counts, n)
+    if largest:
+        return f"; --val_size={largest} works (the largest that leaves every class a training image)"
+    return "; --val_size=0 (no validation split) works, or add images"
 
 
 def _largest_remainder(counts, total):

@@ -28,6 +28,9 @@ HAM_DX_TO_CLASS = {c.lower(): c for c in ISIC_CLASSES}
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SOURCE_KINDS = ("isic2018", "folders")
 EXPORT_LABELS_FILE = "labels.csv"
+# `pgan-synthetic` writes this file at the top of its output: the images are drawn by pgan_tf, not
+# photographed, and `pgan-prepare` records that in dataset.json ("synthetic") for model cards.
+SYNTHETIC_MARKER = "PGAN_TF_SYNTHETIC.json"
 # How many offending ids an error message lists before "... and N more".
 _MAX_LISTED = 5
 
@@ -59,6 +62,11 @@ def read_source(kind, input_dir):
     source = read_isic2018(input_dir) if kind == "isic2018" else read_class_folders(input_dir)
     check_every_class_present(source)
     return source
+
+
+def is_synthetic(input_dir):
+    """True when `input_dir` was written by `pgan-synthetic` (it holds SYNTHETIC_MARKER)."""
+    return bool(input_dir) and os.path.isfile(os.path.join(input_dir, SYNTHETIC_MARKER))
 
 
 def check_every_class_present(source):

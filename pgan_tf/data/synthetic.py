@@ -5,6 +5,8 @@ for the demo and the tests, so the project runs without the real download.
     DIR/ISIC2018_Task3_Training_GroundTruth/ISIC2018_Task3_Training_GroundTruth.csv
         image,MEL,NV,BCC,AKIEC,BKL,DF,VASC  with one-hot 1.0/0.0
     DIR/ISIC2018_Task3_Training_LesionGroupings.csv   image,lesion_id  (some lesions: 2-3 images)
+    DIR/PGAN_TF_SYNTHETIC.json   says the set is synthetic (generator, seed, count), so that
+                                 `pgan-prepare` and model cards never call it ISIC data
 
 Class counts follow ISIC 2018 (REFERENCE §11.3; N = 10,015 reproduces them exactly) with at least
 `MIN_IMAGES_PER_CLASS` images and `MIN_LESIONS_PER_CLASS` lesions per class. Each class has its own
@@ -24,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from pgan_tf import fileio, output_guard
-from pgan_tf.data.sources import ISIC_CLASSES
+from pgan_tf.data.sources import ISIC_CLASSES, SYNTHETIC_MARKER
 from pgan_tf.errors import UserError
 
 # ISIC 2018 Task 3 training counts (REFERENCE §11.3), in the CSV column order.
@@ -305,3 +307,8 @@ def _write_files(root, planned, seed, progress):
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(("image", "lesion_id"))
         writer.writerows((p.image_id, p.lesion_id) for p in planned)
+    fileio.write_json(os.path.join(root, SYNTHETIC_MARKER), {
+        "synthetic": True, "generator": "pgan_tf.data.synthetic (pgan-synthetic)", "seed": seed,
+        "num_images": len(planned),
+        "note": "drawn lesion-like shapes in the ISIC 2018 Task 3 layout; no patient images, no "
+                "ISIC licence"})

@@ -9,7 +9,6 @@ from pgan_tf import disk, fileio, model_card
 from pgan_tf.eval import reports
 
 CLASSIFIER_METRICS = ("gan_train", "gan_test")
-TENSORBOARD_EVAL = os.path.join("tensorboard", "eval")
 
 
 def _confusion_path(png_dir, prefix, name):
@@ -68,10 +67,13 @@ def scalars(entry):
 def write_tensorboard(run_dir, entry, step, images=None):
     """Scalars of one checkpoint's entry, and `images` ({tag: uint8 [H, W, C]}: confusion matrices,
     sample grid), into `run_dir/tensorboard/eval` at step = images seen. The scalars are the
-    metrics of the run's HParams table (`training/hparams.py`)."""
+    metrics of the run's HParams table, in the folder that holds its session
+    (`training/hparams.py` says why)."""
     import tensorflow as tf
 
-    writer = tf.summary.create_file_writer(os.path.join(run_dir, TENSORBOARD_EVAL))
+    from pgan_tf.training.hparams import SESSION_DIR
+
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, SESSION_DIR))
     with writer.as_default():
         for tag, value in scalars(entry).items():
             tf.summary.scalar(f"eval/{tag}", float(value), step=step)

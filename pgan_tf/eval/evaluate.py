@@ -309,7 +309,7 @@ def evaluate_run(config):
         entry.update(evaluate_generator(source, reals, config, models, png_dir=png_dir,
                                         prefix=prefix, fid_scorer=fid_scorer))
         images = {**confusion_images(entry, png_dir, prefix),
-                  "eval/samples": sample_grid(source, len(reals.class_names))}
+                  "eval/samples": sample_grid(source, reals.class_names)}
         if into_run:
             write_tensorboard(config.run_dir, entry, images_seen, images)
         per_checkpoint[key] = entry
@@ -324,13 +324,15 @@ def evaluate_run(config):
     return results
 
 
-def sample_grid(fake_source, num_classes):
-    """uint8 grid, one row per class: images 0..GRID_COLUMNS-1 of each class (the first images of
-    an export with the evaluation's seed)."""
+def sample_grid(fake_source, class_names):
+    """uint8 grid, one row per class, named in the margin: images 0..GRID_COLUMNS-1 of each class
+    (the first images of an export with the evaluation's seed)."""
     from pgan_tf import sampling
 
+    num_classes = len(class_names)
     labels = np.repeat(np.arange(num_classes), sample_export.GRID_COLUMNS)
-    return sampling.make_grid(fake_source(labels), num_classes, sample_export.GRID_COLUMNS)
+    return sampling.labelled_grid(fake_source(labels), num_classes, sample_export.GRID_COLUMNS,
+                                  list(class_names))
 
 
 def evaluate_sets(config):

@@ -4,7 +4,7 @@ Layout of OUT: `OUT/<CLASS>/<run>-<kimg>-<seed>-<index>.png` (kimg = images seen
 index 6 digits), `OUT/labels.csv` (`image,<run classes>`, `image` = path relative to OUT without
 extension, one-hot `1.0`/`0.0`, the ISIC ground-truth format that `pgan-prepare --extra_train`
 reads), `OUT/manifest.json`, `OUT/MODEL_CARD.md` (`pgan_tf.model_card`) and, with `grid`,
-`OUT/grid.png` (one row per class).
+`OUT/grid.png` (one row per class, its name in the left margin, in the manifest's class order).
 
 Latents: image i of class c (c = the class's index in the run) uses row i of the N(0, 1) stream of
 `np.random.RandomState(SeedSequence([seed, c]))`. A class's images therefore do not depend on which
@@ -289,15 +289,16 @@ def _write_labels_csv(path, classes, rows):
 
 
 def _write_grid(path, cells, counts, run_generator):
-    """One row per exported class, its first GRID_COLUMNS images (black where it has fewer)."""
-    classes = list(counts)
+    """One row per exported class, in the run's class order (manifest `classes`), named in the
+    left margin; its first GRID_COLUMNS images (black where it has fewer)."""
+    classes = [c for c in run_generator.class_names if c in counts]
     cols = max(1, min(GRID_COLUMNS, max(counts.values())))
     res, channels = run_generator.config.resolution, run_generator.config.num_channels
     tiles = np.zeros((len(classes) * cols, res, res, channels), np.uint8)  # row-major cells
     for row, name in enumerate(classes):
         images = cells.get(name, tiles[:0])[:cols]
         tiles[row * cols:row * cols + len(images)] = images
-    sampling.save_png(path, sampling.make_grid(tiles, len(classes), cols))
+    sampling.save_png(path, sampling.labelled_grid(tiles, len(classes), cols, classes))
 
 
 @contextlib.contextmanager

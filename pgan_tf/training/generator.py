@@ -1,8 +1,9 @@
 """The trained EMA generator of a run: restore it from a checkpoint, save/load a SavedModel.
 
-`load_generator(run_dir)` is the public entry point (also `pgan_tf.load_generator`): it returns a
-callable `(latents [N, latent_size], labels [N, K] one-hot) -> images [N, R, R, C]` in [-1, 1] at the
-run's final resolution. A run stopped before reaching it is sampled at its current stage and
+`load_generator(run_dir)` is the public entry point (also `pgan_tf.load_generator`): it returns an
+`ExportedGenerator` (`training/exported.py`), callable `(latents [N, latent_size], labels [N, K]
+one-hot) -> images [N, R, R, C]` in [-1, 1] at the run's final resolution, with `generate(labels,
+n, seed)` -> uint8 images and the class names. A run stopped before reaching it is sampled at its current stage and
 nearest-upsampled to R, as official PGAN's networks always output R x R (REFERENCE §1.5).
 """
 import dataclasses
@@ -17,6 +18,7 @@ from pgan_tf.errors import UserError
 from pgan_tf.training import checkpoint_index
 from pgan_tf.training.builders import model_factories, schedule_params
 from pgan_tf.training.checkpoint_index import list_checkpoints  # noqa: F401  (public here too)
+from pgan_tf.training.exported import ExportedGenerator
 from pgan_tf.training.run_dir import read_run_config
 from pgan_tf.training.schedule import stage_at
 
@@ -132,21 +134,22 @@ def _at_kimg(run_dir, checkpoint, move=True):
     return images_seen, checkpoint_index.checked(checkpoints[images_seen], move)
 
 
-def save_generator(run_generator, export_dir):
-    """SavedModel with one signature `(latents, labels) -> images` usable without pgan_tf, with
-    its MODEL_CARD.md (`pgan_tf.model_card`) when the run dir is known."""
-    if not fileio.is_remote(export_dir) and os.path.islink(export_dir):
-        # The swap below replaces a folder; a link would leave the finished export under a
-        # temporary name. The user decides where the export lives: no link is followed.
-        raise UserError(f"{export_dir} is a symlink ({os.readlink(export_dir)}); remove the link "
-                        "and rerun to write the export there (the checkpoints are kept)")
+def _export_module(run_generator):
+    """The SavedModel's object: the generator, the signature `serving_default` (latents=, labels=)
+    -> {"images"}, the endpoint `serve` ({"latents", "labels"} -> images, what
+    `keras.layers.TFSMLayer(path)` calls by default) and, as variables, the class names, latent
+    size and resolution (so the folder alone says how to call it)."""
     cfg = run_generator.config
     module = tf.Module()
     module.model = run_generator.model
+    module.class_names = tf.Variable(list(run_generator.class_names), dtype=tf.string,
+                                     trainable=False, shape=[len(run_generator.class_names)])
+    module.latent_size = tf.Variable(cfg.latent_size, dtype=tf.int64, trainable=False)
+    module.resolution = tf.Variable(cfg.resolution, dtype=tf.int64, trainable=False)
+    latents_spec = tf.TensorSpec([None, cfg.latent_size], tf.float32, name="latents")
+    labels_spec = tf.TensorSpec([None, cfg.num_classes], tf.float32, name="labels")
 
-    @tf.function(input_signature=[
-        tf.TensorSpec([None, cfg.latent_size], tf.float32, name="latents"),
-        tf.TensorSpec([None, cfg.num_classes], tf.float32, name="labels")])
+    @tf.function(input_signature=[latents_spec, labels_spec])
     def generate(latents, labels):
         fading = run_generator.alpha < 1.0
         images = run_generator.model(latents, labels, res=run_generator.stage_resolution,
@@ -154,9 +157,29 @@ def save_generator(run_generator, export_dir):
         factor = cfg.resolution // run_generator.stage_resolution
         if factor > 1:
             images = tf.repeat(tf.repeat(images, factor, axis=1), factor, axis=2)
-        return {"images": tf.cast(images, tf.float32)}
+        # G's last layer is linear (official PGAN): a few values leave [-1, 1] (the demo's reach
+        # -1.14 ... 1.47). Clipped here so the export keeps the range its card states; uint8
+        # conversion (sampling.to_uint8) saturates the same values, so no pixel changes.
+        return {"images": tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)}
+
+    @tf.function(input_signature=[{"latents": latents_spec, "labels": labels_spec}])
+    def serve(inputs):
+        return generate(inputs["latents"], inputs["labels"])["images"]
 
     module.generate = generate
+    module.serve = serve
+    return module, generate
+
+
+def save_generator(run_generator, export_dir):
+    """SavedModel usable without pgan_tf (`_export_module`), with its MODEL_CARD.md
+    (`pgan_tf.model_card`) when the run dir is known."""
+    if not fileio.is_remote(export_dir) and os.path.islink(export_dir):
+        # The swap below replaces a folder; a link would leave the finished export under a
+        # temporary name. The user decides where the export lives: no link is followed.
+        raise UserError(f"{export_dir} is a symlink ({os.readlink(export_dir)}); remove the link "
+                        "and rerun to write the export there (the checkpoints are kept)")
+    module, generate = _export_module(run_generator)
     # Write beside, then swap in: a reader never loads half a SavedModel (on object stores the
     # folder rename is a copy, so there only the window shrinks).
     tmp = fileio.temp_name(export_dir)
@@ -193,10 +216,12 @@ def remove_stale_export_temps(export_dir):
 
 
 def load_generator(run_dir):
-    """Callable `(latents, labels) -> images` from `run_dir/export/generator` (SavedModel).
+    """The `ExportedGenerator` of `run_dir/export/generator` (SavedModel): `class_names`,
+    `latent_size`, `resolution`, `generate(labels, n, seed)` -> uint8 images, and callable as
+    `(latents, one-hot labels) -> float images in [-1, 1]`.
 
     Only TensorFlow is needed to use it; other tools can also load the folder directly with
-    `tf.saved_model.load(path).signatures['serving_default']`.
+    `tf.saved_model.load(path).signatures['serving_default']` or `keras.layers.TFSMLayer(path)`.
     """
     path = os.path.join(run_dir, EXPORT_DIR)
     if not fileio.isdir(path):
@@ -204,12 +229,4 @@ def load_generator(run_dir):
         raise UserError(f"{path} does not exist: it is written when the run ends (a run stopped "
                         "by SIGTERM writes it once resumed to its end); to sample the latest "
                         f"checkpoint now, run pgan-export --run_dir {run_dir}")
-    loaded = tf.saved_model.load(path)
-
-    def generate(latents, labels):
-        out = loaded.signatures["serving_default"](
-            latents=tf.constant(latents, tf.float32), labels=tf.constant(labels, tf.float32))
-        return out["images"].numpy()
-
-    generate.saved_model = loaded
-    return generate
+    return ExportedGenerator.load(path, fallback=read_run_config(run_dir))

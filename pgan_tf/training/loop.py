@@ -157,10 +157,12 @@ def _run(state, config, stop):
         if state.chief and not export_done(config.run_dir):
             _export_generator(state, stop)  # the run ended before its export was written
         return _close(state)
+    reals = _grid_reals(state)  # shown beside the fakes of every grid, also after a resume
+    state.reporter.set_reals(reals)
     if not resumed:
         state.reporter.config_text(config.to_dict(), step=0)
-        write_hparams(state.reporter.writer, config)  # TensorBoard HParams table (issue 10)
-        _write_reals_grid(state)
+        write_hparams(state.worker_dir.path, config)  # TensorBoard HParams table
+        _write_reals_grid(state, reals)
         state.reporter.class_grid(state.generate_grid(stage_at(0, state.params)),
                                   *state.grid_shape, kimg=0, step=0)
     stop.phase = TRAINING  # then check: a signal before this line asked to stop before training
@@ -334,8 +336,9 @@ def _swd_values(state, stage):
     return swd_scalars(result) if result else {}
 
 
-def _write_reals_grid(state):
-    """`grids/reals.png`: the first `cols` training images of each class at full resolution."""
+def _grid_reals(state):
+    """float [K, cols, R, R, C]: the first `cols` training images of each class (-1 = black where
+    a class has fewer)."""
     rows, cols = state.grid_shape
     config = state.config
     picked = [[] for _ in range(rows)]
@@ -352,7 +355,14 @@ def _write_reals_grid(state):
             break
     blank = np.full((config.resolution, config.resolution, config.num_channels), -1.0, np.float32)
     cells = [p[i] if i < len(p) else blank for p in picked for i in range(cols)]
-    grid = sampling.make_grid(sampling.to_uint8(np.stack(cells)), rows, cols)
+    return np.stack(cells).reshape((rows, cols) + blank.shape)
+
+
+def _write_reals_grid(state, reals):
+    """`grids/reals.png`: `reals` at full resolution, one row per class, labelled."""
+    rows, cols = state.grid_shape
+    grid = sampling.labelled_grid(sampling.to_uint8(reals.reshape((-1,) + reals.shape[2:])),
+                                  rows, cols, state.reporter.row_labels(rows), [("reals", cols)])
     sampling.save_png(os.path.join(state.worker_dir.path, "grids", "reals.png"), grid)
 
 
