@@ -96,6 +96,7 @@ SNIPPETS = list(python_snippets())
 
 def test_the_docs_have_python_snippets():
     assert SNIPPETS, "no ```python block found; the snippet check below would test nothing"
+    assert any(where == "README.md" for where, _, _ in SNIPPETS)  # README's generator example
 
 
 @pytest.mark.parametrize("where, line, code", SNIPPETS, ids=[f"{w}:{n}" for w, n, _ in SNIPPETS])
