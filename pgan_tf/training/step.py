@@ -6,7 +6,10 @@ the G step. D_repeats = 1 (TTUR keeps 1:1 steps, paper §2.3).
 
 Every random draw (latents, GP mix factors, G's labels) is a stateless function of
 (seed, images_seen), so a resumed run draws exactly what an uninterrupted one would (issue 3).
-One `tf.function` is traced per (resolution, fading) and reused until the stage changes.
+One `tf.function` is traced per (resolution, fading) and reused until the stage changes; with a
+lazy gradient penalty (`--gp_interval` k > 1, beyond the paper) there are two per stage, with and
+without the penalty, and `carries_gp` picks one from the image count, so a resumed run puts the
+penalty on the same steps as an uninterrupted one.
 
 Distribution (official multi-GPU, REFERENCE §3.2): each replica computes its own mean losses on its
 share of the minibatch (its own minibatch-stddev groups, GP and draws, seeded by replica id); the
@@ -14,6 +17,8 @@ gradients are averaged over replicas (official: summed with NCCL, times 1/num_gp
 once in cross-replica context, where the NaN/Inf check can skip the step for every replica alike.
 `virtual_replicas` splits the batch the same way on one device (a reference for tests).
 """
+import functools
+
 import numpy as np
 import tensorflow as tf
 import keras
@@ -30,6 +35,15 @@ _STREAM_D_LATENTS, _STREAM_GP_MIX, _STREAM_G_LATENTS, _STREAM_G_LABELS = range(4
 def gp_mix_factors(batch, seed):
     """One U[0,1] mix factor per sample, [N,1,1,1] (REFERENCE §2; not one per batch, not normal)."""
     return tf.random.stateless_uniform([batch, 1, 1, 1], seed, 0.0, 1.0)
+
+
+def carries_gp(images_seen, minibatch, interval):
+    """Whether the D step starting at `images_seen` computes the gradient penalty.
+
+    Lazy regularization (StyleGAN2, here applied to WGAN-GP; beyond the paper): every
+    `interval`-th step by the step index images_seen // minibatch, a function of the image count
+    only. `interval` 1 = every step (official)."""
+    return (int(images_seen) // int(minibatch)) % int(interval) == 0
 
 
 class Trainer:
@@ -93,12 +107,13 @@ class Trainer:
         size of `reals`). The losses are also added to `tick_metrics` on the device; once
         `max_nonfinite_steps` consecutive steps were non-finite the step is a no-op (see there).
         """
-        key = (int(resolution), bool(fading))
+        if minibatch is None:
+            minibatch = self._global_batch(reals)
+        gp = carries_gp(images_seen, minibatch, self.config.gp_interval)
+        key = (int(resolution), bool(fading), gp)
         if key not in self._steps:
             fn = lambda r, l, a, n, b: self._guarded_step(r, l, a, n, b, *key)  # noqa: E731
             self._steps[key] = tf.function(fn, jit_compile=self.config.jit_compile or None)
-        if minibatch is None:
-            minibatch = self._global_batch(reals)
         return self._steps[key](reals, labels, tf.constant(alpha, tf.float32),
                                 tf.constant(images_seen, tf.int64),
                                 tf.constant(minibatch, tf.int64))
@@ -109,12 +124,12 @@ class Trainer:
         workers = self.strategy.num_replicas_in_sync // len(local)
         return sum(int(x.shape[0]) for x in local) * workers
 
-    def _guarded_step(self, reals, labels, alpha, images_seen, minibatch, res, fading):
+    def _guarded_step(self, reals, labels, alpha, images_seen, minibatch, res, fading, gp):
         """`_train_step` plus the device-side tick metrics; a no-op once the NaN guard halted."""
         outputs = {}
 
         def train():
-            out = self._train_step(reals, labels, alpha, images_seen, res, fading)
+            out = self._train_step(reals, labels, alpha, images_seen, res, fading, gp)
             finite = out.pop("finite")
             with tf.control_dependencies([self.tick_metrics.record(
                     out, finite, images_seen, minibatch)]):
@@ -127,12 +142,12 @@ class Trainer:
 
         return tf.cond(self.tick_metrics.running(), train, halted)
 
-    def _train_step(self, reals, labels, alpha, images_seen, res, fading):
+    def _train_step(self, reals, labels, alpha, images_seen, res, fading, gp):
         a = alpha if fading else None
         seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(
             tf.constant([self.config.seed, 0], tf.int64), images_seen), num=4)  # [4, 2]
         d_vars, d_grads, d_metrics = self._per_replica(
-            self._d_replica, self.D, reals, labels, a, res, seeds)
+            functools.partial(self._d_replica, gp=gp), self.D, reals, labels, a, res, seeds)
         d_finite = self._apply("d", d_vars, d_grads, d_metrics["loss_d"])
         if self.augment is not None:  # ADA's controller: one for all replicas (cross-replica)
             self.augment.update(d_metrics["aug_rt"], d_finite, self._global_batch(reals))
@@ -165,8 +180,11 @@ class Trainer:
         metrics = {k: tf.add_n([o[1][k] for o in outs]) / len(outs) for k in outs[0][1]}
         return self._variables(model, res), grads, metrics
 
-    def _d_replica(self, reals, labels, alpha, res, seeds, replica_id):
-        """D's WGAN-GP + drift + AC-GAN loss on this replica's reals; returns (grads, metrics)."""
+    def _d_replica(self, reals, labels, alpha, res, seeds, replica_id, gp=True):
+        """D's WGAN-GP + drift + AC-GAN loss on this replica's reals; returns (grads, metrics).
+
+        `gp` False: the lazy GP's step without the penalty (no interpolate, no double backward);
+        True with `--gp_interval` k > 1: the penalty weighted by k."""
         cfg = self.config
         batch = tf.shape(reals)[0]
         if alpha is not None:
@@ -181,25 +199,32 @@ class Trainer:
         with tf.GradientTape() as tape:
             real_scores, real_logits = self.D(reals, res=res, alpha=alpha, training=True)
             fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
-            mixed = losses.interpolate(reals, fakes, mix)
-            with tf.GradientTape() as gp_tape:
-                gp_tape.watch(mixed)
-                mixed_scores, _ = self.D(mixed, res=res, alpha=alpha, training=True)
-                # fp16: the GP gradient is taken of the loss-scaled sum, then unscaled (§2).
-                mixed_sum = tf.reduce_sum(tf.cast(mixed_scores, tf.float32)) * self._scale("d")
-            mixed_grads = gp_tape.gradient(mixed_sum, mixed) / self._scale("d")
-            norms = losses.native_gradient_norm(mixed_grads, res, cfg.resolution)
+            norms = self._gp_norms(reals, fakes, mix, alpha, res) if gp else None
             loss, terms = losses.d_loss(
                 real_scores, fake_scores, real_logits, fake_logits, labels, norms,
                 wgan_lambda=cfg.wgan_lambda, wgan_target=cfg.wgan_target,
                 wgan_epsilon=cfg.wgan_epsilon, cond_weight=cfg.cond_weight,
-                class_weights=self.class_weights)
+                class_weights=self.class_weights, gp_weight=cfg.gp_interval)
+            if gp and cfg.gp_interval > 1:
+                # The tick's mean over steps then estimates the mean norm (0 on the other steps).
+                terms["grad_norm"] = terms["grad_norm"] * cfg.gp_interval
             scaled_loss = loss * self._scale("d")  # on the tape: fp16 loss scaling
         grads = self._gradients(tape, scaled_loss, self.D, res, "d")
         terms = {f"d_{k}" if not k.startswith("d_") else k: v for k, v in terms.items()}
         if self.augment is not None:
             terms["aug_rt"] = ada.overfit_statistic(real_scores, fake_scores)
         return grads, {**terms, "loss_d": loss}
+
+    def _gp_norms(self, reals, fakes, mix, alpha, res):
+        """The GP's per-sample norms at the interpolates; call on D's outer tape."""
+        mixed = losses.interpolate(reals, fakes, mix)
+        with tf.GradientTape() as gp_tape:
+            gp_tape.watch(mixed)
+            mixed_scores, _ = self.D(mixed, res=res, alpha=alpha, training=True)
+            # fp16: the GP gradient is taken of the loss-scaled sum, then unscaled (§2).
+            mixed_sum = tf.reduce_sum(tf.cast(mixed_scores, tf.float32)) * self._scale("d")
+        mixed_grads = gp_tape.gradient(mixed_sum, mixed) / self._scale("d")
+        return losses.native_gradient_norm(mixed_grads, res, self.config.resolution)
 
     def _g_replica(self, reals, labels, alpha, res, seeds, replica_id):
         """G's loss on this replica's share of fakes (labels drawn, not the reals')."""
