@@ -86,6 +86,20 @@ def test_demo_scale_takes_widths_from_demo_cfg_but_its_length_from_the_paper(tmp
     assert demo.judge_args == ("--num_per_class=50", "--epochs=7", "--classifier_balanced")
 
 
+def test_demo_scale_trains_with_every_value_of_the_shipped_demo_cfg(tmp_path):
+    # Parse the real demo.cfg and the config the demo-scale APGAN+TTUR run trains with: every
+    # field agrees except the model's (attention, learning rates), the paths and the length, so
+    # a change to demo.cfg cannot leave the demo-scale tables on another recipe.
+    demo = config_from_args(["--flagfile=" + os.path.join(scales.FLAGS_DIR, "demo.cfg")]).to_dict()
+    p = _plan(tmp_path, "table2", scale="demo")
+    run = next(s for s in p.steps if s.kind == "train" and s.model == "apgan_ttur").config.to_dict()
+    own = {"data_dir", "run_dir", "attention_stages", "g_lr", "d_lr", "resolution", "total_kimg"}
+    assert {k for k in demo if demo[k] != run[k]} <= own
+    assert run["fmap_base"] == demo["fmap_base"] and run["minibatch_dict"] == demo["minibatch_dict"]
+    # Each excluded flag is one the scale or the experiment sets itself.
+    assert set(scales._DEMO_MODEL_FLAGS) == {f"--{k}" for k in own}
+
+
 def _arms(command):
     return next(a for a in command if a.startswith("--arms=")).split("=", 1)[1].split(",")
 
