@@ -251,6 +251,13 @@ def _stub_executor(calls, fail_on=None, stop_train_at=None, commands=None):
 
 def test_rerun_skips_finished_steps_and_reruns_the_interrupted_one(tmp_path):
     p = _plan(tmp_path, "table2", "demo")
+    # A dataset prepared with the old rotation (reflected borders, no rotation_rule): still read,
+    # and the results name its rule.
+    info_path = os.path.join(p.data.path, "dataset.json")
+    info = json.load(open(info_path))
+    info["augmentation"] = {"per_image": 3, "operations": [{"op": "rotate", "mode": "reflect"}]}
+    with open(info_path, "w") as f:
+        json.dump(info, f)
     calls, lines = [], []
     with pytest.raises(UserError, match="evaluate/apgan stopped with exit code 1"):
         runner.run_plan(p, "cmd", _stub_executor(calls, fail_on="evals/apgan/"), lines.append)
@@ -266,6 +273,7 @@ def test_rerun_skips_finished_steps_and_reruns_the_interrupted_one(tmp_path):
     assert rows["real"]["ours"]["gan_train"]["mean"] == pytest.approx(80.0)
     assert rows["pgan"]["ours"]["gan_train"]["kimg"] == "48"
     assert rows["apgan_ttur"]["paper"] == {"gan_train": 69.5, "gan_test": 60.0}
+    assert results["rotation_rule"] == "reflect_borders"
     text = open(os.path.join(p.folder, report.RESULTS_MD)).read()
     assert "| APGAN+TTUR |" in text and "69.5" in text and "from scratch" in text
     assert os.path.getsize(os.path.join(p.folder, report.RESULTS_PNG)) > 0
