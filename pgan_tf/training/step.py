@@ -82,6 +82,7 @@ class Trainer:
         self.class_weights = (tf.constant(losses.balanced_class_weights(label_rows))
                               if config.ac_balanced and np.shape(label_rows)[-1] else None)
         self._steps = {}
+        self._compiled = {}  # (res, fading, gp) -> the step's compute (an XLA cluster with jit)
         self._active = {}  # (model name, res) -> indices of variables that get gradients
 
     @property
@@ -113,7 +114,7 @@ class Trainer:
         key = (int(resolution), bool(fading), gp)
         if key not in self._steps:
             fn = lambda r, l, a, n, b: self._guarded_step(r, l, a, n, b, *key)  # noqa: E731
-            self._steps[key] = tf.function(fn, jit_compile=self.config.jit_compile or None)
+            self._steps[key] = tf.function(fn)  # --jit_compile compiles `_core` inside it
         return self._steps[key](reals, labels, tf.constant(alpha, tf.float32),
                                 tf.constant(images_seen, tf.int64),
                                 tf.constant(minibatch, tf.int64))
@@ -129,7 +130,7 @@ class Trainer:
         outputs = {}
 
         def train():
-            out = self._train_step(reals, labels, alpha, images_seen, res, fading, gp)
+            out = self._core(res, fading, gp)(reals, labels, alpha, images_seen)
             finite = out.pop("finite")
             with tf.control_dependencies([self.tick_metrics.record(
                     out, finite, images_seen, minibatch)]):
@@ -141,6 +142,18 @@ class Trainer:
             return {k: tf.zeros([], v.dtype) for k, v in outputs.items()}
 
         return tf.cond(self.tick_metrics.running(), train, halted)
+
+    def _core(self, res, fading, gp):
+        """`_train_step` for one stage; under --jit_compile one XLA cluster *inside* the NaN
+        guard's tf.cond. With the guard in the cluster, XLA's CPU compiler left the gradient
+        convolutions (nested in two conditionals) in a layout its convolution library does not
+        take and emitted them as plain loops: 12-15x slower steps (docs/performance.md)."""
+        key = (res, fading, gp)
+        if key not in self._compiled:
+            fn = lambda r, l, a, n: self._train_step(r, l, a, n, res, fading, gp)  # noqa: E731
+            self._compiled[key] = (tf.function(fn, jit_compile=True) if self.config.jit_compile
+                                   else fn)
+        return self._compiled[key]
 
     def _train_step(self, reals, labels, alpha, images_seen, res, fading, gp):
         a = alpha if fading else None
