@@ -10,8 +10,9 @@ to draw) a colour the photograph does not have:
 * rotation at true geometry (`crop_rotate.py`): exact quarter turns, then the rest of the angle
   (at most ±45°) with a crop that stays inside the rotated source, replacing Augmentor's
   `rotate_without_crop`, which fills the uncovered corners black (and its `rotate`, which crops,
-  refuses angles above 25°: REFERENCE §12.4). Datasets prepared before their dataset.json named a
-  `rotation_rule` reflected the image at its borders instead (`rotation_rule` names them);
+  refuses angles above 25°, an Augmentor 0.2.12 limit). Datasets prepared before their
+  dataset.json named a `rotation_rule` reflected the image at its borders instead
+  (`rotation_rule` names them);
 * skew: Augmentor `skew` only ever moves corners *outward* (every TILT and CORNER variant), so the
   output frame lies inside the warped source: nothing is uncovered;
 * zoom: Augmentor `zoom` enlarges by a factor >= 1 (validated) and center-crops back;
