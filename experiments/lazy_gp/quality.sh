@@ -3,7 +3,8 @@
 # docs/performance.md's demo figures (1000, 1001, 1002), alternating k within each seed, never two
 # runs at once. Each run: `make demo`'s training (flags/demo.cfg) and evaluation
 # (flags/demo_eval.cfg: GAN-train, GAN-test, SWD) on the demo data. Run it alone: 9 trainings
-# of ~11 min on the 2-core AMD EPYC. Then: python experiments/lazy_gp/quality_summary.py OUT.
+# of ~11 min each on the 2-core AMD EPYC. Each OUT/k<k>_s<seed>.results.json holds GAN-test
+# (balanced accuracy) and SWD as pgan-evaluate writes them; .train_seconds the training time.
 # usage: DATA=demo_out/data [OUT=experiments/lazy_gp/quality] [PYTHON=.venv/bin/python] \
 #        experiments/lazy_gp/quality.sh
 set -eu
