@@ -123,6 +123,10 @@ class TrainConfig:
     wgan_target: float = _field(1.0, "Gradient-penalty target norm (official 1).", lo=1e-12)
     wgan_epsilon: float = _field(0.001, "Drift weight on D(real)^2 (official 0.001; 0 = no "
                                  "drift term).", lo=0.0)
+    gp_interval: int = _field(1, "Lazy gradient penalty (beyond the paper; StyleGAN2's lazy "
+                              "regularization applied to WGAN-GP): compute the GP on every k-th D "
+                              "step only, weighted by k so its expected gradient is unchanged. "
+                              "1 = every step (official).", lo=1)
     cond_weight: float = _field(1.0, "AC-GAN cross-entropy weight (official 1; 0 = no "
                                 "class loss).", lo=0.0)
     ac_balanced: bool = _field(False, "Weight D's AC-GAN cross-entropy (reals and their fakes) per "

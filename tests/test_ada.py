@@ -263,7 +263,8 @@ def test_ada_trains_under_jit_compile():
         assert bool(out["finite"]) and all(np.isfinite(float(v)) for v in out.values())
         p += np.sign(float(out[ada.STAT_RT])) * B / 1000.0  # sign(r_t - target) * B / (speed * 1000)
         assert float(trainer.augment.p.numpy()) == pytest.approx(p, abs=1e-6)
-    assert all(step._jit_compile for step in trainer._steps.values())  # really XLA-compiled
+    # Really XLA-compiled: the step's compute, inside the NaN guard (see Trainer._core).
+    assert trainer._compiled and all(c._jit_compile for c in trainer._compiled.values())
 
 
 # ---- through the loop: tick line and exact resume --------------------------------------------------

@@ -4,7 +4,7 @@ import random
 import numpy as np
 import pytest
 
-from pgan_tf.data import augment, reflect_rotate
+from pgan_tf.data import augment, crop_rotate
 from pgan_tf.errors import UserError
 
 # Augmentor refuses probability 0, so "off" is a probability no uniform draw goes below.
@@ -61,9 +61,10 @@ def test_flip_probability_is_the_stated_one_not_augmentor_sample_s_plus_005():
 
 def test_rotation_stays_within_90_degrees():
     # A bright pixel right of the centre, rotated by θ ∈ [-90°, 90°] (expand=False), must stay in
-    # the half-plane x ≥ centre; a rotation beyond 90° would move it to the left half.
+    # the half-plane x ≥ centre; a rotation beyond 90° would move it to the left half. (8 px out:
+    # the crop's zoom, up to √2, keeps it in the frame.)
     img = np.zeros((33, 33, 3), np.uint8)
-    img[16, 28] = 255
+    img[16, 24] = 255
     spec = augment.AugmentationSpec(flip_left_right_probability=OFF,
                                     flip_top_bottom_probability=OFF, zoom_probability=OFF,
                                     skew_probability=OFF)
@@ -84,12 +85,24 @@ def test_describe_records_every_operation_and_the_fill_rule(image):
     info = augment.describe(spec, 3)
     ops = {op["op"]: op for op in info["operations"]}
     assert list(ops) == ["rotate", "flip_left_right", "flip_top_bottom", "zoom", "skew"]
-    assert ops["rotate"]["angle_degrees"] == [-90, 90] and ops["rotate"]["mode"] == "reflect"
+    assert ops["rotate"]["angle_degrees"] == [-90, 90]
+    assert ops["rotate"]["rule"] == info["rotation_rule"] == crop_rotate.ROTATION_RULE
     assert ops["zoom"]["probability"] == spec.zoom_probability
     assert all(op["fill"].startswith("none") for op in ops.values())
     assert "source image" in info["fill_rule"]
     assert info["per_image"] == 3 and "0.2.12" in info["library"] and "scikit-image" in info["library"]
     assert augment.describe(spec, 0)["operations"] == []
+    assert augment.rotation_rule(augment.describe(spec, 0)) == augment.NO_ROTATION
+
+
+def test_a_dataset_prepared_with_the_old_rule_is_named_as_such():
+    # dataset.json of a dataset prepared before the rule was recorded: a reflect-mode rotation.
+    old = {"augmentation": {"per_image": 3, "operations": [
+        {"op": "rotate", "mode": "reflect", "fill": "none (reflection)"}, {"op": "zoom"}]}}
+    assert augment.rotation_rule(old) == augment.LEGACY_ROTATION_RULE
+    assert augment.rotation_rule({"augmentation": augment.describe(augment.DEFAULT_SPEC, 3)}) \
+        == crop_rotate.ROTATION_RULE
+    assert augment.rotation_rule({}) == augment.NO_ROTATION
 
 
 def _only(**changes):
@@ -121,15 +134,76 @@ def test_no_fill_colour_at_extreme_magnitudes(bright, spec):
     assert not all(np.array_equal(o, bright) for o in outs)  # the operation did run
 
 
-@pytest.mark.parametrize("angle", [90, -90, 45, -45])
-def test_rotation_reflects_instead_of_filling(bright, angle):
-    out = reflect_rotate.rotate_reflect(bright, angle)
-    if abs(angle) == 90:  # a square maps onto the pixel grid: exactly np.rot90 (counter-clockwise)
+@pytest.mark.parametrize("angle", [90, -90, 45, -45, 30])
+def test_rotation_turns_quarters_exactly_and_never_fills(bright, angle):
+    out = crop_rotate.rotate_crop(bright, angle)
+    if abs(angle) == 90:  # exact quarter turns: lossless (counter-clockwise, as before)
         np.testing.assert_array_equal(out, np.rot90(bright, angle // 90))
     # Every value stays inside the source's range (clipped cubic interpolation of source pixels).
     assert bright.min() <= out.min() and out.max() <= bright.max()
-    # 45°: the uncovered corner holds the image mirrored at its border, not a constant.
-    assert out[:3, :3].std() > 10
+
+
+def _coordinate_image(side=64):
+    """R = 4x, G = 4y, B = 128: each pixel names its own position (quarter-pixel steps)."""
+    y, x = np.mgrid[0:side, 0:side]
+    return np.stack([4 * x, 4 * y, np.full_like(x, 128)], axis=-1).astype(np.uint8)
+
+
+def _projective_residuals(out):
+    """Decoded source (x, y) of every output pixel, and its distance (px) from the one projective
+    transform fitted to all of them (linear least squares, output pixel -> source position)."""
+    side = out.shape[0]
+    y, x = np.mgrid[0:side, 0:side]
+    x, y = x.ravel().astype(float), y.ravel().astype(float)
+    src = out[..., :2].reshape(-1, 2).astype(float) / 4.0
+    # u = (h0 x + h1 y + h2) / (h6 x + h7 y + 1), v = (h3 x + h4 y + h5) / (same): linear in h.
+    one, zero = np.ones_like(x), np.zeros_like(x)
+    rows = np.concatenate([
+        np.stack([x, y, one, zero, zero, zero, -x * src[:, 0], -y * src[:, 0]], axis=1),
+        np.stack([zero, zero, zero, x, y, one, -x * src[:, 1], -y * src[:, 1]], axis=1)])
+    h = np.linalg.lstsq(rows, np.concatenate([src[:, 0], src[:, 1]]), rcond=None)[0]
+    w = h[6] * x + h[7] * y + 1
+    fitted = np.stack([(h[0] * x + h[1] * y + h[2]) / w, (h[3] * x + h[4] * y + h[5]) / w], 1)
+    return src, np.linalg.norm(fitted - src, axis=1)
+
+
+def _fits_one_projective_transform(out):
+    src, residual = _projective_residuals(out)
+    side = out.shape[0]
+    inside = (src >= -0.5).all() and (src <= side - 0.5).all()
+    # Interpolation rounding stays under a pixel; a mirrored region is many pixels off the fit.
+    return inside and np.percentile(residual, 99) < 0.75 and residual.max() < 1.5
+
+
+@pytest.mark.parametrize("spec, copies", [
+    (_only(rotation_probability=1.0), 30),                            # angles over [-90°, 90°]
+    (_only(flip_left_right_probability=1.0, flip_top_bottom_probability=1.0), 1),
+    (_only(zoom_probability=1.0, zoom_min_factor=1.2, zoom_max_factor=1.2), 1),  # the spec's max
+    (_only(skew_probability=1.0), 12),                                 # every skew type, max 0.2
+    (augment.AugmentationSpec(rotation_probability=1.0, flip_left_right_probability=1.0,
+                              flip_top_bottom_probability=1.0, zoom_probability=1.0,
+                              zoom_min_factor=1.2, zoom_max_factor=1.2, skew_probability=1.0), 16),
+], ids=["rotate", "flips", "zoom", "skew", "all"])
+def test_every_pixel_comes_from_the_source_at_the_transformed_place(spec, copies):
+    source = _coordinate_image()
+    t = _transform(spec)
+    for i in range(copies):
+        out = augment.augment_image(source, t, 0, i, 1)
+        assert _fits_one_projective_transform(out), f"copy {i}"
+
+
+@pytest.mark.parametrize("angle", [45, -45, 90, 17.5, -72])
+def test_rotation_at_its_extremes_is_one_transform_inside_the_source(angle):
+    assert _fits_one_projective_transform(crop_rotate.rotate_crop(_coordinate_image(), angle))
+
+
+def test_a_mirrored_corner_fails_the_coordinate_check():
+    # What the old rule did at 45°: reflect the image at its borders into the corners.
+    from skimage.transform import rotate
+
+    mirrored = np.rint(rotate(_coordinate_image(), 45, mode="reflect", order=3, clip=True,
+                              preserve_range=True)).astype(np.uint8)
+    assert not _fits_one_projective_transform(mirrored)
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -30,7 +30,11 @@ def test_end_to_end_writes_json_markdown_and_chart(data, tmp_path):
                                  classifier=TINY, seed=1, progress=False)
     results = ex.run_experiment(config)
     assert sorted(os.listdir(tmp_path / "out")) == ["results.json", "results.md", "results.png"]
-    assert json.load(open(tmp_path / "out" / "results.json"))["arms"].keys() == {"real", "standard"}
+    written = json.load(open(tmp_path / "out" / "results.json"))
+    assert written["arms"].keys() == {"real", "standard"}
+    # The standard arm's copies use this code's rotation; the tiny dataset was made without copies.
+    assert written["rotation_rule"] == {"standard_arm": "quarter_turns_then_crop",
+                                        "dataset": "none (no augmented copies)"}
     # 4 real images per class < 5 requested: all are used, and a note says so for each class.
     assert results["pick"]["counts"] == {"MEL": 4, "NV": 4, "DF": 4}
     assert sum("all are used" in n for n in results["notes"]) == 3

@@ -61,12 +61,17 @@ def _weights(state):
         [v.numpy() for v in t.d_opt.variables + t.g_opt.variables]
 
 
-def test_resume_continues_exactly_like_an_uninterrupted_run(data_dir, tmp_path):
-    # With mirror augment on: the flips, too, must continue where they stopped.
-    full = loop.run(_config(data_dir, tmp_path / "full", total_kimg=0.12, mirror_augment=True))
+# k = 4 traces two step variants per stage (~1.7x the time): in the slow suite.
+@pytest.mark.parametrize("gp_interval", [1, pytest.param(4, marks=pytest.mark.slow)])
+def test_resume_continues_exactly_like_an_uninterrupted_run(data_dir, tmp_path, gp_interval):
+    # With mirror augment on: the flips, too, must continue where they stopped. With a lazy GP
+    # (--gp_interval=4, every 4th D step): the run stops after step 6 of 0..14 and resumes
+    # mid-cycle, so the penalty must land on steps 8 and 12 as in the uninterrupted run.
+    lazy = dict(mirror_augment=True, gp_interval=gp_interval)
+    full = loop.run(_config(data_dir, tmp_path / "full", total_kimg=0.12, **lazy))
     part = tmp_path / "part"
-    loop.run(_config(data_dir, part, total_kimg=0.056, mirror_augment=True))  # mid fade-in of 8x8
-    resumed = loop.run(_config(data_dir, part, total_kimg=0.12, mirror_augment=True))
+    loop.run(_config(data_dir, part, total_kimg=0.056, **lazy))  # mid fade-in of 8x8
+    resumed = loop.run(_config(data_dir, part, total_kimg=0.12, **lazy))
     resumes = [l for l in _log(part) if l.startswith("Resuming from")]
     assert len(resumes) == 1 and resumes[0].endswith("ckpt-56 at kimg 0.056")
     assert resumed.images_seen == full.images_seen == 120

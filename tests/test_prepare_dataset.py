@@ -64,6 +64,7 @@ def test_dataset_json_contract(prepared):
     augmentation = info["augmentation"]  # operations, parameters and the fill rule
     assert augmentation["per_image"] == 1 and "source image" in augmentation["fill_rule"]
     assert [op["op"] for op in augmentation["operations"]][0] == "rotate"
+    assert augmentation["rotation_rule"] == "quarter_turns_then_crop"  # true geometry, no mirror
     assert len(train["sha256"]) == 64 and train["sha256"] != val["sha256"]
     assert sorted(os.listdir(os.path.join(out, "train"))) == [
         "train-r02.tfrecords", "train-r03.tfrecords", "train-r04.tfrecords", "train-rxx.labels"]

@@ -86,6 +86,20 @@ def test_demo_scale_takes_widths_from_demo_cfg_but_its_length_from_the_paper(tmp
     assert demo.judge_args == ("--num_per_class=50", "--epochs=7", "--classifier_balanced")
 
 
+def test_demo_scale_trains_with_every_value_of_the_shipped_demo_cfg(tmp_path):
+    # Parse the real demo.cfg and the config the demo-scale APGAN+TTUR run trains with: every
+    # field agrees except the model's (attention, learning rates), the paths and the length, so
+    # a change to demo.cfg cannot leave the demo-scale tables on another recipe.
+    demo = config_from_args(["--flagfile=" + os.path.join(scales.FLAGS_DIR, "demo.cfg")]).to_dict()
+    p = _plan(tmp_path, "table2", scale="demo")
+    run = next(s for s in p.steps if s.kind == "train" and s.model == "apgan_ttur").config.to_dict()
+    own = {"data_dir", "run_dir", "attention_stages", "g_lr", "d_lr", "resolution", "total_kimg"}
+    assert {k for k in demo if demo[k] != run[k]} <= own
+    assert run["fmap_base"] == demo["fmap_base"] and run["minibatch_dict"] == demo["minibatch_dict"]
+    # Each excluded flag is one the scale or the experiment sets itself.
+    assert set(scales._DEMO_MODEL_FLAGS) == {f"--{k}" for k in own}
+
+
 def _arms(command):
     return next(a for a in command if a.startswith("--arms=")).split("=", 1)[1].split(",")
 
@@ -237,6 +251,13 @@ def _stub_executor(calls, fail_on=None, stop_train_at=None, commands=None):
 
 def test_rerun_skips_finished_steps_and_reruns_the_interrupted_one(tmp_path):
     p = _plan(tmp_path, "table2", "demo")
+    # A dataset prepared with the old rotation (reflected borders, no rotation_rule): still read,
+    # and the results name its rule.
+    info_path = os.path.join(p.data.path, "dataset.json")
+    info = json.load(open(info_path))
+    info["augmentation"] = {"per_image": 3, "operations": [{"op": "rotate", "mode": "reflect"}]}
+    with open(info_path, "w") as f:
+        json.dump(info, f)
     calls, lines = [], []
     with pytest.raises(UserError, match="evaluate/apgan stopped with exit code 1"):
         runner.run_plan(p, "cmd", _stub_executor(calls, fail_on="evals/apgan/"), lines.append)
@@ -252,6 +273,7 @@ def test_rerun_skips_finished_steps_and_reruns_the_interrupted_one(tmp_path):
     assert rows["real"]["ours"]["gan_train"]["mean"] == pytest.approx(80.0)
     assert rows["pgan"]["ours"]["gan_train"]["kimg"] == "48"
     assert rows["apgan_ttur"]["paper"] == {"gan_train": 69.5, "gan_test": 60.0}
+    assert results["rotation_rule"] == "reflect_borders"
     text = open(os.path.join(p.folder, report.RESULTS_MD)).read()
     assert "| APGAN+TTUR |" in text and "69.5" in text and "from scratch" in text
     assert os.path.getsize(os.path.join(p.folder, report.RESULTS_PNG)) > 0

@@ -181,3 +181,50 @@ def test_mixed_float16_tracks_float32_over_several_steps(float16_policy):
     update = np.sqrt(sum(np.sum((f.numpy() - i) ** 2)
                          for f, i in zip(full.D.trainable_variables, init)))
     assert apart < 0.3 * update, (apart, update)  # the fp16 D moved where the fp32 D moved
+
+
+# ---- lazy gradient penalty (--gp_interval, beyond the paper) ---------------------------------------
+
+def test_gp_is_carried_by_every_kth_step_of_the_image_count():
+    from pgan_tf.training.step import carries_gp
+    assert [carries_gp(n, 4, 1) for n in range(0, 32, 4)] == [True] * 8
+    assert [carries_gp(n, 4, 4) for n in range(0, 32, 4)] == [True, False, False, False] * 2
+    # A function of (images seen, minibatch) only: a resumed run picks the same steps.
+    assert [carries_gp(n, 16, 2) for n in (4096, 4112, 4128)] == [True, False, True]
+
+
+def _weights_after(trainer, images_seen, x, labels):
+    out = trainer.step(x, labels, 4, 1.0, False, images_seen)
+    return out, [v.numpy() for m in (trainer.G, trainer.D) for v in m.trainable_variables]
+
+
+def test_lazy_gp_weights_the_penalty_by_k_on_carrying_steps_and_skips_it_on_the_others():
+    reals, labels = _batch()
+    x = tf.image.resize(reals, [4, 4], "area")
+    # Step 128/4 = 32 carries the GP at k = 4: the penalty enters D's loss and gradient 4 times
+    # over, exactly as an official step (k = 1) with lambda 4 x 10 and the same draws.
+    lazy, lazy_w = _weights_after(_trainer(gp_interval=4), 128, x, labels)
+    heavy, heavy_w = _weights_after(_trainer(wgan_lambda=40.0), 128, x, labels)
+    assert float(heavy["d_gp"]) > 0
+    for key in ("loss_d", "d_gp", "d_real", "d_fake", "loss_g"):
+        assert float(lazy[key]) == pytest.approx(float(heavy[key]), rel=1e-6), key
+    # The tick mean over k steps estimates the mean norm: x k here, 0 on the other steps.
+    assert float(lazy["d_grad_norm"]) == pytest.approx(4 * float(heavy["d_grad_norm"]), rel=1e-6)
+    for a, b in zip(lazy_w, heavy_w):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    # Step 132/4 = 33 does not: no penalty in the loss or the gradient, as with lambda 0.
+    skip, skip_w = _weights_after(_trainer(gp_interval=4), 132, x, labels)
+    free, free_w = _weights_after(_trainer(wgan_lambda=0.0), 132, x, labels)
+    assert float(skip["d_gp"]) == 0 and float(skip["d_grad_norm"]) == 0
+    assert float(free["d_grad_norm"]) > 0  # lambda 0 still computes the norm: k = 4 does not
+    for key in ("loss_d", "d_real", "d_fake", "loss_g"):
+        assert float(skip[key]) == pytest.approx(float(free[key]), rel=1e-6), key
+    for a, b in zip(skip_w, free_w):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert any(not np.allclose(a, b) for a, b in zip(skip_w, lazy_w))
+
+
+def test_gp_interval_is_validated():
+    from pgan_tf.errors import UserError
+    with pytest.raises(UserError, match="--gp_interval=0: must be >= 1"):
+        TrainConfig(gp_interval=0)

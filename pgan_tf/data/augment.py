@@ -7,9 +7,12 @@ magnitudes or number of copies; ours are the `AugmentationSpec` defaults below a
 
 Fill rule: every output pixel comes from the source image, so the GAN never sees (and never learns
 to draw) a colour the photograph does not have:
-* rotation: scikit-image with reflection at the borders (`reflect_rotate.py`), replacing Augmentor's
+* rotation at true geometry (`crop_rotate.py`): exact quarter turns, then the rest of the angle
+  (at most ±45°) with a crop that stays inside the rotated source, replacing Augmentor's
   `rotate_without_crop`, which fills the uncovered corners black (and its `rotate`, which crops,
-  refuses angles above 25°: REFERENCE §12.4);
+  refuses angles above 25°, an Augmentor 0.2.12 limit). Datasets prepared before their
+  dataset.json named a `rotation_rule` reflected the image at its borders instead
+  (`rotation_rule` names them);
 * skew: Augmentor `skew` only ever moves corners *outward* (every TILT and CORNER variant), so the
   output frame lies inside the warped source: nothing is uncovered;
 * zoom: Augmentor `zoom` enlarges by a factor >= 1 (validated) and center-crops back;
@@ -48,7 +51,7 @@ MAX_SKEW_MAGNITUDE = 1.0  # Augmentor's skew accepts magnitudes in (0, 1]
 @dataclasses.dataclass(frozen=True)
 class AugmentationSpec:
     """The operations and their parameters, applied in this order."""
-    # Paper §3.1 range [-90°, 90°]: an angle drawn uniformly, reflected borders (module docstring).
+    # Paper §3.1 range [-90°, 90°]: an angle drawn uniformly, quarter turns + crop (module docstring).
     rotation_probability: float = 1.0   # always: rotation is the paper's first-named transform
     max_rotation_degrees: float = 90.0
     # A fair coin for each mirror axis (lesions have no preferred orientation).
@@ -83,13 +86,14 @@ DEFAULT_SPEC = AugmentationSpec()
 
 
 def build_pipeline(spec=DEFAULT_SPEC):
-    """An Augmentor `Pipeline`: reflect-rotation, flips, zoom, skew (paper §3.1; no fill colour)."""
+    """An Augmentor `Pipeline`: rotation (quarter turns + crop), flips, zoom, skew (paper §3.1;
+    no fill colour)."""
     import Augmentor  # imported here: only the processes that augment pay for it
 
-    from pgan_tf.data.reflect_rotate import ReflectRotate
+    from pgan_tf.data.crop_rotate import CropRotate
 
     pipeline = Augmentor.Pipeline()
-    pipeline.add_operation(ReflectRotate(spec.rotation_probability, spec.max_rotation_degrees))
+    pipeline.add_operation(CropRotate(spec.rotation_probability, spec.max_rotation_degrees))
     pipeline.flip_left_right(spec.flip_left_right_probability)
     pipeline.flip_top_bottom(spec.flip_top_bottom_probability)
     pipeline.zoom(spec.zoom_probability, spec.zoom_min_factor, spec.zoom_max_factor)
@@ -122,9 +126,32 @@ def augment_image(image, transform, seed, index, k):
     return out
 
 
-FILL_RULE = ("every output pixel comes from the source image: rotation reflects the image at its "
-             "borders; skew only moves corners outward and zoom only enlarges then center-crops, "
-             "so neither uncovers a pixel; flips permute pixels")
+FILL_RULE = ("every output pixel comes from the source image at the place the transform maps it "
+             "to: rotation turns by exact quarter turns, then rotates the rest (at most 45 degrees) "
+             "with a crop inside the rotated source; skew only moves corners outward and zoom only "
+             "enlarges then center-crops, so neither uncovers a pixel; flips permute pixels")
+# The rule of datasets prepared before dataset.json named one: their rotation reflected the image
+# at its borders (scikit-image mode="reflect"), so corners showed mirrored content.
+LEGACY_ROTATION_RULE = "reflect_borders"
+NO_ROTATION = "none (no augmented copies)"
+
+
+def current_rotation_rule():
+    """The rule `build_pipeline` rotates with (what a dataset prepared now records)."""
+    from pgan_tf.data.crop_rotate import ROTATION_RULE
+
+    return ROTATION_RULE
+
+
+def rotation_rule(info):
+    """The rotation rule of a prepared dataset from its dataset.json `info`: `ROTATION_RULE`,
+    `LEGACY_ROTATION_RULE` for datasets prepared before the field existed, or `NO_ROTATION`."""
+    augmentation = (info or {}).get("augmentation") or {}
+    if augmentation.get("rotation_rule"):
+        return augmentation["rotation_rule"]
+    if any(op.get("op") == "rotate" for op in augmentation.get("operations") or []):
+        return LEGACY_ROTATION_RULE
+    return NO_ROTATION
 
 
 def describe(spec, per_image):
@@ -132,14 +159,17 @@ def describe(spec, per_image):
     import Augmentor
     import skimage
 
-    from pgan_tf.data import reflect_rotate
+    from pgan_tf.data import crop_rotate
 
     ops = [
-        {"op": "rotate", "library": f"scikit-image {skimage.__version__} transform.rotate",
+        {"op": "rotate", "library": f"numpy rot90 + scikit-image {skimage.__version__} "
+                                    "transform.warp",
          "probability": spec.rotation_probability,
          "angle_degrees": [-spec.max_rotation_degrees, spec.max_rotation_degrees],
-         "angle_distribution": "uniform", "mode": reflect_rotate.BORDER_MODE,
-         "order": reflect_rotate.INTERPOLATION_ORDER, "fill": "none (reflection)"},
+         "angle_distribution": "uniform", "rule": crop_rotate.ROTATION_RULE,
+         "order": crop_rotate.INTERPOLATION_ORDER,
+         "fill": "none (exact quarter turns; the rest cropped inside the rotated source, zoom "
+                 "|cos r| + |sin r|)"},
         {"op": "flip_left_right", "probability": spec.flip_left_right_probability, "fill": "none"},
         {"op": "flip_top_bottom", "probability": spec.flip_top_bottom_probability, "fill": "none"},
         {"op": "zoom", "probability": spec.zoom_probability, "min_factor": spec.zoom_min_factor,
@@ -148,6 +178,7 @@ def describe(spec, per_image):
          "magnitude": spec.skew_magnitude, "fill": "none (corners move outward only)"},
     ]
     return {"per_image": per_image,
+            "rotation_rule": crop_rotate.ROTATION_RULE if per_image else NO_ROTATION,
             "library": f"Augmentor {getattr(Augmentor, '__version__', 'unknown')} (flips, zoom, "
                        f"skew), scikit-image {skimage.__version__} (rotation)",
             "applied_to": "real training-split images after crop and resize (val never)",

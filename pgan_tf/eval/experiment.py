@@ -6,8 +6,8 @@ Protocol: pick `per_class_real` (paper: 100) real training images per class with
 `per_class_extra` (paper: 1000) images per class to that pick:
 
 * `real`: nothing (the pick alone).
-* `standard`: Augmentor copies of the picked images (paper §3.1 operations: rotation ±90° with
-  reflected borders, flips, zoom, skew; no fill colour; `pgan_tf.data.augment`, which also handles the probability quirk of
+* `standard`: Augmentor copies of the picked images (paper §3.1 operations: rotation ±90° at true
+  geometry, flips, zoom, skew; no fill colour; `pgan_tf.data.augment`, which also handles the probability quirk of
   REFERENCE §12.3). Extra image k of class c is copy k // n_c + 1 of picked image k % n_c.
 * `gan:RUN`: samples of that run's EMA generator at its latest checkpoint (latents as
   `pgan-export` with the experiment seed), resized to the dataset's resolution when the
@@ -226,7 +226,13 @@ def run_experiment(config):
     names = train.class_names
     picked, notes = pick_reals(train.labels, real_indices(info, len(train)), names,
                                config.per_class_real, config.seed)
+    from pgan_tf.data import augment
+
+    # The standard arm's copies are made now (this code's rule); the dataset's own copies (not
+    # used by any arm's pick) keep the rule they were prepared with.
     results = {"data_dir": os.path.abspath(root), "classes": list(names),
+               "rotation_rule": {"standard_arm": augment.current_rotation_rule(),
+                                 "dataset": augment.rotation_rule(info)},
                "per_class_real": config.per_class_real, "per_class_extra": config.per_class_extra,
                "seed": config.seed, "repeats": config.repeats,
                "classifier": config.classifier.to_dict(),

@@ -8,7 +8,8 @@ and the kimg each GAN arm was sampled at (its run's best GAN-train checkpoint).
 Accuracies are in percent; with --repeats > 1 they are mean ± std over classifier seeds.
 """
 from pgan_tf import fileio
-from pgan_tf.reproduce import paper
+from pgan_tf.data import augment
+from pgan_tf.reproduce import data as data_lib, paper
 
 PAPER_NUMBERS = {"table1": paper.TABLE1, "table2": paper.TABLE2, "fig8": paper.FIG8}
 METRIC_LABELS = {"gan_train": "GAN-train", "gan_test": "GAN-test"}
@@ -71,7 +72,9 @@ def gather(plan, command):
     """The results dict of a finished plan."""
     fig8 = plan.options.experiment == "fig8"
     rows, pretrained = fig8_rows(plan) if fig8 else table_rows(plan)
+    info = data_lib.read_info(plan.data.path)  # prepared by now, also from a raw download
     return {"experiment": plan.options.experiment, "scale": plan.scale.name,
-            "data_dir": plan.data.path, "classifier_weights": plan.classifier_weights,
+            "data_dir": plan.data.path, "rotation_rule": augment.rotation_rule(info),
+            "classifier_weights": plan.classifier_weights,
             "pretrained": pretrained, "repeats": plan.options.repeats, "rows": rows,
             "command": command, "steps": [list(s.final_command()) for s in plan.steps]}

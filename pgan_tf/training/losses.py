@@ -95,7 +95,7 @@ def balanced_class_weights(label_rows):
 
 def d_loss(real_scores, fake_scores, real_logits, fake_logits, labels, mixed_norms, *,
            wgan_lambda=WGAN_LAMBDA, wgan_target=WGAN_TARGET, wgan_epsilon=WGAN_EPSILON,
-           cond_weight=COND_WEIGHT, class_weights=None):
+           cond_weight=COND_WEIGHT, class_weights=None, gp_weight=1):
     """Official D_wgangp_acgan: mean over samples of
 
         D(fake) - D(real) + lambda/gamma^2 (||grad|| - gamma)^2 + eps D(real)^2
@@ -107,13 +107,20 @@ def d_loss(real_scores, fake_scores, real_logits, fake_logits, labels, mixed_nor
     cross-entropies (0 without classes) and `acc_*` AC-head accuracies (only with classes).
     `class_weights` [K] (`--ac_balanced`, beyond the paper) scales each sample's two AC terms by
     its class's weight; None = official (every sample alike).
+    `gp_weight` multiplies the penalty (`--gp_interval` k on the D steps that carry it: lazy
+    regularization, beyond the paper); `mixed_norms=None` leaves the penalty out (the lazy GP's
+    other steps), and `gp`/`grad_norm` then report 0.
     """
     real = _per_sample(real_scores)
     fake = _per_sample(fake_scores)
-    norms = tf.reshape(tf.cast(mixed_norms, tf.float32), [-1])
-    penalty = (wgan_lambda / wgan_target ** 2) * tf.square(norms - wgan_target)
     drift = wgan_epsilon * tf.square(real)
-    loss = fake - real + penalty + drift
+    if mixed_norms is None:  # a lazy-GP step without the penalty
+        norms = penalty = tf.zeros_like(real)
+        loss = fake - real + drift
+    else:
+        norms = tf.reshape(tf.cast(mixed_norms, tf.float32), [-1])
+        penalty = (wgan_lambda / wgan_target ** 2 * gp_weight) * tf.square(norms - wgan_target)
+        loss = fake - real + penalty + drift
     terms = {"d_real": tf.reduce_mean(real), "d_fake": tf.reduce_mean(fake),
              "gp": tf.reduce_mean(penalty), "grad_norm": tf.reduce_mean(norms),
              "drift": tf.reduce_mean(drift)}

@@ -6,7 +6,10 @@ the G step. D_repeats = 1 (TTUR keeps 1:1 steps, paper §2.3).
 
 Every random draw (latents, GP mix factors, G's labels) is a stateless function of
 (seed, images_seen), so a resumed run draws exactly what an uninterrupted one would (issue 3).
-One `tf.function` is traced per (resolution, fading) and reused until the stage changes.
+One `tf.function` is traced per (resolution, fading) and reused until the stage changes; with a
+lazy gradient penalty (`--gp_interval` k > 1, beyond the paper) there are two per stage, with and
+without the penalty, and `carries_gp` picks one from the image count, so a resumed run puts the
+penalty on the same steps as an uninterrupted one.
 
 Distribution (official multi-GPU, REFERENCE §3.2): each replica computes its own mean losses on its
 share of the minibatch (its own minibatch-stddev groups, GP and draws, seeded by replica id); the
@@ -32,6 +35,15 @@ _STREAM_D_LATENTS, _STREAM_GP_MIX, _STREAM_G_LATENTS, _STREAM_G_LABELS = range(4
 def gp_mix_factors(batch, seed):
     """One U[0,1] mix factor per sample, [N,1,1,1] (REFERENCE §2; not one per batch, not normal)."""
     return tf.random.stateless_uniform([batch, 1, 1, 1], seed, 0.0, 1.0)
+
+
+def carries_gp(images_seen, minibatch, interval):
+    """Whether the D step starting at `images_seen` computes the gradient penalty.
+
+    Lazy regularization (StyleGAN2, here applied to WGAN-GP; beyond the paper): every
+    `interval`-th step by the step index images_seen // minibatch, a function of the image count
+    only. `interval` 1 = every step (official)."""
+    return (int(images_seen) // int(minibatch)) % int(interval) == 0
 
 
 class Trainer:
@@ -70,6 +82,7 @@ class Trainer:
         self.class_weights = (tf.constant(losses.balanced_class_weights(label_rows))
                               if config.ac_balanced and np.shape(label_rows)[-1] else None)
         self._steps = {}
+        self._compiled = {}  # (res, fading, gp) -> the step's compute (an XLA cluster with jit)
         self._active = {}  # (model name, res) -> indices of variables that get gradients
 
     @property
@@ -98,12 +111,13 @@ class Trainer:
         size of `reals`). The losses are also added to `tick_metrics` on the device; once
         `max_nonfinite_steps` consecutive steps were non-finite the step is a no-op (see there).
         """
-        key = (int(resolution), bool(fading))
-        if key not in self._steps:
-            fn = lambda r, l, a, n, b, h: self._guarded_step(r, l, a, n, b, h, *key)  # noqa: E731
-            self._steps[key] = tf.function(fn, jit_compile=self.config.jit_compile or None)
         if minibatch is None:
             minibatch = self._global_batch(reals)
+        gp = carries_gp(images_seen, minibatch, self.config.gp_interval)
+        key = (int(resolution), bool(fading), gp)
+        if key not in self._steps:
+            fn = lambda r, l, a, n, b, h: self._guarded_step(r, l, a, n, b, h, *key)  # noqa: E731
+            self._steps[key] = tf.function(fn)  # --jit_compile compiles `_core` inside it
         return self._steps[key](reals, labels, tf.constant(alpha, tf.float32),
                                 tf.constant(images_seen, tf.int64),
                                 tf.constant(minibatch, tf.int64), heldout)
@@ -114,12 +128,12 @@ class Trainer:
         workers = self.strategy.num_replicas_in_sync // len(local)
         return sum(int(x.shape[0]) for x in local) * workers
 
-    def _guarded_step(self, reals, labels, alpha, images_seen, minibatch, heldout, res, fading):
+    def _guarded_step(self, reals, labels, alpha, images_seen, minibatch, heldout, res, fading, gp):
         """`_train_step` plus the device-side tick metrics; a no-op once the NaN guard halted."""
         outputs = {}
 
         def train():
-            out = self._train_step(reals, labels, alpha, images_seen, res, fading, heldout)
+            out = self._core(res, fading, gp)(reals, labels, alpha, images_seen, heldout)
             finite = out.pop("finite")
             with tf.control_dependencies([self.tick_metrics.record(
                     out, finite, images_seen, minibatch)]):
@@ -132,11 +146,23 @@ class Trainer:
 
         return tf.cond(self.tick_metrics.running(), train, halted)
 
-    def _train_step(self, reals, labels, alpha, images_seen, res, fading, heldout=None):
+    def _core(self, res, fading, gp):
+        """`_train_step` for one stage; under --jit_compile one XLA cluster *inside* the NaN
+        guard's tf.cond. With the guard in the cluster, XLA's CPU compiler left the gradient
+        convolutions (nested in two conditionals) in a layout its convolution library does not
+        take and emitted them as plain loops: 12-15x slower steps (docs/performance.md)."""
+        key = (res, fading, gp)
+        if key not in self._compiled:
+            fn = lambda r, l, a, n, h: self._train_step(r, l, a, n, res, fading, gp, h)  # noqa: E731
+            self._compiled[key] = (tf.function(fn, jit_compile=True) if self.config.jit_compile
+                                   else fn)
+        return self._compiled[key]
+
+    def _train_step(self, reals, labels, alpha, images_seen, res, fading, gp, heldout=None):
         a = alpha if fading else None
         seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(
             tf.constant([self.config.seed, 0], tf.int64), images_seen), num=4)  # [4, 2]
-        d_fn = functools.partial(self._d_replica, heldout=heldout)
+        d_fn = functools.partial(self._d_replica, gp=gp, heldout=heldout)
         d_vars, d_grads, d_metrics = self._per_replica(d_fn, self.D, reals, labels, a, res, seeds)
         d_finite = self._apply("d", d_vars, d_grads, d_metrics["loss_d"])
         if self._augmenting(res):  # ADA's controller: one for all replicas (cross-replica)
@@ -170,8 +196,12 @@ class Trainer:
         metrics = {k: tf.add_n([o[1][k] for o in outs]) / len(outs) for k in outs[0][1]}
         return self._variables(model, res), grads, metrics
 
-    def _d_replica(self, reals, labels, alpha, res, seeds, replica_id, heldout=None):
-        """D's WGAN-GP + drift + AC-GAN loss on this replica's reals; returns (grads, metrics)."""
+    def _d_replica(self, reals, labels, alpha, res, seeds, replica_id, gp=True, heldout=None):
+        """D's WGAN-GP + drift + AC-GAN loss on this replica's reals; returns (grads, metrics).
+
+        `gp` False: the lazy GP's step without the penalty (no interpolate, no double backward);
+        True with `--gp_interval` k > 1: the penalty weighted by k. `heldout`: held-out reals for
+        the overfitting statistic (`_statistics`)."""
         cfg = self.config
         batch = tf.shape(reals)[0]
         if alpha is not None:
@@ -186,19 +216,15 @@ class Trainer:
         with tf.GradientTape() as tape:
             real_scores, real_logits = self.D(reals, res=res, alpha=alpha, training=True)
             fake_scores, fake_logits = self.D(fakes, res=res, alpha=alpha, training=True)
-            mixed = losses.interpolate(reals, fakes, mix)
-            with tf.GradientTape() as gp_tape:
-                gp_tape.watch(mixed)
-                mixed_scores, _ = self.D(mixed, res=res, alpha=alpha, training=True)
-                # fp16: the GP gradient is taken of the loss-scaled sum, then unscaled (§2).
-                mixed_sum = tf.reduce_sum(tf.cast(mixed_scores, tf.float32)) * self._scale("d")
-            mixed_grads = gp_tape.gradient(mixed_sum, mixed) / self._scale("d")
-            norms = losses.native_gradient_norm(mixed_grads, res, cfg.resolution)
+            norms = self._gp_norms(reals, fakes, mix, alpha, res) if gp else None
             loss, terms = losses.d_loss(
                 real_scores, fake_scores, real_logits, fake_logits, labels, norms,
                 wgan_lambda=cfg.wgan_lambda, wgan_target=cfg.wgan_target,
                 wgan_epsilon=cfg.wgan_epsilon, cond_weight=cfg.cond_weight,
-                class_weights=self.class_weights)
+                class_weights=self.class_weights, gp_weight=cfg.gp_interval)
+            if gp and cfg.gp_interval > 1:
+                # The tick's mean over steps then estimates the mean norm (0 on the other steps).
+                terms["grad_norm"] = terms["grad_norm"] * cfg.gp_interval
             scaled_loss = loss * self._scale("d")  # on the tape: fp16 loss scaling
         grads = self._gradients(tape, scaled_loss, self.D, res, "d")
         terms = {f"d_{k}" if not k.startswith("d_") else k: v for k, v in terms.items()}
@@ -240,6 +266,17 @@ class Trainer:
     def _augmenting(self, res):
         """D's images are augmented at this stage (an augmenter, and res >= --d_augment_min_res)."""
         return self.augment is not None and res >= self.config.d_augment_min_res
+
+    def _gp_norms(self, reals, fakes, mix, alpha, res):
+        """The GP's per-sample norms at the interpolates; call on D's outer tape."""
+        mixed = losses.interpolate(reals, fakes, mix)
+        with tf.GradientTape() as gp_tape:
+            gp_tape.watch(mixed)
+            mixed_scores, _ = self.D(mixed, res=res, alpha=alpha, training=True)
+            # fp16: the GP gradient is taken of the loss-scaled sum, then unscaled (§2).
+            mixed_sum = tf.reduce_sum(tf.cast(mixed_scores, tf.float32)) * self._scale("d")
+        mixed_grads = gp_tape.gradient(mixed_sum, mixed) / self._scale("d")
+        return losses.native_gradient_norm(mixed_grads, res, self.config.resolution)
 
     def _g_replica(self, reals, labels, alpha, res, seeds, replica_id):
         """G's loss on this replica's share of fakes (labels drawn, not the reals')."""
