@@ -1,7 +1,8 @@
-"""Evaluate a run (or two image sets): GAN-train, GAN-test, SWD, MS-SSIM, FID, memorization.
+"""Evaluate a run (or two image sets): GAN-train, GAN-test, SWD, MS-SSIM, FID, KID, memorization.
 
     pgan-evaluate --run_dir RUN [--data_dir DATA]
-        --metrics gan_train,gan_test,swd,ms_ssim[,fid][,memorization] [--inception_weights PATH]
+        --metrics gan_train,gan_test,swd,ms_ssim[,fid][,kid][,fid_keras][,memorization]
+        [--inception_graph URL|PATH] [--inception_graph_sha256 HEX] [--inception_weights PATH]
         [--num_per_class 1000] [--checkpoints latest|all] [--epochs 50] [--repeats 1]
         [--classifier_width 64] [--classifier_weights imagenet|PATH] [--judge_cache DIR]
         --output results.json
@@ -20,6 +21,7 @@ FLAGS = flags.FLAGS
 def define_flags():
     """Flags of this binary (defined here, never at import time); defaults follow the paper."""
     from pgan_tf.eval import evaluate, memorization
+    from pgan_tf.metrics import inception_graph, kid
 
     flags.DEFINE_string("run_dir", None, "Run directory of pgan_tf.train (holds config.json).")
     flags.DEFINE_string("data_dir", None, "Prepared dataset (default: the run's config data_dir).")
@@ -32,7 +34,16 @@ def define_flags():
     flags.DEFINE_integer("repeats", 1, "Classifier seeds; > 1 reports mean ± std.")
     cli.define_classifier_flags(__name__, balanced=True)
     flags.DEFINE_string("inception_weights", None, "Keras InceptionV3 (include_top=False) weights "
-                        "file; required by --metrics fid, never downloaded (docs/evaluation.md).")
+                        "file; required by --metrics fid_keras, never downloaded "
+                        "(docs/evaluation.md).")
+    flags.DEFINE_string("inception_graph", inception_graph.GRAPH_URL, "--metrics fid,kid: the "
+                        "2015-12-05 Inception graph: a URL (downloaded once into the Keras cache) "
+                        "or a local inception-2015-12-05.tgz / classify_image_graph_def.pb.")
+    flags.DEFINE_string("inception_graph_sha256", None, "sha256 the --inception_graph file must "
+                        "have; without it the computed sha256 is recorded in the results.")
+    flags.DEFINE_integer("kid_subsets", kid.DEFAULT_SUBSETS, "KID: random subsets averaged.")
+    flags.DEFINE_integer("kid_subset_size", kid.DEFAULT_SUBSET_SIZE, "KID: images of each set "
+                         "per subset (fewer if a set is smaller).")
     flags.DEFINE_string("fakes", None, "Image set to evaluate instead of a run (with --reals).")
     flags.DEFINE_string("reals", None, "Real image set to compare --fakes with.")
     flags.DEFINE_integer("num_images", None, "--fakes/--reals: images of each set (default: "
@@ -63,7 +74,9 @@ def main(argv):
         num_per_class=FLAGS.num_per_class, num_images=FLAGS.num_images,
         checkpoints=FLAGS.checkpoints, repeats=FLAGS.repeats, classifier=classifier,
         seed=FLAGS.seed, memorization_threshold=FLAGS.memorization_threshold,
-        inception_weights=FLAGS.inception_weights, progress=FLAGS.progress,
+        inception_weights=FLAGS.inception_weights, inception_graph=FLAGS.inception_graph,
+        inception_graph_sha256=FLAGS.inception_graph_sha256, kid_subsets=FLAGS.kid_subsets,
+        kid_subset_size=FLAGS.kid_subset_size, progress=FLAGS.progress,
         judge_cache=FLAGS.judge_cache)
     evaluate.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()
