@@ -194,6 +194,12 @@ def test_run_mode_every_checkpoint_to_json_and_tensorboard(tmp_path_factory, tmp
     assert swds["0.016"] != swds["0.032"]  # the weights of each checkpoint were restored
     assert os.listdir(os.path.join(run_dir, "tensorboard", "eval"))
     assert "### kimg 0.016" in eval_results.summary_markdown(results)
+    # The sample sheet of each checkpoint, embedded in the one-file report beside the JSON.
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".png")) == [
+        "kimg0.016_samples.png", "kimg0.032_samples.png"]
+    page = open(tmp_path / "report.html", encoding="utf-8").read()
+    assert page.count('src="data:image/png;base64,') == 2 and "Headline (kimg 0.032)" in page
+    assert "<h2>Model card</h2>" in page and (tmp_path / "report.md").exists()
 
 
 def _tool(*args):

@@ -39,3 +39,5 @@ echo "Sample grid: $OUT/samples/grid.png   Labels: $OUT/samples/labels.csv"
 step "5/5 GAN-train / GAN-test / SWD (small classifier, few epochs: CPU demo numbers) -> $OUT/results.json"
 "$PY" tools/evaluate.py --flagfile=flags/demo_eval.cfg --run_dir "$OUT/run" \
   --data_dir "$OUT/data" --output "$OUT/results.json"
+echo
+echo "Report (open in a browser; images embedded): $OUT/report.html   Markdown: $OUT/report.md"

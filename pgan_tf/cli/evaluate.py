@@ -8,8 +8,9 @@
         --output results.json
     pgan-evaluate --fakes DIR --reals DIR --metrics ... --output results.json
 
-Writes the JSON (every number), confusion-matrix PNGs (and memorization.png) next to it, and prints
-a Markdown summary; see docs/evaluation.md. Flags are checked before TensorFlow is imported.
+Writes the JSON (every number), confusion-matrix PNGs (and memorization.png, samples.png) and
+report.md / report.html next to it, and prints a Markdown summary; see docs/evaluation.md. Flags
+are checked before TensorFlow is imported.
 """
 from absl import flags
 
@@ -63,7 +64,7 @@ def define_flags():
 
 def main(argv):
     from pgan_tf.errors import UserError
-    from pgan_tf.eval import eval_results, evaluate
+    from pgan_tf.eval import eval_results, evaluate, report_file
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -85,6 +86,7 @@ def main(argv):
         results = evaluate.run_evaluation(config)
     print(eval_results.summary_markdown(results))
     print(f"results: {FLAGS.output}")
+    print(f"report: {report_file.report_paths(FLAGS.output)[1]}")
 
 
 def entry():

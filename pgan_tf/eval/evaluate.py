@@ -34,7 +34,7 @@ import numpy as np
 
 from pgan_tf import fileio
 from pgan_tf.errors import UserError
-from pgan_tf.eval import image_sets, inception_metrics, memorization, sample_export
+from pgan_tf.eval import image_sets, inception_metrics, memorization, report_file, sample_export
 from pgan_tf.eval import gan_accuracy as gtt
 from pgan_tf.eval.classifier import ClassifierConfig
 from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, confusion_images,
@@ -291,6 +291,7 @@ def evaluate_run(config):
                                         prefix=prefix, fid_scorer=fid_scorer))
         images = {**confusion_images(entry, png_dir, prefix),
                   "eval/samples": sample_grid(source, len(reals.class_names))}
+        report_file.save_sample_sheet(images["eval/samples"], png_dir, prefix)
         write_tensorboard(config.run_dir, entry, images_seen, images)
         per_checkpoint[key] = entry
     if config.checkpoints == "latest":
@@ -360,6 +361,7 @@ def run_evaluation(config):
     write_json(results, config.output)
     if not config.fakes:  # run mode: the numbers reach the run's model cards
         record_in_run(config.run_dir, results, config.output, config.memorization_threshold)
+    report_file.write_report(results, config.output)
     return results
 
 
