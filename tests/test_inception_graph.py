@@ -43,10 +43,16 @@ def _reference(images):
 
 @pytest.fixture(scope="module")
 def graph_files(tmp_path_factory):
-    """The tiny graph as a .pb and as a tarball holding it under the real member name."""
+    """The tiny graph as a .pb and as a tarball holding it under the real member name; its nodes
+    carry the batch-1 `_output_shapes` an export with shapes records."""
+    import tensorflow as tf
+
     folder = tmp_path_factory.mktemp("graph")
     pb = folder / ig.GRAPH_MEMBER
-    pb.write_bytes(_tiny_graph_def().SerializeToString())
+    graph_def = _tiny_graph_def()
+    with tf.Graph().as_default() as graph:
+        tf.compat.v1.import_graph_def(graph_def, name="")
+    pb.write_bytes(graph.as_graph_def(add_shapes=True).SerializeToString())
     tgz = folder / "inception-2015-12-05.tgz"
     with tarfile.open(tgz, "w:gz") as archive:
         archive.add(pb, arcname=ig.GRAPH_MEMBER)

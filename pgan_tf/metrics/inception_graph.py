@@ -156,6 +156,11 @@ def read_graph_def(path):
     except Exception as err:  # protobuf's DecodeError (and friends) for a file of another kind
         raise UserError(f"--inception_graph={path}: not a TensorFlow GraphDef "
                         f"({type(err).__name__}); {MANUAL_ROUTE}") from None
+    for node in graph_def.node:
+        # Shapes recorded at export (a batch of 1) would contradict the batch input_map feeds;
+        # the importer infers them again from the ops.
+        if "_output_shapes" in node.attr:
+            del node.attr["_output_shapes"]
     names = {node.name for node in graph_def.node}
     missing = [t for t in (INPUT_TENSOR, OUTPUT_TENSOR) if t.split(":")[0] not in names]
     if missing:
