@@ -269,11 +269,11 @@ def _read_images(blocks, folder):
 
 def _model_card(results):
     """Text of the run's SavedModel card (refreshed with this evaluation), or None."""
+    if not results.get("run_dir"):
+        return None
     from pgan_tf.model_card import MODEL_CARD
     from pgan_tf.training.generator import EXPORT_DIR
 
-    if not results.get("run_dir"):
-        return None
     path = os.path.join(results["run_dir"], EXPORT_DIR, MODEL_CARD)
     return fileio.read_text(path) if fileio.exists(path) else None
 
