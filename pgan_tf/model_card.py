@@ -49,7 +49,8 @@ HEADLINE = (("gan_train/accuracy", "GAN-train accuracy"),
             ("real/accuracy", "real train -> val accuracy (reference)"),
             ("swd/avg", "SWD x 1e3 (average over levels)"),
             ("ms_ssim", "MS-SSIM of samples"), ("ms_ssim_reals", "MS-SSIM of reals"),
-            ("fid", "FID"))
+            ("fid", "FID (2015-12-05 Inception graph)"), ("kid", "KID"),
+            ("fid_keras", "FID on Keras InceptionV3 (not comparable with papers)"))
 
 
 def model_name(config):

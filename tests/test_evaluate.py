@@ -86,22 +86,28 @@ def test_fid_scores_the_swd_pair_and_reaches_the_summary_scalars_and_best(reals,
     monkeypatch.setattr(evaluate, "_swd", lambda r, f, seed: swd_pairs.append((r, f)) or {
         "levels": {"16": 1.0}, "avg": 1.0})
 
-    def scorer(r, f):  # stands in for fid.FidScorer (tests/test_fid.py tests the real one)
-        fid_pairs.append((r, f))
-        return {"value": 12.5, "num_reals": len(r), "num_fakes": len(f), "weights": "w.h5"}
+    def scorer(r, f, real_labels, fake_labels, names):
+        # stands in for InceptionScorer (tests/test_inception_metrics.py tests the real one)
+        fid_pairs.append((r, f, real_labels, fake_labels, names))
+        return {"fid": {"value": 12.5, "num_reals": len(r), "num_fakes": len(f), "network": "n"},
+                "kid": {"value": 0.5, "num_reals": len(r), "num_fakes": len(f), "network": "n"}}
 
-    config = _config(tmp_path, metrics=("swd", "fid"), num_per_class=4, inception_weights="w.h5")
+    config = _config(tmp_path, metrics=("swd", "fid", "kid"), num_per_class=4)
     out = evaluate.evaluate_generator(PoolGenerator(0), reals, config, fid_scorer=scorer)
     assert len(fid_pairs) == 1 and fid_pairs[0][0] is swd_pairs[0][0]
     assert fid_pairs[0][1] is swd_pairs[0][1] and len(fid_pairs[0][0]) == 12  # min(3 x 4, 36)
-    assert out["fid"] == {"value": 12.5, "num_reals": 12, "num_fakes": 12, "weights": "w.h5"}
-    assert eval_results.scalars(out)["fid"] == 12.5
+    # Fakes conditioned on the drawn reals' labels: one label array serves both sides.
+    assert fid_pairs[0][2] is fid_pairs[0][3] and len(fid_pairs[0][2]) == 12
+    assert fid_pairs[0][4] == reals.class_names
+    assert out["fid"] == {"value": 12.5, "num_reals": 12, "num_fakes": 12, "network": "n"}
+    assert eval_results.scalars(out)["fid"] == 12.5 and eval_results.scalars(out)["kid"] == 0.5
     table = eval_results.summary_markdown({**evaluate._header(config, "sets"), **out,
                                            "fakes": "F", "reals": "R"})
     assert "| fid (12 fakes vs 12 reals) | 12.5000 |" in table
-    best = eval_results.best_checkpoints({"1": {"fid": {"value": 3.0}},
-                                          "2": {"fid": {"value": 2.0}}})
-    assert best == {"fid": {"kimg": "2", "value": 2.0}}
+    assert "| kid (12 fakes vs 12 reals) | 0.5000 |" in table
+    best = eval_results.best_checkpoints({"1": {"fid": {"value": 3.0}, "kid": {"value": 0.1}},
+                                          "2": {"fid": {"value": 2.0}, "kid": {"value": 0.2}}})
+    assert best == {"fid": {"kimg": "2", "value": 2.0}, "kid": {"kimg": "1", "value": 0.1}}
 
 
 def test_memorization_through_the_driver_finds_copies(reals, tmp_path):
@@ -188,6 +194,12 @@ def test_run_mode_every_checkpoint_to_json_and_tensorboard(tmp_path_factory, tmp
     assert swds["0.016"] != swds["0.032"]  # the weights of each checkpoint were restored
     assert os.listdir(os.path.join(run_dir, "tensorboard", "eval"))
     assert "### kimg 0.016" in eval_results.summary_markdown(results)
+    # The sample sheet of each checkpoint, embedded in the one-file report beside the JSON.
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".png")) == [
+        "kimg0.016_samples.png", "kimg0.032_samples.png"]
+    page = open(tmp_path / "report.html", encoding="utf-8").read()
+    assert page.count('src="data:image/png;base64,') == 2 and "Headline (kimg 0.032)" in page
+    assert "<h2>Model card</h2>" in page and (tmp_path / "report.md").exists()
 
 
 def _tool(*args):

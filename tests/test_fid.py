@@ -1,5 +1,6 @@
 """FID (pgan_tf/metrics/fid.py): the Fréchet distance against an independent eigendecomposition
-reference, the activation statistics, the Inception weights loader and its errors, the tool flag."""
+reference, the activation statistics, the Keras Inception weights loader (`fid_keras`) and its
+errors, the tool flag."""
 import os
 import subprocess
 import sys
@@ -226,15 +227,15 @@ def test_a_file_that_leaves_kernels_at_their_random_init_is_refused(inception, m
 
 
 @pytest.mark.parametrize("extra, message", [
-    ([], "--metrics fid needs --inception_weights PATH"),
+    ([], "--metrics fid_keras needs --inception_weights PATH"),
     (["--inception_weights=missing.weights.h5"],
      "--inception_weights=missing.weights.h5: no such file"),
 ])
-def test_tool_refuses_fid_without_a_weights_file(tmp_path, extra, message):
+def test_tool_refuses_fid_keras_without_a_weights_file(tmp_path, extra, message):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     result = subprocess.run(
-        [sys.executable, tool("evaluate"), "--fakes=.", "--reals=.", "--metrics=swd,fid",
+        [sys.executable, tool("evaluate"), "--fakes=.", "--reals=.", "--metrics=swd,fid_keras",
          f"--output={out_dir / 'r.json'}", *extra],
         capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
     lines = result.stderr.strip().splitlines()

@@ -56,3 +56,4 @@ EXPORT_S=$(since "$T")
 echo
 "$PY" tools/demo_timings.py "$OUT/results.json" "install=${PGAN_TF_INSTALL_SECONDS:-0}" \
   "data=$DATA_S" "train=$TRAIN_S" "export=$EXPORT_S" "evaluate=$EVALUATE_S"
+echo "Report (open in a browser; images embedded): $OUT/report.html   Markdown: $OUT/report.md"

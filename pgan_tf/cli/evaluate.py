@@ -1,14 +1,16 @@
-"""Evaluate a run (or two image sets): GAN-train, GAN-test, SWD, MS-SSIM, FID, memorization.
+"""Evaluate a run (or two image sets): GAN-train, GAN-test, SWD, MS-SSIM, FID, KID, memorization.
 
     pgan-evaluate --run_dir RUN [--data_dir DATA]
-        --metrics gan_train,gan_test,swd,ms_ssim[,fid][,memorization] [--inception_weights PATH]
+        --metrics gan_train,gan_test,swd,ms_ssim[,fid][,kid][,fid_keras][,memorization]
+        [--inception_graph URL|PATH] [--inception_graph_sha256 HEX] [--inception_weights PATH]
         [--num_per_class 1000] [--checkpoints latest|all] [--epochs 50] [--repeats 1]
         [--classifier_width 64] [--classifier_weights imagenet|PATH] [--judge_cache DIR]
         --output results.json
     pgan-evaluate --fakes DIR --reals DIR --metrics ... --output results.json
 
-Writes the JSON (every number), confusion-matrix PNGs (and memorization.png) next to it, and prints
-a Markdown summary; see docs/evaluation.md. Flags are checked before TensorFlow is imported.
+Writes the JSON (every number), confusion-matrix PNGs (and memorization.png, samples.png) and
+report.md / report.html next to it, and prints a Markdown summary; see docs/evaluation.md. Flags
+are checked before TensorFlow is imported.
 """
 from absl import flags
 
@@ -33,7 +35,7 @@ def config_from_flags(flag_values=FLAGS):
 
 def main(argv):
     from pgan_tf.errors import UserError
-    from pgan_tf.eval import eval_results, evaluate
+    from pgan_tf.eval import eval_results, evaluate, report_file
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -47,6 +49,7 @@ def main(argv):
         results = evaluate.run_evaluation(config)
     print(eval_results.summary_markdown(results))
     print(f"results: {FLAGS.output}")
+    print(f"report: {report_file.report_paths(FLAGS.output)[1]}")
 
 
 def entry():

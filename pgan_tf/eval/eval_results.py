@@ -9,6 +9,7 @@ from pgan_tf import disk, fileio, model_card
 from pgan_tf.eval import reports
 
 CLASSIFIER_METRICS = ("gan_train", "gan_test")
+INCEPTION_METRICS = ("fid", "kid", "fid_keras")   # entries with a "value", lower is better
 
 
 def _confusion_path(png_dir, prefix, name):
@@ -55,8 +56,9 @@ def scalars(entry):
     for name in ("ms_ssim", "ms_ssim_reals"):
         if name in entry:
             out[name] = entry[name]
-    if "fid" in entry:
-        out["fid"] = entry["fid"]["value"]
+    for name in INCEPTION_METRICS:
+        if name in entry:
+            out[name] = entry[name]["value"]
     if "memorization" in entry:
         out["memorization/fraction_below_threshold"] = \
             entry["memorization"]["pixel"]["fraction_below_threshold"]
@@ -96,7 +98,7 @@ def record_in_run(run_dir, results, output, memorization_threshold):
 
 def best_checkpoints(per_checkpoint):
     """Best kimg per metric: highest GAN-train / GAN-test accuracy (paper Table 1 reports the
-    best), lowest SWD average, lowest FID."""
+    best), lowest SWD average, lowest FID, KID and Keras FID."""
     best = {}
     for name in CLASSIFIER_METRICS:
         found = {k: e[name] for k, e in per_checkpoint.items() if name in e}
@@ -108,10 +110,11 @@ def best_checkpoints(per_checkpoint):
     if swd:
         k = min(swd, key=swd.get)
         best["swd"] = {"kimg": k, "avg": swd[k]}
-    fid = {k: e["fid"]["value"] for k, e in per_checkpoint.items() if "fid" in e}
-    if fid:
-        k = min(fid, key=fid.get)
-        best["fid"] = {"kimg": k, "value": fid[k]}
+    for name in INCEPTION_METRICS:
+        values = {k: e[name]["value"] for k, e in per_checkpoint.items() if name in e}
+        if values:
+            k = min(values, key=values.get)
+            best[name] = {"kimg": k, "value": values[k]}
     return best
 
 
@@ -137,9 +140,10 @@ def _summary_entries(entry, results):
     out = {"real": results["real"]} if "real" in results else {}
     out.update({k: entry[k] for k in ("gan_train", "gan_test", "swd", "ms_ssim", "ms_ssim_reals")
                 if k in entry})
-    if "fid" in entry:  # a plain number in the `metric | value` table
-        out[f"fid ({entry['fid']['num_fakes']} fakes vs {entry['fid']['num_reals']} reals)"] = \
-            entry["fid"]["value"]
+    for name in INCEPTION_METRICS:  # a plain number in the `metric | value` table
+        if name in entry:
+            e = entry[name]
+            out[f"{name} ({e['num_fakes']} fakes vs {e['num_reals']} reals)"] = e["value"]
     if "memorization" in entry:
         pixel = entry["memorization"]["pixel"]
         out[f"memorization: fraction < {pixel['threshold']:g} RMS"] = \

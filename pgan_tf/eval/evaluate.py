@@ -16,8 +16,8 @@ Protocol (paper §3.2-3.5; REFERENCE §5, §10):
 * SWD (REFERENCE §5.1) compares n = min(#real train, #uniform fakes) real training images (a seeded
   draw) with n fakes conditioned on those images' labels, at the run's resolution down to 16;
   MS-SSIM (REFERENCE §5.2) is the mean over (even, odd) pairs of those fakes ("ms_ssim"), with the
-  reals' value as reference ("ms_ssim_reals"). FID (REFERENCE §5.2, `fid.py`) compares the same
-  two sets, with Keras' InceptionV3 filled from the user's `inception_weights` file.
+  reals' value as reference ("ms_ssim_reals"). FID, KID and FID on Keras' InceptionV3
+  (`inception_metrics.py`) compare the same two sets, overall and per class.
 * `fakes`/`reals` folders: n = min(#reals, #fakes) images of each (seeded), fakes resized to the
   reals' resolution when they differ (noted). A prepared dataset given as reals contributes its
   train split (and its val split as the GAN-train test set and for "real" when present).
@@ -35,7 +35,7 @@ import numpy as np
 from pgan_tf import fileio, output_guard
 from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.errors import UserError
-from pgan_tf.eval import image_sets, memorization, sample_export
+from pgan_tf.eval import image_sets, inception_metrics, memorization, report_file, sample_export
 from pgan_tf.eval import gan_accuracy as gtt
 from pgan_tf.eval.classifier import ClassifierConfig
 from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, confusion_images,
@@ -43,15 +43,16 @@ from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, con
                                        write_tensorboard)
 from pgan_tf.eval.imagenet_weights import check_weights_flag, resolve_classifier_weights
 from pgan_tf.eval.reals import RealClassifiers, Reals, load_reals, originals_of
+from pgan_tf.metrics import inception_graph, kid
 
-METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "fid", "memorization")
+METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "fid", "kid", "fid_keras", "memorization")
 CHECKPOINT_MODES = ("latest", "all")
 DEFAULT_METRICS = ("gan_train", "gan_test", "swd", "ms_ssim")
 DEFAULT_NUM_PER_CLASS = 1000          # paper §3.5: 1000 synthetic images per class
 SWD_MIN_RESOLUTION = 16               # REFERENCE §5.1: the pyramid stops at 16x16
 MEMORIZATION_PNG = "memorization.png"
 FAKE_LABELS = "uniform"
-PAIR_METRICS = {"swd", "ms_ssim", "fid"}   # metrics of one (reals, fakes) pair of equal size
+PAIR_METRICS = {"swd", "ms_ssim", *inception_metrics.METRICS}  # one (reals, fakes) pair
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +81,18 @@ class EvalConfig:
         "0..255, at 64x64) to the nearest training image is below this (default: likely copies; "
         "0 = flag none).", lo=0.0)
     inception_weights: Optional[str] = field(
-        None, "Keras InceptionV3 (include_top=False) weights file; required by --metrics fid, "
-        "never downloaded (docs/evaluation.md).")
+        None, "Keras InceptionV3 (include_top=False) weights file; required by --metrics "
+        "fid_keras, never downloaded (docs/evaluation.md).")
+    inception_graph: str = field(
+        inception_graph.GRAPH_URL, "--metrics fid,kid: the 2015-12-05 Inception graph: a URL "
+        "(downloaded once into the Keras cache) or a local inception-2015-12-05.tgz / "
+        "classify_image_graph_def.pb.")
+    inception_graph_sha256: Optional[str] = field(
+        None, "sha256 the --inception_graph file must have; without it the computed sha256 is "
+        "recorded in the results.")
+    kid_subsets: int = field(kid.DEFAULT_SUBSETS, "KID: random subsets averaged.", lo=1)
+    kid_subset_size: int = field(kid.DEFAULT_SUBSET_SIZE, "KID: images of each set per subset "
+                                 "(fewer if a set is smaller).", lo=2)
     batch_size: int = 64
     progress: bool = field(True, "Print progress lines and classifier epochs on stderr.")
     judge_cache: Optional[str] = field(
@@ -116,12 +127,7 @@ def validate_eval(config):
         raise UserError("--memorization_threshold must be >= 0")
     check_weights_flag(config.classifier.weights_path)
     _check_judge_cache(config.judge_cache)
-    if "fid" in config.metrics and not config.inception_weights:
-        raise UserError("--metrics fid needs --inception_weights PATH, a Keras InceptionV3 weights "
-                        "file made once with internet access (docs/evaluation.md); nothing is "
-                        "downloaded")
-    if "fid" in config.metrics and not os.path.isfile(config.inception_weights):
-        raise UserError(f"--inception_weights={config.inception_weights}: no such file")
+    inception_metrics.validate(config)
     if fileio.isdir(config.output):
         raise UserError(f"--output={config.output} is a folder; give a .json file path")
     images = [("--fakes", config.fakes), ("--reals", config.reals), ("--data_dir", config.data_dir)]
@@ -164,12 +170,13 @@ def real_reference(reals, config, models):
 
 
 def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=None, prefix="",
-                      fid_scorer=None):
+                      fid_scorer=None, pair_labels=None):
     """Requested metrics of labelled fakes (ImageSet) against `reals`.
 
     swd_pair: (real uint8, fake uint8) sets of equal size for SWD / MS-SSIM / FID (default: the
     fakes and as many reals). PNGs (confusion matrices, memorization.png) go to `png_dir`.
-    fid_scorer: `fid.FidScorer` to reuse (default: loaded from `config.inception_weights`).
+    fid_scorer: `inception_metrics.InceptionScorer` to reuse (default: loaded from the config);
+    pair_labels: (real, fake) labels of `swd_pair` for per-class FID / KID (None: overall only).
     """
     names, cfg, out = reals.class_names, config.classifier, {}
     if "gan_train" in config.metrics:
@@ -184,8 +191,10 @@ def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=No
             gtt.with_seed(cfg, s), model=models.get(s)), config)
     if swd_pair is None and (PAIR_METRICS & set(config.metrics)):
         n = min(len(fakes), len(reals.train))
-        swd_pair = (image_sets.seeded_subset(reals.train, n, config.seed).images,
-                    image_sets.seeded_subset(fakes, n, config.seed).images)
+        real_subset = image_sets.seeded_subset(reals.train, n, config.seed)
+        fake_subset = image_sets.seeded_subset(fakes, n, config.seed)
+        swd_pair = (real_subset.images, fake_subset.images)
+        pair_labels = inception_metrics.pair_labels(real_subset, fake_subset)
     if "swd" in config.metrics:
         out["swd"] = _swd(*swd_pair, config.seed)
     if "ms_ssim" in config.metrics:
@@ -193,9 +202,11 @@ def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=No
 
         out["ms_ssim"] = ms_ssim_of_set(swd_pair[1])
         out["ms_ssim_reals"] = ms_ssim_of_set(swd_pair[0])
-    if "fid" in config.metrics:
-        _status(f"FID: Inception features of {len(swd_pair[0])} reals and fakes", config.progress)
-        out["fid"] = (fid_scorer or _fid_scorer(config))(*swd_pair)
+    if inception_metrics.requested(config):
+        _status(f"{','.join(inception_metrics.requested(config))}: Inception features of "
+                f"{len(swd_pair[0])} reals and fakes", config.progress)
+        out.update((fid_scorer or _fid_scorer(config))(*swd_pair, *(pair_labels or (None, None)),
+                                                       names))
     if "memorization" in config.metrics:
         _status("memorization: nearest training images", config.progress)
         model = models.get(cfg.seed)
@@ -223,12 +234,11 @@ def _swd(reals, fakes, seed):
 
 
 def _fid_scorer(config):
-    """The FID network (None without "fid"), loaded before any work so a wrong file fails fast."""
-    if "fid" not in config.metrics:
+    """The Inception networks (None without fid/kid/fid_keras), loaded before any work so a wrong
+    file or an offline machine fails fast."""
+    if not inception_metrics.requested(config):
         return None
-    from pgan_tf.metrics.fid import FidScorer
-
-    return FidScorer(config.inception_weights, progress=config.progress)
+    return inception_metrics.InceptionScorer(config)
 
 
 def evaluate_generator(fake_source, reals, config, models=None, *, png_dir=None, prefix="",
@@ -253,7 +263,8 @@ def evaluate_generator(fake_source, reals, config, models=None, *, png_dir=None,
                                           config.seed)
         swd_pair = (subset.images, np.asarray(fake_source(subset.labels)))
     return evaluate_fake_set(fakes, reals, config, models, swd_pair=swd_pair, png_dir=png_dir,
-                             prefix=prefix, fid_scorer=fid_scorer)
+                             prefix=prefix, fid_scorer=fid_scorer,
+                             pair_labels=swd_pair and (subset.labels, subset.labels))
 
 
 def _header(config, mode):
@@ -310,6 +321,7 @@ def evaluate_run(config):
                                         prefix=prefix, fid_scorer=fid_scorer))
         images = {**confusion_images(entry, png_dir, prefix),
                   "eval/samples": sample_grid(source, reals.class_names)}
+        report_file.save_sample_sheet(images["eval/samples"], png_dir, prefix)
         if into_run:
             write_tensorboard(config.run_dir, entry, images_seen, images)
         per_checkpoint[key] = entry
@@ -371,7 +383,8 @@ def evaluate_sets(config):
         save_confusion_pngs({"real": results["real"]}, reals.class_names, png_dir)
     results.update(evaluate_fake_set(fakes, reals, config, models,
                                      swd_pair=(train.images, fakes.images), png_dir=png_dir,
-                                     fid_scorer=fid_scorer))
+                                     fid_scorer=fid_scorer,
+                                     pair_labels=inception_metrics.pair_labels(train, fakes)))
     return results
 
 
@@ -384,6 +397,7 @@ def run_evaluation(config):
     write_json(results, config.output)
     if not config.fakes and _run_writable(config.run_dir):  # the numbers reach its model cards
         record_in_run(config.run_dir, results, config.output, config.memorization_threshold)
+    report_file.write_report(results, config.output)
     return results
 
 

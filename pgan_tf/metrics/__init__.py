@@ -1,1 +1,2 @@
-"""Leaf image metrics (SWD, MS-SSIM, FID): NumPy/TensorFlow only, no run directories, no flags."""
+"""Leaf image metrics (SWD, MS-SSIM, FID, KID, the Inception graph's features): NumPy/TensorFlow
+only, no run directories, no flags."""

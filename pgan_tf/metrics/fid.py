@@ -1,16 +1,19 @@
-"""Fréchet Inception Distance (Heusel et al. 2017, "GANs trained by a two time-scale update rule"),
-computed only from an Inception weights file the user supplies (REFERENCE §5.2).
+"""Fréchet Inception Distance (Heusel et al. 2017, "GANs trained by a two time-scale update rule"):
+the Fréchet distance of two feature sets (used by every FID of `pgan-evaluate`), and the Keras
+InceptionV3 features of `--metrics fid_keras`, from a weights file the user supplies
+(docs/design.md#ms-ssim-fid-and-uint8-images). The standard FID's network, the 2015-12-05
+Inception graph, is `inception_graph.py`.
 
 FID = ||mu_r - mu_f||² + Tr(S_r + S_f - 2·sqrtm(S_r·S_f)) over the 2048-d global-average-pooled
 ("pool_3") Inception-v3 activations of real and generated images, as the TTUR code
 (bioinf-jku/TTUR) computes it: real part of scipy's `sqrtm`, retried with eps·I added to both
 covariances when the product is singular (non-finite square root).
 
-**Not comparable with published FIDs.** Official PGAN and the TTUR code use the TF1 Inception graph
-"2015-12-05" (`classify_image_graph_def.pb`). This module uses Keras' `InceptionV3` (ImageNet
-weights of `keras.applications`), a different network with different weights and its own
-preprocessing, so its numbers are comparable between runs of this tool (same weights file, same
-image counts), never with FIDs in papers.
+**`fid_keras` is not comparable with published FIDs.** Official PGAN and the TTUR code use the TF1
+Inception graph "2015-12-05" (`classify_image_graph_def.pb`, `--metrics fid`). `fid_keras` uses
+Keras' `InceptionV3` (ImageNet weights of `keras.applications`), a different network with different
+weights and its own preprocessing, so its numbers are comparable between runs of this tool (same
+weights file, same image counts), never with FIDs in papers.
 
 Nothing is downloaded: the network is always built with `weights=None` and filled from a file the
 user made once on a machine with internet access::
@@ -31,7 +34,7 @@ import numpy as np
 from pgan_tf.errors import UserError
 
 INCEPTION_SIZE = 299        # InceptionV3 input size (Szegedy et al. 2016); TTUR resizes to 299 too
-FEATURE_DIM = 2048          # pool_3 activations (REFERENCE §5.2)
+FEATURE_DIM = 2048          # pool_3 activations (docs/design.md#ms-ssim-fid-and-uint8-images)
 DEFAULT_BATCH_SIZE = 50     # TTUR's default batch size for the activations
 SQRTM_EPS = 1e-6            # TTUR: added to the covariance diagonals when sqrtm is not finite
 IMAGINARY_ATOL = 1e-3       # TTUR: largest tolerated imaginary part on the diagonal of sqrtm
@@ -96,9 +99,9 @@ def build_inception():
 def inception_inputs(images):
     """uint8 [N, H, W, 1 or 3] -> float32 [N, 299, 299, 3] in [-1, 1] (Keras' InceptionV3 input).
 
-    Grey images are tiled to RGB (REFERENCE §5.2); bilinear resize (half-pixel centres, no
-    antialiasing) on 0..255 values, then `keras.applications.inception_v3.preprocess_input`
-    (x / 127.5 - 1).
+    Grey images are tiled to RGB (docs/design.md#ms-ssim-fid-and-uint8-images); bilinear resize
+    (half-pixel centres, no antialiasing) on 0..255 values, then
+    `keras.applications.inception_v3.preprocess_input` (x / 127.5 - 1).
     """
     import keras
     import tensorflow as tf
