@@ -42,7 +42,7 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m "slow and not soak" tests || [ $$? -eq 5 ]
 
-# Issue 6 soak: 12 SIGKILLs at random moments, inside checkpoint writes and at stage changes.
+# Soak: 12 SIGKILLs at random moments, inside checkpoint writes and at stage changes.
 soak: $(STAMP)
 	PGAN_TF_SOAK_KILLS=$${PGAN_TF_SOAK_KILLS:-12} $(PY) -m pytest -q tests/test_soak.py
 

@@ -1,6 +1,7 @@
 """The one frozen training configuration: every field is a flag of `pgan-train` (same name).
 
-Defaults are official PGAN's (REFERENCE §2–3) unless the paper overrides them (REFERENCE header:
+Defaults are official PGAN's (docs/design.md#losses, docs/design.md#schedule) unless the paper
+overrides them (docs/design.md#paper-versus-official-pgan:
 TTUR rates, the minibatch table, 8M images at 256x256); the flagfiles under `flags/` set the paper's
 runs. The binary builds a `TrainConfig` by keyword from parsed flags (`pgan_tf/flagconfig.py`),
 `validate()` runs in `__post_init__`, and the config is saved as `run_dir/config.json` (keys =
@@ -17,7 +18,8 @@ from typing import Mapping
 from pgan_tf.config_fields import SEED_RANGE, field, raise_field_errors
 from pgan_tf.errors import UserError
 
-# Paper §3.5 minibatch per resolution (REFERENCE header: the paper wins over official presets).
+# Paper §3.5 minibatch per resolution (docs/design.md#paper-versus-official-pgan: the paper wins
+# over official presets).
 PAPER_MINIBATCH = types.MappingProxyType({4: 256, 8: 256, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8})
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -38,7 +40,7 @@ DIFFAUG_OPS = ("translation", "cutout", "color")
 D_AUGMENT_GROUPS = ("blit", "geom", "color", "cutout")
 # Fields given on the command line as 'res:value,...'.
 DICT_FIELDS = ("minibatch_dict", "max_minibatch_per_replica", "g_lr_dict", "d_lr_dict")
-# Fields that define the networks or the data contract: a resume must not change them (issue 6).
+# Fields that define the networks or the data contract: a resume must not change them.
 ARCHITECTURE_FIELDS = (
     "resolution", "num_classes", "latent_size", "fmap_base", "fmap_max", "fmap_decay",
     "attention_stages", "attention_type", "mbstd_group_size", "fused_scale", "num_channels",
@@ -70,7 +72,7 @@ class TrainConfig:
                                 "fakes have the same class mix).", enum=REAL_SAMPLING)
     allow_dataset_change: bool = _field(False, "Resume a run on a dataset whose sha256 differs from "
                                         "the one the run started on (refused otherwise).")
-    # --- model (REFERENCE §1) ---
+    # --- model (docs/design.md#architecture) ---
     resolution: int = _field(256, "Final resolution R (power of two; paper: 256).")
     latent_size: int = _field(512, "Latent size (official nf(0) = 512).", lo=1)
     fmap_base: int = _field(8192, "Feature maps: min(fmap_base / 2^stage, fmap_max) (official 8192).", lo=1)
@@ -85,7 +87,8 @@ class TrainConfig:
                                  enum=ATTENTION_TYPES)
     mbstd_group_size: int = _field(4, "Minibatch-stddev group size (official 4; 0/1 disables).", lo=0)
     fused_scale: bool = _field(True, "Fused upscale/downscale convolutions (official default).")
-    # --- schedule (REFERENCE §3.1, §3.4; paper §3.5) ---
+    # --- schedule (docs/design.md#schedule-defaults,
+    # docs/design.md#level-of-detail; paper §3.5) ---
     total_kimg: float = _field(8000.0, "Length of training in thousands of real images (paper: 8000).",
                                above=0.0)
     lod_initial_resolution: int = _field(4, "First resolution (official 4).")
@@ -117,7 +120,7 @@ class TrainConfig:
     keep_checkpoints: int = _field(3, "Most recent checkpoints kept (at least 3).", lo=3)
     keep_checkpoint_every_kimg: float = _field(1000.0, "Also keep one checkpoint every K kimg for good "
                                                "(0 = none).", lo=0.0)
-    # --- losses (REFERENCE §2) ---
+    # --- losses (docs/design.md#losses) ---
     wgan_lambda: float = _field(10.0, "Gradient-penalty weight (official 10; 0 = no "
                                 "penalty).", lo=0.0)
     wgan_target: float = _field(1.0, "Gradient-penalty target norm (official 1).", lo=1e-12)
@@ -132,7 +135,7 @@ class TrainConfig:
     ac_balanced: bool = _field(False, "Weight D's AC-GAN cross-entropy (reals and their fakes) per "
                                "class by N/(K n_c), so rare classes count alike (beyond the paper; "
                                "official weighs every image alike). Pair with --label_sampling=uniform.")
-    # --- discriminator augmentation (issue 13; StyleGAN2-ADA, beyond the paper) ---
+    # --- discriminator augmentation (StyleGAN2-ADA, beyond the paper; docs/limited_data.md) ---
     d_augment: str = _field("none", "Augment every image D sees (reals, fakes, GP interpolates): none "
                             "(the paper), fixed p, ada (p adapted to D's overfitting) or diffaug "
                             "(DiffAugment, always on; --diffaug_policy).", enum=D_AUGMENT_MODES)
@@ -177,7 +180,7 @@ class TrainConfig:
     d_augment_interval: int = _field(4, "ada: adjust p every N D steps (ADA 4).", lo=1)
     d_augment_speed_kimg: float = _field(500.0, "ada: kimg for p to go 0 -> 1 (ADA 500; short runs "
                                          "need far less).", lo=1e-6)
-    # --- optimisation (REFERENCE §3.2, §3.7) ---
+    # --- optimisation (docs/design.md#optimizers, docs/design.md#generator-ema) ---
     adam_beta1: float = _field(0.0, "Adam beta1 (official 0).", lo=0.0, below=1.0)
     adam_beta2: float = _field(0.99, "Adam beta2 (official 0.99).", lo=0.0, below=1.0)
     adam_epsilon: float = _field(1e-8, "Adam epsilon (official 1e-8).", above=0.0)

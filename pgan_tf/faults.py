@@ -1,6 +1,6 @@
 """Test-only fault injection: `PGAN_TF_KILL_AT=<point>:<n>` SIGKILLs the process at the n-th time
-the training loop passes the named point (issue 6 soak test); `PGAN_TF_ENOSPC_AT=<point>:<n>` makes
-the n-th write at a point fail as on a full disk (issue 9, see `writing`). Unset in normal use: one
+the training loop passes the named point (`make soak`); `PGAN_TF_ENOSPC_AT=<point>:<n>` makes
+the n-th write at a point fail as on a full disk (see `disk.writing`). Unset in normal use: one
 dict lookup.
 
 Points: `checkpoint` (a timer fires a few milliseconds into the n-th checkpoint write, so the kill

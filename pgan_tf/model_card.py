@@ -1,7 +1,7 @@
 """`MODEL_CARD.md`: what a trained generator is, what it was trained on and what it may be used for.
 
 Written into every sample export (`pgan-export` OUT folder) and every SavedModel folder
-(`RUN/export/generator`), issue 10. The card is built from the run's `config.json` (config, classes,
+(`RUN/export/generator`). The card is built from the run's `config.json` (config, classes,
 dataset hash) and from the run's evaluation record `RUN/evaluations.json`, which `pgan-evaluate
 --run_dir` fills: one entry per evaluated checkpoint (images seen) with its headline numbers and
 the path of the full results JSON. A card shows the numbers of exactly its checkpoint, or says

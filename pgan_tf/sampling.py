@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from pgan_tf import fileio
 
-# REFERENCE §5.2: generator range [-1, 1] -> uint8 by out = 127.5 x + 127.5, rounded, saturated.
+# docs/design.md#ms-ssim-fid-and-uint8-images: generator range [-1, 1] -> uint8 by out = 127.5 x +
+# 127.5, rounded, saturated.
 OUT_MUL = np.float32(127.5)
 OUT_ADD = np.float32(127.5)
 UINT8_MAX = 255
@@ -31,7 +32,8 @@ def to_uint8(images):
     """Float images in [-1, 1] (any shape, NumPy or eager tensor) -> uint8, as official evaluation.
 
     rint(127.5 x + 127.5) in float32 (round half to even, like tf.round), clipped to [0, 255]
-    (REFERENCE §5.2). NaN maps to 0 so a diverged generator yields black pixels, not garbage.
+    (docs/design.md#ms-ssim-fid-and-uint8-images). NaN maps to 0 so a diverged generator yields
+    black pixels, not garbage.
     """
     x = np.asarray(images, dtype=np.float32)
     x = np.nan_to_num(x, nan=-1.0, posinf=1.0, neginf=-1.0)

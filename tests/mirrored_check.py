@@ -7,7 +7,7 @@ weight difference between the first two.
 With the argument `mixed_float16`: the same mirrored-vs-split comparison under fp16 loss scaling
 (official init log2 = 64 overflows, so the first step is skipped on every replica alike; then a
 scale that fits), printing the losses, `finite` flags and each replica's copy of the scale.
-With `ada`: --d_augment=ada under both, printing each replica's copy of p per step (issue 13)."""
+With `ada`: --d_augment=ada under both, printing each replica's copy of p per step."""
 import functools
 import json
 import sys
@@ -84,7 +84,7 @@ def main_float16(strategy):
 
 
 def main_ada(strategy):
-    """--d_augment=ada (issue 13): one p for both replicas, equal to the split single-device run."""
+    """--d_augment=ada: one p for both replicas, equal to the split single-device run."""
     # Target 1: p falls after every step unless every real sits above the real/fake midpoint (with
     # 4 reals a replica, r_t is often exactly 0 at initialisation, so a target of 0 may not move p).
     cfg = CFG.replace(d_augment="ada", d_augment_p=0.3, d_augment_interval=1, d_augment_target=1.0,

@@ -1,4 +1,4 @@
-"""ADA state and controller (issue 13): the overfitting statistic, p's direction and step on a
+"""ADA state and controller: the overfitting statistic, p's direction and step on a
 stub D, p = 0 equals no augmentation inside the step, the GP interpolates between the augmented
 pair, G trained through the augmentation, and p surviving a resume exactly."""
 import functools

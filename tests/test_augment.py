@@ -48,8 +48,9 @@ def test_both_flips_turn_the_image_by_180_degrees(image):
 
 
 def test_flip_probability_is_the_stated_one_not_augmentor_sample_s_plus_005():
-    # Pipeline.sample fires with round(u, 1) <= p: 0.55 for p = 0.5 (REFERENCE §12.3). Our rule is
-    # u < p: over 2000 copies the flip rate must be 0.5 ± 0.03 (std 0.011), excluding 0.55.
+    # Pipeline.sample fires with round(u, 1) <= p: 0.55 for p = 0.5
+    # (docs/design.md#augmentor-quirks). Our rule is u < p: over 2000 copies the flip rate must be
+    # 0.5 ± 0.03 (std 0.011), excluding 0.55.
     img = np.zeros((4, 4, 3), np.uint8)
     img[:, 0] = 255  # left column white: flipped ⇔ right column white
     spec = augment.AugmentationSpec(rotation_probability=OFF, flip_top_bottom_probability=OFF,

@@ -1,4 +1,4 @@
-"""Issue 6: every command answers bad input with exit ≠ 0, one clear stderr line, no traceback,
+"""Every command answers bad input with exit ≠ 0, one clear stderr line, no traceback,
 and leaves nothing behind. Table-driven over the binaries; `{data}`, `{run}`, `{tmp}` are filled in.
 """
 import os

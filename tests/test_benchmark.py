@@ -1,6 +1,6 @@
 """tools/benchmark.py end to end on a tiny model, plus the report's derived checks and the options.
 
-Timings are never asserted (issue 5: targets are measured, not tested); what is checked is the JSON
+Timings are never asserted (targets are measured, not tested); what is checked is the JSON
 schema, that the derived numbers follow from the measured ones, and the FLOP count by hand.
 """
 import json

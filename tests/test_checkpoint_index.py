@@ -1,4 +1,4 @@
-"""Issue 12 "Quarantine, never delete": an unreadable checkpoint is moved aside and unlisted, and
+""""Quarantine, never delete": an unreadable checkpoint is moved aside and unlisted, and
 every consumer of "latest" (resume, export, evaluate, the experiment) takes the newest READABLE
 checkpoint by images seen. The original bug (SIGTERM after resuming past a corrupt checkpoint)
 is tested through the train binary in tests/test_reliability.py."""

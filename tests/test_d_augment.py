@@ -1,4 +1,4 @@
-"""D augmentation ops (issue 13): bit-exact identity at p = 0, shape and range, gradients to the
+"""D augmentation ops: bit-exact identity at p = 0, shape and range, gradients to the
 input through every op, the per-op gate rate, and NumPy cross-checks of the resampler, the
 reflection and the colour rotation."""
 import math

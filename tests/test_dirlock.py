@@ -1,4 +1,4 @@
-"""Issue 12 "Two runs, one run dir": the writer lock of a run dir / export folder."""
+""""Two runs, one run dir": the writer lock of a run dir / export folder."""
 import json
 import os
 import platform

@@ -1,4 +1,4 @@
-"""Issue 5 distribution on the CPU, each check in its own process (devices are fixed at TF start)."""
+"""Distribution on the CPU, each check in its own process (devices are fixed at TF start)."""
 import json
 import os
 import subprocess

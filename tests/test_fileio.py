@@ -1,4 +1,4 @@
-"""fileio: local and TensorFlow file-system paths; issue 10's end-to-end run on `ram://`.
+"""fileio: local and TensorFlow file-system paths; an end-to-end run on `ram://`.
 
 `ram://` is TensorFlow's in-memory file system: it lives inside this process, so the end-to-end
 test drives the library functions (train -> resume -> export -> evaluate) in one interpreter. The

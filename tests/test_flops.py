@@ -107,7 +107,8 @@ def test_snl_attention_by_layer_shapes():
 
 
 def test_full_width_matches_official_layer_table():
-    """Official widths at 32x32 (REFERENCE §1.1): 512 channels from 4x4 to 32x32."""
+    """Official widths at 32x32 (docs/design.md#feature-map-widths): 512 channels from
+    4x4 to 32x32."""
     cfg = TrainConfig()
     g = dict(flops.generator_layer_flops(cfg, 32))
     assert g["block_32/conv1"] == 2 * 32 * 32 * 9 * 512 * 512

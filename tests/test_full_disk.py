@@ -1,4 +1,4 @@
-"""Issue 9 with real failures: a full tmpfs (ENOSPC) and a read-only bind mount (EROFS).
+"""Real failures: a full tmpfs (ENOSPC) and a read-only bind mount (EROFS).
 
 Needs `mount` (root in a sandbox that allows it); skipped with the reason otherwise. Every mount
 is undone in a `finally`. The fast tests use the ENOSPC injection of `faults.py` instead.

@@ -1,4 +1,4 @@
-"""Library hygiene (issue 10): importing pgan_tf's modules and loading a generator change no global
+"""Library hygiene: importing pgan_tf's modules and loading a generator change no global
 state beyond what `import tensorflow` does — no environment variables, no logging filters,
 handlers or levels, no file-descriptor redirection, no warning filters, no Keras/TF global settings.
 Checked in a fresh interpreter, with TF_CPP_MIN_LOG_LEVEL set and unset beforehand. (The binaries

@@ -1,4 +1,4 @@
-"""Golden-value and reference tests for pgan_tf.model.layers (REFERENCE §1.2)."""
+"""Golden-value and reference tests for pgan_tf.model.layers (docs/design.md#shared-layers)."""
 import math
 
 import keras
@@ -54,7 +54,7 @@ def randomize_bias(layer, rng):
     layer.bias.assign(rng.standard_normal(layer.bias.shape).astype(np.float32))
 
 
-# Runtime constants listed in REFERENCE §1.2 (rounded there to 4 significant digits).
+# Runtime constants listed in docs/design.md#shared-layers (rounded there to 4 significant digits).
 @pytest.mark.parametrize("make_layer, shape, expected", [
     (lambda: L.EqualizedDense(1, gain=SQRT2 / 4), (None, 519), 0.01552),  # G 4x4 dense, 512+7 in
     (lambda: L.EqualizedConv2D(1, 3), (None, 4, 4, 512), 0.02083),  # 3x3 conv from 512 ch

@@ -1,4 +1,4 @@
-"""End-to-end training through three resolutions, and exact resume (issue 3)."""
+"""End-to-end training through three resolutions, and exact resume."""
 import json
 import os
 

@@ -1,4 +1,4 @@
-"""Tests for pgan_tf.training.losses against hand / NumPy values (REFERENCE §2)."""
+"""Tests for pgan_tf.training.losses against hand / NumPy values (docs/design.md#losses)."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -43,7 +43,8 @@ def test_d_loss_terms_by_hand():
 
 
 def test_d_loss_weights_and_target():
-    # CIFAR-10 setting gamma = 750 (REFERENCE §2): penalty lambda / gamma^2 * (norm - gamma)^2.
+    # CIFAR-10 setting gamma = 750 (docs/design.md#losses): penalty lambda / gamma^2 *
+    # (norm - gamma)^2.
     norms = np.array([749.0, 752.0], np.float32)
     loss, terms = losses.d_loss(REAL, FAKE, REAL_LOGITS, FAKE_LOGITS, LABELS, norms, wgan_lambda=3.0,
                                 wgan_target=750.0, wgan_epsilon=0.5, cond_weight=0.25)

@@ -1,4 +1,4 @@
-"""MODEL_CARD.md (issue 10): contents from config.json and the evaluation record, atomic writes,
+"""MODEL_CARD.md: contents from config.json and the evaluation record, atomic writes,
 and the card in every SavedModel and sample export, refreshed by run-mode evaluation."""
 import json
 import os

@@ -1,4 +1,5 @@
-"""MS-SSIM against an independent loop-based NumPy reference of the official code (REFERENCE §5.2)."""
+"""MS-SSIM against an independent loop-based NumPy reference of the official code
+(docs/design.md#ms-ssim-fid-and-uint8-images)."""
 import math
 
 import numpy as np

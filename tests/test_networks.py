@@ -70,7 +70,7 @@ def weighted_sum(t, seed=3):
 
 
 def test_num_features_table():
-    # REFERENCE §1.1: a block at 2^r uses nf(r - 1).
+    # docs/design.md#feature-map-widths: a block at 2^r uses nf(r - 1).
     table = {4: 512, 8: 512, 16: 512, 32: 512, 64: 256, 128: 128, 256: 64, 512: 32, 1024: 16}
     for res, channels in table.items():
         assert num_features(int(np.log2(res)) - 1) == channels
@@ -84,7 +84,8 @@ def count(model):
 @pytest.mark.parametrize("classes, g_params, d_params", [
     (7, 23_101_653, 23_055_944), (0, 23_044_309, 23_052_353)])
 def test_official_parameter_counts(classes, g_params, d_params):
-    # REFERENCE §1.6, 256x256, 3 channels, default widths, no attention; nothing is called.
+    # docs/design.md#parameter-counts, 256x256, 3 channels, default widths, no attention;
+    # nothing is called.
     assert count(Generator(resolution=256, num_classes=classes)) == g_params
     assert count(Discriminator(resolution=256, num_classes=classes)) == d_params
 

@@ -1,4 +1,4 @@
-"""Issue 10 packaging: the wheel's metadata (static requirements, extras, entry points, licence).
+"""Packaging: the wheel's metadata (static requirements, extras, entry points, licence).
 
 The wheel is built once per module from a clean copy of the working tree (`wheel_helpers`), with
 TensorFlow installed in this venv and PGAN_TF_PACKAGE set: a setup.py that probed either would

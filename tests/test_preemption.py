@@ -1,4 +1,4 @@
-"""Issue 9: SIGTERM to one worker of a two-worker `--strategy=multi_worker` run (a preemption).
+"""SIGTERM to one worker of a two-worker `--strategy=multi_worker` run (a preemption).
 
 Every worker must save the same final checkpoint and exit 0; both workers rerun resume from it.
 """

@@ -362,7 +362,7 @@ def test_end_to_end_synthesize_prepare_read(tmp_path):
     assert len(counts) == 7
 
 
-# ---- --max_per_class: a limited-data training set (issue 13) -------------------------------------
+# ---- --max_per_class: a limited-data training set ------------------------------------------------
 
 def test_max_per_class_picks_n_per_class_deterministically(synth_dir, tmp_path):
     full_classes, full = prepare.plan_splits(_config(synth_dir, str(tmp_path / "a")))[:2]

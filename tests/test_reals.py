@@ -1,4 +1,4 @@
-"""The real classifier of GAN-train / GAN-test learns from the real originals only (issue 11): on a
+"""The real classifier of GAN-train / GAN-test learns from the real originals only: on a
 dataset prepared with K = 1 Augmentor copy per training image, the reference and GAN-test's judge
 train on exactly the source images, the val split and the SWD/memorization train split keep every
 record, and the results JSON says how many records the classifier used."""

@@ -1,4 +1,4 @@
-"""Record ids of a prepared dataset: which records are real originals (issue 11)."""
+"""Record ids of a prepared dataset: which records are real originals."""
 import numpy as np
 
 from pgan_tf.data import record_ids

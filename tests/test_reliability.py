@@ -1,4 +1,4 @@
-"""Issue 6: graceful stop, corrupt-checkpoint fallback, non-finite stop, determinism."""
+"""Graceful stop, corrupt-checkpoint fallback, non-finite stop, determinism."""
 import glob
 import json
 import os
@@ -85,7 +85,7 @@ def test_stop_during_a_checkpoint_takes_no_further_step_and_skips_the_export(dat
 
 @pytest.mark.slow  # end to end, minutes on 2 cores: `make test-slow`
 def test_ctrl_c_after_resuming_past_a_corrupt_checkpoint_exits_zero(data_dir, tmp_path):
-    """Issue 12's report: a killed run (stale lock left), its newest checkpoint overwritten with a
+    """The reported case: a killed run (stale lock left), its newest checkpoint overwritten with a
     few bytes, rerun, stopped after it resumed. It used to exit 1 with `IndexError: Read less
     bytes than requested` from the stop's export, which picked the corrupt checkpoint. Ctrl-C
     (SIGINT): the stop that still writes the export (a SIGTERM stop skips it).

@@ -1,4 +1,4 @@
-"""pgan-reproduce (issue 11 part 4): the plans of Tables 1/2 and Fig. 8 at every scale, the schedule
+"""pgan-reproduce: the plans of Tables 1/2 and Fig. 8 at every scale, the schedule
 arithmetic of the time estimate, state/skip/resume with a stubbed executor, the settings checks,
 the dry run (a subprocess that must write nothing) and, marked slow, Table 2 end to end at
 --scale=test."""

@@ -1,4 +1,5 @@
-"""Tests for pgan_tf.sampling (uint8 conversion of REFERENCE §5.2, fixed inputs, grids, PNGs)."""
+"""Tests for pgan_tf.sampling (uint8 conversion of docs/design.md#ms-ssim-fid-and-uint8-images,
+fixed inputs, grids, PNGs)."""
 import os
 import subprocess
 import sys

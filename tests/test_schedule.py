@@ -1,4 +1,5 @@
-"""Tests for pgan_tf.training.schedule: image counts -> stage (REFERENCE §3.1, §3.3, §3.4)."""
+"""Tests for pgan_tf.training.schedule: image counts -> stage (docs/design.md#schedule-defaults,
+docs/design.md#minibatch-per-resolution, docs/design.md#level-of-detail)."""
 import math
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pgan_tf.training.schedule import (OFFICIAL_TICK_KIMG, ScheduleParams, full_
 PAPER = ScheduleParams(resolution=256, g_lr=0.001, d_lr=0.004, d_lr_dict={256: 0.003})
 
 # images -> (lod, resolution, alpha, fading, minibatch, g_lr, d_lr, tick, phase_key, phase_start,
-# stream_start), worked out by hand from REFERENCE §3.4 (600 + 600 kimg per resolution, R = 256).
+# stream_start), worked out by hand from docs/design.md#level-of-detail (600 + 600 kimg per
+# resolution, R = 256).
 PAPER_TABLE = [
     (0, (6.0, 4, 1.0, False, 256, 0.001, 0.004, 160.0, (6, 6), 0, 0)),
     (599_999, (6.0, 4, 1.0, False, 256, 0.001, 0.004, 160.0, (6, 6), 0, 0)),
@@ -28,7 +30,7 @@ PAPER_TABLE = [
     (6_000_000, (1.0, 128, 1.0, False, 16, 0.001, 0.004, 60.0, (1, 1), 6_000_000, 5_400_001)),
     (7_199_999, (1 / 600_000, 256, 599_999 / 600_000, True, 8, 0.001, 0.003, 40.0, (0, 1),
                  6_600_001, 6_600_001)),
-    # REFERENCE §3.4: full 256x256 reached at 7200 kimg and kept from then on.
+    # docs/design.md#level-of-detail: full 256x256 reached at 7200 kimg and kept from then on.
     (7_200_000, (0.0, 256, 1.0, False, 8, 0.001, 0.003, 40.0, (0, 0), 7_200_000, 6_600_001)),
     (8_000_000, (0.0, 256, 1.0, False, 8, 0.001, 0.003, 40.0, (0, 0), 7_200_000, 6_600_001)),
 ]
@@ -65,7 +67,8 @@ def test_paper_defaults_and_full_resolution():
 
 
 def test_lod_matches_official_float_formula_away_from_boundaries():
-    """Independent float port of the official rule (REFERENCE §3.4) at mid-phase image counts."""
+    """Independent float port of the official rule (docs/design.md#level-of-detail) at mid-phase
+    image counts."""
     def official_lod(kimg, r_log2=8, train=600.0, trans=600.0):
         phase = math.floor(kimg / (train + trans))
         phase_kimg = kimg - phase * (train + trans)

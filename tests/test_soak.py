@@ -1,4 +1,4 @@
-"""Issue 6 soak: SIGKILL training at random moments (some inside checkpoint writes, some at stage
+"""Soak: SIGKILL training at random moments (some inside checkpoint writes, some at stage
 changes), restart the same command each time, and check nothing is lost.
 
 `make soak` runs PGAN_TF_SOAK_KILLS kills (default there: 12; 3 when the file is run alone), and

@@ -1,4 +1,5 @@
-"""SWD against an independent loop-based NumPy reference of the official algorithm (REFERENCE §5.1)."""
+"""SWD against an independent loop-based NumPy reference of the official algorithm
+(docs/design.md#sliced-wasserstein-distance)."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""SWD during training (`--swd_every_kimg`, issue 4): cadence, wiring and the tick line."""
+"""SWD during training (`--swd_every_kimg`): cadence, wiring and the tick line."""
 import os
 import types
 

@@ -23,7 +23,8 @@ def synth(tmp_path_factory):
 
 
 def test_class_counts_follow_isic_2018():
-    # REFERENCE §11.3: 1,113 / 6,705 / 514 / 327 / 1,099 / 115 / 142 of 10,015.
+    # docs/design.md#isic-2018-class-counts: 1,113 / 6,705 / 514 / 327 / 1,099 / 115
+    # / 142 of 10,015.
     assert synthetic.class_counts(10015) == {"MEL": 1113, "NV": 6705, "BCC": 514, "AKIEC": 327,
                                              "BKL": 1099, "DF": 115, "VASC": 142}
     # 60: MEL 6.7→7, BCC 3.1→4 (min), AKIEC 2→4, BKL 6.6→7, DF .7→4, VASC .9→4; NV takes the rest.

@@ -1,4 +1,4 @@
-"""Device-side tick metrics and NaN guard (issue 14 part 2): what the loop reads once per tick."""
+"""Device-side tick metrics and NaN guard: what the loop reads once per tick."""
 import numpy as np
 import pytest
 

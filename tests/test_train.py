@@ -25,7 +25,7 @@ def test_dry_run_prints_config_then_parameter_counts(tmp_path):
     config = json.loads("\n".join(lines[:end + 1]))
     assert config["d_lr"] == 0.002 and config["g_lr"] == 0.001  # command line beats flagfile
     assert config["resolution"] == 256 and config["attention_stages"] == []
-    # Official PGAN at 256x256 with 7 classes (REFERENCE §1.6).
+    # Official PGAN at 256x256 with 7 classes (docs/design.md#parameter-counts).
     assert lines[end + 1:] == ["G parameters: 23101653", "D parameters: 23055944"]
     assert out.stderr.strip() == ""  # no TensorFlow start-up noise
 
@@ -37,7 +37,7 @@ def test_dry_run_of_the_paper_model_and_the_demo():
     # --attention_stages=auto (apgan.cfg) resolves to R/2 = 128, the second-to-last block (§3.4).
     assert (config["g_lr"], config["d_lr"], config["attention_stages"]) == (0.001, 0.004, [128])
     assert (config["total_kimg"], config["resolution"]) == (8000, 256)
-    # Issue 13: the paper's runs do not augment D; the settings are in the JSON.
+    # The paper's runs do not augment D; the settings are in the JSON.
     assert (config["d_augment"], config["d_augment_ops"], config["d_augment_p_max"]) == (
         "none", "blit,geom", 0.8)
 

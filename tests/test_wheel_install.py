@@ -1,4 +1,4 @@
-"""Issue 10 "done when": an installed wheel's console scripts run the demo pipeline, offline.
+"""An installed wheel's console scripts run the demo pipeline, offline.
 
 The wheel is built from a clean copy of the tree (`wheel_helpers`) and installed with `--no-deps
 --force-reinstall` into a fresh venv. That venv sees the project venv's packages (TensorFlow etc.)

@@ -1,4 +1,4 @@
-"""Build the project's wheel from a clean copy of the tree (issue 10), offline.
+"""Build the project's wheel from a clean copy of the tree, offline.
 
 The copy is `git archive` of a tree object made from the working tree (tracked files with their
 uncommitted edits, plus new files git does not ignore) through a throw-away index, so the wheel

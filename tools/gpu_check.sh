@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything a GPU owner should run once (issue 14 part 5), then one table:
+# Everything a GPU owner should run once, then one table:
 #   1. the training step at every precision (float32, mixed_float16, mixed_bfloat16) x XLA off/on:
 #      full official widths (flags/apgan_ttur.cfg) at the paper's minibatch per resolution, full
 #      width at 32x32 batch 4, and the demo widths (flags/demo.cfg, batch 32) -> OUT/bench/*.json;

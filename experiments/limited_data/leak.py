@@ -1,4 +1,4 @@
-"""Orientation-leak benchmark of `--d_augment` (issue 13; results in docs/limited_data.md).
+"""Orientation-leak benchmark of `--d_augment` (results in docs/limited_data.md).
 
 ADA (Karras et al. 2020, §2.2) shows that an augmentation applied to D's reals with probability
 p < 1 does not leak into G's samples, while at p = 1 it can: D then sees every orientation equally

@@ -1,4 +1,4 @@
-"""Issue 14 part 1: per-image time of a 3x3 conv 512->512 at 32x32 (a full-width D/G layer), forward
+"""Per-image time of a 3x3 conv 512->512 at 32x32 (a full-width D/G layer), forward
 + input gradient + filter gradient, at batch 4, 8 and 12 (2 rounds; best of 5 each, 2 threads).
 
 Flat per-image times mean a small batch costs nothing per step on this CPU, so merging D's passes

@@ -1,4 +1,4 @@
-"""Issue 14 part 1: is oneDNN's filter gradient the limit, or would a matmul over patches beat it?
+"""Is oneDNN's filter gradient the limit, or would a matmul over patches beat it?
 
 For each full-width filter gradient of the step (batch 4, 512 maps, 32x32: D's and G's 3x3 convs,
 D's fused 4x4 stride-2 down conv, G's fused 4x4 transposed up conv), times

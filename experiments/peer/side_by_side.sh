@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 14 part 1: ours vs the PyTorch peer (facebookresearch/pytorch_GAN_zoo b75dee4), one full
+# Ours vs the PyTorch peer (facebookresearch/pytorch_GAN_zoo b75dee4), one full
 # D+G iteration, float32, 2 threads, alternating peer/ours, 2 rounds x 3 configs, never two at once.
 # usage: PEER=DIR TORCH_PY=PY [OUT=DIR] experiments/peer/side_by_side.sh TIMER
 #   TIMER: the peer-side timing script (a harness that times one pytorch_GAN_zoo iteration and

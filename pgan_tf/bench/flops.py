@@ -1,4 +1,4 @@
-"""Analytic forward FLOPs per image of G and D at one working resolution (issue 5 conventions).
+"""Analytic forward FLOPs per image of G and D at one working resolution (conventions below).
 
 Counted: the multiply-adds of convolutions, dense layers and attention matmuls, at
 **1 multiply-add = 2 FLOPs** (the convention of TF's profiler and of GPU peak figures), for one
@@ -8,7 +8,8 @@ float-op count of the same ops agrees exactly (tests/test_flops.py checks that):
 * k x k conv, stride 1, SAME, output H x W:            2 * H * W * k^2 * C_in * C_out.
 * fused upsample + conv (`EqualizedConv2DUp`), a stride-2 transposed conv with a 4x4 kernel, input
   H x W: every input pixel is multiplied into a 4x4 x C_out patch -> 2 * H * W * 16 * C_in * C_out
-  (16/36 of upsample-then-3x3-conv, which is why official PGAN fuses it; REFERENCE §1.2).
+  (16/36 of upsample-then-3x3-conv, which is why official PGAN fuses it;
+  docs/design.md#shared-layers).
 * fused conv + downsample (`EqualizedConv2DDown`), a stride-2 4x4 conv, input H x W:
   2 * (H/2) * (W/2) * 16 * C_in * C_out (16/36 of 3x3-conv-then-pool).
 * non-fused paths (`fused_scale=False`): the 3x3 conv at the larger resolution; the nearest
@@ -24,7 +25,7 @@ minibatch stddev, softmax, fade-in lerps, and the equalized-LR kernel scaling an
 construction (done once per step, independent of the batch). Their share falls with width: it is
 negligible at official widths, where the convs dominate.
 
-Training cost per image, fixed by issue 5 so numbers compare across versions:
+Training cost per image, fixed so that numbers compare across versions:
     FLOPs per image = 4 * G_fwd + 12 * D_fwd.
 G: one forward in D's step plus forward and backward (~2 forwards) in its own step = 4. D: the
 forwards on reals, fakes and the GP mix, their backward passes, the gradient penalty's input
@@ -37,10 +38,11 @@ from pgan_tf.model.attention import SAGAN_QK_DIVISOR
 from pgan_tf.model.networks import BASE_RES, num_features
 
 FLOPS_PER_MULTIPLY_ADD = 2
-# Kernel side of the fused stride-2 convs: the 3x3 kernel's four shifted sums (REFERENCE §1.2).
+# Kernel side of the fused stride-2 convs: the 3x3 kernel's four shifted sums
+# (docs/design.md#shared-layers).
 FUSED_KERNEL = 4
-CONV_KERNEL = 3  # official PGAN's 3x3 convs (REFERENCE §1.2)
-# Issue 5's fixed training-step convention (see module docstring).
+CONV_KERNEL = 3  # official PGAN's 3x3 convs (docs/design.md#shared-layers)
+# The benchmark's fixed training-step convention (see module docstring).
 TRAINING_G_PASSES = 4
 TRAINING_D_PASSES = 12
 
@@ -77,7 +79,8 @@ def attention_flops(kind, size, channels):
 
 
 def _nf(config, res):
-    """Channels of the block working at `res`: nf(log2(res) - 1), REFERENCE §1.1."""
+    """Channels of the block working at `res`: nf(log2(res) - 1),
+    docs/design.md#feature-map-widths."""
     return num_features(int(math.log2(res)) - 1, config.fmap_base, config.fmap_max,
                         config.fmap_decay)
 
@@ -145,7 +148,8 @@ def discriminator_layer_flops(config, res, fading=False):
         layers.append((f"block_{size}/conv1_down", _down_conv(config, size, c, c_out)))
         size //= 2
     f4 = _nf(config, BASE_RES)
-    mbstd = 1 if config.mbstd_group_size > 1 else 0  # the stddev channel, REFERENCE §1.2
+    # the stddev channel, docs/design.md#shared-layers
+    mbstd = 1 if config.mbstd_group_size > 1 else 0
     dense_units = num_features(0, config.fmap_base, config.fmap_max, config.fmap_decay)
     layers += [("base/conv", conv2d_flops(BASE_RES, BASE_RES, CONV_KERNEL, f4 + mbstd, f4)),
                ("base/dense0", dense_flops(BASE_RES * BASE_RES * f4, dense_units)),
@@ -164,6 +168,6 @@ def discriminator_forward_flops(config, res, fading=False):
 
 
 def training_flops_per_image(config, res, fading=False):
-    """Issue 5 convention: 4 * G_fwd + 12 * D_fwd FLOPs per real image of a training iteration."""
+    """Convention: 4 * G_fwd + 12 * D_fwd FLOPs per real image of a training iteration."""
     return (TRAINING_G_PASSES * generator_forward_flops(config, res, fading)
             + TRAINING_D_PASSES * discriminator_forward_flops(config, res, fading))

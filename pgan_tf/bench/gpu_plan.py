@@ -1,4 +1,4 @@
-"""A GPU plan on paper (issue 14 part 5): FLOPs of a whole training schedule and its time on GPUs.
+"""A GPU plan on paper: FLOPs of a whole training schedule and its time on GPUs.
 
 The work of a run is the issue-5 convention (4 G_fwd + 12 D_fwd per real image, `flops.py`)
 summed over the images the schedule shows at each (resolution, fade-in) phase; the time is that

@@ -1,4 +1,4 @@
-"""Timings of the non-training jobs of issue 5: dataset preparation and sample export.
+"""Timings of the benchmark's non-training jobs: dataset preparation and sample export.
 
 Preparation: synthetic ISIC-layout images (600x450 JPEGs, `data/synthetic.py`) are written first,
 untimed, then `prepare_dataset` (the library behind pgan-prepare) is timed turning them
@@ -16,7 +16,8 @@ from PIL import Image
 from pgan_tf.bench.options import ISIC_IMAGES
 from pgan_tf.data import prepare, synthetic
 
-# The paper keeps 501 of ISIC 2018's 10,015 images for validation (paper §3.1, REFERENCE §11).
+# The paper keeps 501 of ISIC 2018's 10,015 images for validation (paper §3.1,
+# docs/design.md#isic-2018).
 PAPER_VAL_SIZE = 501
 SYNTHETIC_SEED = 0
 # Images generated per G call during export (as `RunGenerator`'s default batch).

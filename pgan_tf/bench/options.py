@@ -8,7 +8,8 @@ from pgan_tf.config import PAPER_MINIBATCH
 from pgan_tf.config_fields import field
 
 DEFAULT_RESOLUTIONS = (8, 16, 32, 64)
-# ISIC 2018 Task 3 has 10,015 training images (REFERENCE §11.3): issue 5 prepares that many.
+# ISIC 2018 Task 3 has 10,015 training images (docs/design.md#isic-2018-class-counts): the benchmark
+# prepares that many.
 ISIC_IMAGES = 10015
 # Images timed per resolution for the input pipeline (after its first batch).
 PIPELINE_IMAGES = 4096
@@ -67,6 +68,7 @@ def check_options(options, config):
     group = config.mbstd_group_size
     for res in options.resolutions:
         batch = batch_for(options, config, res)
-        if group > 1 and batch > group and batch % group:  # minibatch stddev, REFERENCE §1.2
+        # minibatch stddev, docs/design.md#shared-layers
+        if group > 1 and batch > group and batch % group:
             raise UserError(f"--batch={batch} at {res}x{res} is not a multiple of "
                             f"--mbstd_group_size={group}")

@@ -1,6 +1,6 @@
 """The benchmark's report: machine description, derived checks, Markdown table, atomic JSON write.
 
-Derived checks (issue 5 targets; reported, never asserted):
+Derived checks (performance targets; reported, never asserted):
 * growing is free: measured time per image at r divided by what the FLOP count predicts from the
   reference (largest) resolution, t_ref * flops(r) / flops(ref); target <= 1.25.
 * the input pipeline's img/s divided by the training step's img/s; target >= 10.
@@ -11,7 +11,7 @@ import platform
 import keras
 import tensorflow as tf
 
-# Issue 5 targets, printed next to the numbers.
+# Performance targets, printed next to the numbers.
 GROWING_TARGET = 1.25
 PIPELINE_TARGET = 10.0
 

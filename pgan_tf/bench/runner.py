@@ -1,4 +1,4 @@
-"""`run_benchmark(config, options)`: issue 5's benchmark as one JSON-ready dict.
+"""`run_benchmark(config, options)`: the benchmark as one JSON-ready dict.
 
     {"conv_peak_gflops": P,
      "results": {"32": {"img_per_s", "gflop_per_img", "achieved_gflops", "fraction_of_conv_peak",

@@ -1,4 +1,4 @@
-"""Timings of issue 5: the machine's conv peak, the training step, the input pipeline, peak memory.
+"""Benchmark timings: the machine's conv peak, the training step, the input pipeline, peak memory.
 
 Every timing runs after a warm-up (tracing, XLA compilation and oneDNN primitive creation happen
 on the first call) and forces the result to the host, so asynchronous GPU execution is included.
@@ -14,7 +14,7 @@ import tensorflow as tf
 from pgan_tf.bench import flops
 from pgan_tf.data import pipeline
 
-# Issue 5's conv peak: best of 5 timings of a 3x3 conv 512 -> 512 at 32x32, batch 8, NHWC, fp32.
+# The conv peak: best of 5 timings of a 3x3 conv 512 -> 512 at 32x32, batch 8, NHWC, fp32.
 CONV_PEAK_BATCH = 8
 CONV_PEAK_SIZE = 32
 CONV_PEAK_CHANNELS = 512
@@ -32,7 +32,7 @@ def _device_sync(tensor):
 
 
 def conv_peak_gflops(jit_compile, repeats=CONV_PEAK_REPEATS):
-    """The machine's fp32 conv throughput in GFLOP/s: best of `repeats` timings of issue 5's conv.
+    """The machine's fp32 conv throughput in GFLOP/s: best of `repeats` timings of the conv above.
 
     The conv's output is summed inside the function so that only a scalar leaves the device; the
     sum adds one FLOP per output element (0.02% of the conv) and is not counted.

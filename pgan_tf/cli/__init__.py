@@ -11,7 +11,7 @@ Stops: a `UserError` is one line, exit 2 (74 for a full or read-only disk); Ctrl
 pgan-reproduce, see `_OWN_SIGTERM`) are one line too, exit 130 / 143.
 
 Start-up side effects (quiet TensorFlow logging, filtered import chatter, the stage-retracing log
-filter) happen here, in the binaries' `run`, never when the library is imported (issue 10).
+filter) happen here, in the binaries' `run`, never when the library is imported.
 Imports nothing heavy, so a binary can validate its flags before TensorFlow is loaded.
 """
 import atexit

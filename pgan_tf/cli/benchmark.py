@@ -1,4 +1,4 @@
-"""Benchmark the training step, input pipeline, dataset preparation and export (issue 5).
+"""Benchmark the training step, input pipeline, dataset preparation and export.
 
     pgan-benchmark --flagfile=flags/pgan.cfg [--resolutions=8,16,32,64] [--batch=N]
         [--steps=S] [--jit_compile] [--precision=float32|mixed_float16|mixed_bfloat16]

@@ -1,4 +1,4 @@
-"""Export class-conditional samples of a trained run's EMA generator (issue 4).
+"""Export class-conditional samples of a trained run's EMA generator.
 
     pgan-export --run_dir RUN [--checkpoint latest|<kimg>] --num_per_class N
         [--classes MEL,DF,...] [--balance_to M] --output_dir OUT [--seed S] [--format png|jpg]

@@ -1,4 +1,4 @@
-"""The GPU plan on paper (issue 14 part 5): a schedule's FLOPs and its time on A100 / H100.
+"""The GPU plan on paper: a schedule's FLOPs and its time on A100 / H100.
 
     pgan-gpu-plan --flagfile=flags/apgan_ttur.cfg [--output=plan.json]
 

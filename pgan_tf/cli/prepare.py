@@ -1,4 +1,4 @@
-"""Raw labelled images → official-PGAN-format TFRecords per split + dataset.json (issue 2).
+"""Raw labelled images → official-PGAN-format TFRecords per split + dataset.json.
 
     pgan-prepare --input_dir DIR --output_dir OUT [--source isic2018|folders]
         [--resolution 256] [--val_size 501] [--augment_per_image K] [--seed S] [--workers W]

@@ -21,7 +21,8 @@ Interpolation (bicubic in Augmentor's skew and zoom) can ring slightly past the 
 sharp edges; it never produces a fill colour. tests/test_augment.py checks all of it at the
 extreme magnitudes.
 
-Augmentor quirks handled here (REFERENCE §12.3-12.4):
+Augmentor quirks handled here (docs/design.md#augmentor-quirks,
+docs/design.md#augmentor-with-current-pillow):
 * `Pipeline.sample`/`_execute` fire an operation when `round(uniform(0, 1), 1) <= p`, i.e. with
   probability p + 0.05 (0.5 → 0.55). We run the operations through Augmentor's public per-image
   callable `Pipeline.torch_transform()`, whose test is a plain `uniform(0, 1) < p`, so the

@@ -1,4 +1,5 @@
-"""tf.data input for training and evaluation, per resolution (REFERENCE §3.5, §4).
+"""tf.data input for training and evaluation, per resolution (docs/design.md#real-image-pipeline,
+docs/design.md#dataset-format).
 
 Reads a dataset folder in the official PGAN format — `OUT/train` or `OUT/val` written by
 `pgan-prepare`, or a folder made by official `dataset_tool.py` (with or without
@@ -11,10 +12,11 @@ Determinism (exact resume): element i of the repeated stream is a pure function 
 stream at element i without reading the skipped epochs.
 
 The permutation is exact (uniform over all N records) when the records fit the shuffle memory
-budget — official PGAN's shuffle buffer is 4096 MB worth of records (REFERENCE §4: 21,846 records
-at 256x256x3), i.e. all of ISIC 2018. Larger datasets are shuffled in blocks of that many records:
-a seeded random block order, then a seeded permutation inside each block (the record files are
-already shuffled once at creation, as official dataset_tool does).
+budget — official PGAN's shuffle buffer is 4096 MB worth of records
+(docs/design.md#dataset-format: 21,846 records at 256x256x3), i.e. all of ISIC 2018. Larger datasets
+are shuffled in blocks of that many records: a seeded random block order, then a seeded permutation
+inside each block (the record files are already shuffled once at creation, as official
+dataset_tool does).
 
 Memory: a shuffle normally holds its records in memory (one resolution's file, or one block).
 Above `cache_mb` (`--data_cache_mb`) the same permutation draws give record numbers that are read
@@ -32,7 +34,7 @@ from pgan_tf.data.draws import RNG_ALG, stateless_key
 from pgan_tf.errors import UserError
 
 DATASET_JSON = tfrecords.DATASET_JSON
-# Official reader: shuffle buffer = 4096 MB worth of records (REFERENCE §4).
+# Official reader: shuffle buffer = 4096 MB worth of records (docs/design.md#dataset-format).
 SHUFFLE_BUDGET_BYTES = 4096 << 20
 # Second halves of the stateless seeds [seed, salt]: keep the shuffle and mirror streams apart.
 _SHUFFLE_SALT = 0x5348  # "SH"
@@ -40,7 +42,7 @@ _MIRROR_SALT = 0x4D49   # "MI"
 _NEVER = np.iinfo(np.int64).max  # "repeat forever" bound for Dataset.range
 _PARSE_BATCH = 256  # records parsed per call when streaming in file order
 # Permuted records gathered per call: one gather + a native unbatch instead of one function call
-# per record (which capped the reader at 30-60k img/s whatever the image size, issue 5).
+# per record (which capped the reader at 30-60k img/s whatever the image size).
 _GATHER_CHUNK = 256
 # Mirror draws come in blocks of this many stream positions, one stateless draw per block, so a
 # batch's flips are one or two vectorised draws and still a function of the position alone.
@@ -156,7 +158,8 @@ def _channels(path, resolution):
 
 
 def to_unit_range(images):
-    """uint8 images (any layout) → float32 in [-1, 1]: x·2/255 − 1 (REFERENCE §3.5 step 2)."""
+    """uint8 images (any layout) → float32 in [-1, 1]: x·2/255 − 1
+    (docs/design.md#real-image-pipeline step 2)."""
     return tf.cast(images, tf.float32) * (2 / 255) - 1
 
 
@@ -354,8 +357,9 @@ def _gathered(reader, indices, n=None):
 
 def _mirror(seed):
     """(first stream position, (images [B, C, H, W], labels)) → the images flipped left-right,
-    each with p = 1/2 drawn from (seed, its position) — official mirror augment (REFERENCE §3.5
-    step 3), made stateless so a resumed stream flips exactly the same images."""
+    each with p = 1/2 drawn from (seed, its position) — official mirror augment
+    (docs/design.md#real-image-pipeline step 3), made stateless so a resumed stream flips exactly
+    the same images."""
     def flip(start, batch):
         images, labels = batch
         u = _flip_draws(seed, start, tf.shape(images, out_type=tf.int64)[0])  # [B]
@@ -378,7 +382,7 @@ def _flip_draws(seed, start, n):
 
 
 def fade_reals(images, alpha):
-    """Official LOD fade of reals (REFERENCE §3.5 step 4), NHWC.
+    """Official LOD fade of reals (docs/design.md#real-image-pipeline step 4), NHWC.
 
     lerp(lowres, images, alpha) with lowres = nearest-upsampled 2x2 box average of `images`;
     `alpha` = weight of the full-detail image (1 = no fade; official `1 - (lod - floor(lod))`).

@@ -1,4 +1,4 @@
-"""Prepare a labelled image set → official-format TFRecords + dataset.json (issue 2).
+"""Prepare a labelled image set → official-format TFRecords + dataset.json.
 
     OUT/train/train-r02.tfrecords ... train-rNN.tfrecords, OUT/train/train-rxx.labels
     OUT/val/val-r02.tfrecords ...,                         OUT/val/val-rxx.labels
@@ -7,10 +7,11 @@
 
 Flow: validate the config (no TensorFlow yet, so a typo fails at once) → read the source (CSV and
 file checks) → lesion-grouped stratified split (or `val_from`) → plan each split's records in a
-seeded shuffled order (official dataset_tool shuffles once, REFERENCE §4) → decode, check, crop,
-resize, augment and build the level pyramid in `workers` spawned processes (NumPy/PIL only) while
-the main process streams the records, in order, into a temp folder next to OUT → dataset.json →
-rename the temp folder to OUT. On any failure the temp folder is removed: OUT appears only complete.
+seeded shuffled order (official dataset_tool shuffles once, docs/design.md#dataset-format) →
+decode, check, crop, resize, augment and build the level pyramid in `workers` spawned processes
+(NumPy/PIL only) while the main process streams the records, in order, into a temp folder next to
+OUT → dataset.json → rename the temp folder to OUT. On any failure the temp folder is removed: OUT
+appears only complete.
 """
 import collections
 import dataclasses
@@ -177,7 +178,7 @@ def plan_splits(config):
 
 def limit_per_class(records, max_per_class, seed):
     """At most `max_per_class` records of each class (0 = all), a seeded pick that keeps the
-    records' order: a limited-data training set (ADA benchmark, issue 13) one flag away.
+    records' order: a limited-data training set (docs/limited_data.md) one flag away.
 
     Applied to the train split only, after the split, so val stays the same as without the flag.
     """
@@ -195,7 +196,7 @@ def limit_per_class(records, max_per_class, seed):
 
 def _tasks(records, augment_per_image, extra, seed):
     """Records → tasks (each image, its augmented copies, the extra images), shuffled once with
-    `seed` as official dataset_tool does with RandomState(123) (REFERENCE §4)."""
+    `seed` as official dataset_tool does with RandomState(123) (docs/design.md#dataset-format)."""
     tasks = [Task(image_id=r.image_id if k == 0 else record_ids.augmented_id(r.image_id, k),
                   source_id=r.image_id, path=r.path, label=r.label, index=i, aug_k=k)
              for i, r in enumerate(records) for k in range(augment_per_image + 1)]
@@ -321,7 +322,7 @@ def _check_train_classes(written, classes):
 
 
 def _dataset_info(config, classes, plan, written, val_origin, spec):
-    """The dataset.json content (keys as issue 2; `converted` lists colour-mode conversions)."""
+    """The dataset.json content (`converted` lists colour-mode conversions)."""
     splits = {}
     for name in SPLITS:
         if name == "spare" and name not in written:

@@ -15,7 +15,7 @@ from pgan_tf.errors import UserError
 # take the largest centered square, which is 450x450 for the 600x450 ISIC images.
 # Resize filter: PIL LANCZOS, an antialiased windowed sinc (its support grows with the reduction);
 # it is the filter official PGAN's dataset_tool uses (`PIL.Image.ANTIALIAS`, now named LANCZOS;
-# REFERENCE §4).
+# docs/design.md#dataset-format).
 RESIZE_FILTER = Image.Resampling.LANCZOS
 RESIZE_FILTER_NAME = "PIL LANCZOS (antialiased)"
 # Colour modes converted to RGB (and listed under "converted" in dataset.json); RGB passes as is.

@@ -3,9 +3,9 @@
 Three layouts are read (all validation here is metadata only; pixels are checked later, while the
 images are decoded in `prepare.py`):
 
-* `isic2018`: the ISIC 2018 Task 3 download (REFERENCE §11.1): images `ISIC_<7 digits>.jpg` anywhere
-  under the folder, labels from `*GroundTruth*.csv` (header `image,MEL,...`, one-hot `1.0`/`0.0`;
-  class order = the CSV's columns) or from the Dataverse `HAM10000_metadata`
+* `isic2018`: the ISIC 2018 Task 3 download (docs/design.md#isic-2018-files): images `ISIC_<7
+  digits>.jpg` anywhere under the folder, labels from `*GroundTruth*.csv` (header `image,MEL,...`,
+  one-hot `1.0`/`0.0`; class order = the CSV's columns) or from the Dataverse `HAM10000_metadata`
   (`lesion_id,image_id,dx,...`, comma- or tab-separated, with or without `.csv`). Lesions from
   `*LesionGroupings*.csv` or the metadata; without either every image is its own lesion.
 * `folders`: one sub-folder per class (class order = sorted folder names); every image is its own
@@ -21,9 +21,10 @@ import os
 
 from pgan_tf.errors import UserError
 
-# ISIC 2018 Task 3 ground-truth columns, in the official (and submission) order (REFERENCE §11.1).
+# ISIC 2018 Task 3 ground-truth columns, in the official (and submission) order
+# (docs/design.md#isic-2018-files).
 ISIC_CLASSES = ("MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC")
-# HAM10000_metadata `dx` codes → ISIC column names (REFERENCE §11.2).
+# HAM10000_metadata `dx` codes → ISIC column names (docs/design.md#ham10000-metadata).
 HAM_DX_TO_CLASS = {c.lower(): c for c in ISIC_CLASSES}
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SOURCE_KINDS = ("isic2018", "folders")

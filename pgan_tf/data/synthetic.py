@@ -1,5 +1,5 @@
-"""A synthetic dataset in the exact ISIC 2018 Task 3 layout (REFERENCE §11.1): the embedded default
-for the demo and the tests, so the project runs without the real download.
+"""A synthetic dataset in the exact ISIC 2018 Task 3 layout (docs/design.md#isic-2018-files): the
+embedded default for the demo and the tests, so the project runs without the real download.
 
     DIR/ISIC2018_Task3_Training_Input/ISIC_<7 digits>.jpg           600x450 RGB JPEG
     DIR/ISIC2018_Task3_Training_GroundTruth/ISIC2018_Task3_Training_GroundTruth.csv
@@ -8,12 +8,13 @@ for the demo and the tests, so the project runs without the real download.
     DIR/PGAN_TF_SYNTHETIC.json   says the set is synthetic (generator, seed, count), so that
                                  `pgan-prepare` and model cards never call it ISIC data
 
-Class counts follow ISIC 2018 (REFERENCE §11.3; N = 10,015 reproduces them exactly) with at least
-`MIN_IMAGES_PER_CLASS` images and `MIN_LESIONS_PER_CLASS` lesions per class. Each class has its own
-lesion look, chosen so a small CNN can tell them apart at 32x32: colour/darkness, shape (round,
-elongated, irregular, ring, several blobs), border sharpness and texture (dots, network, vessels,
-stripes), on a skin-toned, vignetted, noisy background with random position, size and rotation.
-Images of one lesion are near-duplicates (same lesion, slightly shifted/rotated/scaled/relit).
+Class counts follow ISIC 2018 (docs/design.md#isic-2018-class-counts; N = 10,015 reproduces them
+exactly) with at least `MIN_IMAGES_PER_CLASS` images and `MIN_LESIONS_PER_CLASS` lesions per class.
+Each class has its own lesion look, chosen so a small CNN can tell them apart at 32x32:
+colour/darkness, shape (round, elongated, irregular, ring, several blobs), border sharpness and
+texture (dots, network, vessels, stripes), on a skin-toned, vignetted, noisy background with random
+position, size and rotation. Images of one lesion are near-duplicates (same lesion, slightly
+shifted/rotated/scaled/relit).
 
 Drawing is vectorised NumPy at 1/`WORK_SCALE` of the output size, upsampled with PIL, plus
 full-resolution grain from a per-run noise tile. Deterministic for a seed.
@@ -29,15 +30,16 @@ from pgan_tf import fileio, output_guard
 from pgan_tf.data.sources import ISIC_CLASSES, SYNTHETIC_MARKER
 from pgan_tf.errors import UserError
 
-# ISIC 2018 Task 3 training counts (REFERENCE §11.3), in the CSV column order.
+# ISIC 2018 Task 3 training counts (docs/design.md#isic-2018-class-counts), in the CSV column order.
 ISIC_COUNTS = {"MEL": 1113, "NV": 6705, "BCC": 514, "AKIEC": 327, "BKL": 1099, "DF": 115,
                "VASC": 142}
-WIDTH, HEIGHT = 600, 450          # HAM10000 / ISIC 2018 image size (REFERENCE §11.1)
+WIDTH, HEIGHT = 600, 450          # HAM10000 / ISIC 2018 image size (docs/design.md#isic-2018-files)
 WORK_SCALE = 3                    # draw at 200x150, upsample 3x: smooth shapes, 9x less work
 FIRST_IMAGE_NUMBER = 24306        # ISIC 2018 training ids start at ISIC_0024306
 MIN_IMAGES_PER_CLASS = 4          # so even N = 60 has train and val images of every class
 MIN_LESIONS_PER_CLASS = 3         # so a lesion-grouped split can keep each class in train
-# Images per lesion: HAM10000 has 10,015 images of 7,470 lesions (REFERENCE §11.3), ≈ 1.34 each.
+# Images per lesion: HAM10000 has 10,015 images of 7,470 lesions
+# (docs/design.md#isic-2018-class-counts), ≈ 1.34 each.
 LESION_SIZE_PROBS = {1: 0.75, 2: 0.16, 3: 0.09}
 JPEG_QUALITY = 90
 GRAIN_SIGMA = 4.0                 # full-resolution sensor-like noise, in 0..255 units

@@ -1,4 +1,5 @@
-"""The official PGAN dataset format (REFERENCE §4): writer, reader helpers and the level pyramid.
+"""The official PGAN dataset format (docs/design.md#dataset-format): writer, reader helpers and
+the level pyramid.
 
 A dataset folder `D` holds one uncompressed TFRecord file per resolution,
 `D/<basename(D)>-r{log2(res):02d}.tfrecords` (r02 = 4x4 ... r08 = 256x256), each record a
@@ -14,7 +15,7 @@ import re
 
 import numpy as np
 
-# Official PGAN writes every level from full resolution down to 4x4 (REFERENCE §4).
+# Official PGAN writes every level from full resolution down to 4x4 (docs/design.md#dataset-format).
 MIN_LOG2_RESOLUTION = 2
 LEVEL_FILE_RE = re.compile(r"^(?P<prefix>.+)-r(?P<log2>\d\d)\.tfrecords$")
 LABELS_SUFFIX = "-rxx.labels"
@@ -47,8 +48,8 @@ def _name(folder):
 def build_levels(image):
     """uint8 [R, R, C] → [uint8 [C, R, R], uint8 [C, R/2, R/2], ..., uint8 [C, 4, 4]].
 
-    Official PGAN (REFERENCE §4): each level is the 2x2 box average of the previous *unrounded*
-    float32 level, then rint, clipped to [0, 255] and stored as uint8.
+    Official PGAN (docs/design.md#dataset-format): each level is the 2x2 box average of the
+    previous *unrounded* float32 level, then rint, clipped to [0, 255] and stored as uint8.
     """
     level = np.asarray(image, dtype=np.float32).transpose(2, 0, 1)  # HWC → CHW [C, R, R]
     levels = []

@@ -1,7 +1,7 @@
 """Evaluation driver of `pgan-evaluate`: GAN-train, GAN-test, SWD, MS-SSIM, FID and memorization
 of a run's EMA generator (or of any two image sets), written as one JSON file plus PNGs.
 
-Protocol (paper §3.2-3.5; REFERENCE §5, §10):
+Protocol (paper §3.2-3.5; docs/design.md#metrics, docs/design.md#gan-train-and-gan-test):
 
 * Fakes for GAN-train / GAN-test / memorization are class-uniform ("fake_labels": "uniform"):
   `num_per_class` images of every class (paper §3.5: 1000), latents as `pgan-export`
@@ -12,10 +12,12 @@ Protocol (paper §3.2-3.5; REFERENCE §5, §10):
   learns from the train split's real originals only, without Augmentor copies and `--extra_train`
   images (`reals.py` says why; "real_classifier_train" in the JSON records how many it used).
   With `repeats` > 1 the classifier seeds are seed .. seed + repeats - 1 (fakes stay fixed) and
-  results are mean ± std; accuracy and balanced accuracy (ISIC's metric, REFERENCE §11.4).
-* SWD (REFERENCE §5.1) compares n = min(#real train, #uniform fakes) real training images (a seeded
-  draw) with n fakes conditioned on those images' labels, at the run's resolution down to 16;
-  MS-SSIM (REFERENCE §5.2) is the mean over (even, odd) pairs of those fakes ("ms_ssim"), with the
+  results are mean ± std; accuracy and balanced accuracy (ISIC's metric,
+  docs/design.md#balanced-accuracy).
+* SWD (docs/design.md#sliced-wasserstein-distance) compares n = min(#real train, #uniform fakes)
+  real training images (a seeded draw) with n fakes conditioned on those images' labels, at the
+  run's resolution down to 16; MS-SSIM (docs/design.md#ms-ssim-fid-and-uint8-images) is the mean
+  over (even, odd) pairs of those fakes ("ms_ssim"), with the
   reals' value as reference ("ms_ssim_reals"). FID, KID and FID on Keras' InceptionV3
   (`inception_metrics.py`) compare the same two sets, overall and per class.
 * `fakes`/`reals` folders: n = min(#reals, #fakes) images of each (seeded), fakes resized to the
@@ -49,7 +51,8 @@ METRICS = ("gan_train", "gan_test", "swd", "ms_ssim", "fid", "kid", "fid_keras",
 CHECKPOINT_MODES = ("latest", "all")
 DEFAULT_METRICS = ("gan_train", "gan_test", "swd", "ms_ssim")
 DEFAULT_NUM_PER_CLASS = 1000          # paper §3.5: 1000 synthetic images per class
-SWD_MIN_RESOLUTION = 16               # REFERENCE §5.1: the pyramid stops at 16x16
+# docs/design.md#sliced-wasserstein-distance: the pyramid stops at 16x16
+SWD_MIN_RESOLUTION = 16
 MEMORIZATION_PNG = "memorization.png"
 FAKE_LABELS = "uniform"
 PAIR_METRICS = {"swd", "ms_ssim", *inception_metrics.METRICS}  # one (reals, fakes) pair
@@ -162,7 +165,7 @@ def _repeat(fn, config):
 
 
 def real_reference(reals, config, models):
-    """Real train -> real val (REFERENCE §10 "validation accuracy")."""
+    """Real train -> real val (docs/design.md#gan-train-and-gan-test "validation accuracy")."""
     names, cfg, train = reals.class_names, config.classifier, models.train
     return _repeat(lambda s: gtt.real_reference(
         train.images, train.labels, reals.val.images, reals.val.labels, names,
@@ -221,13 +224,14 @@ def evaluate_fake_set(fakes, reals, config, models, *, swd_pair=None, png_dir=No
 
 
 def _swd(reals, fakes, seed):
-    """SWD x 1e3 per level and average, or a 'skipped' entry below 16x16 (REFERENCE §5.1)."""
+    """SWD x 1e3 per level and average, or a 'skipped' entry below 16x16
+    (docs/design.md#sliced-wasserstein-distance)."""
     from pgan_tf.metrics.swd import swd
 
     res = reals.shape[1]
     if res < SWD_MIN_RESOLUTION:
         message = (f"SWD skipped: images are {res}x{res}; the official SWD pyramid needs at least "
-                   f"{SWD_MIN_RESOLUTION}x{SWD_MIN_RESOLUTION} (REFERENCE §5.1)")
+                   f"{SWD_MIN_RESOLUTION}x{SWD_MIN_RESOLUTION} (docs/design.md#sliced-wasserstein-distance)")
         print(message, file=sys.stderr)
         return {"skipped": message}
     return swd(reals, fakes, seed=seed)

@@ -8,7 +8,8 @@ Protocol: pick `per_class_real` (paper: 100) real training images per class with
 * `real`: nothing (the pick alone).
 * `standard`: Augmentor copies of the picked images (paper §3.1 operations: rotation ±90° at true
   geometry, flips, zoom, skew; no fill colour; `pgan_tf.data.augment`, which also handles the probability quirk of
-  REFERENCE §12.3). Extra image k of class c is copy k // n_c + 1 of picked image k % n_c.
+  docs/design.md#augmentor-quirks). Extra image k of class c is copy k // n_c + 1 of
+  picked image k % n_c.
 * `gan:RUN`: samples of that run's EMA generator at its latest checkpoint (latents as
   `pgan-export` with the experiment seed), resized to the dataset's resolution when the
   run's differs (noted). `gan:RUN@ckpt-N`: at the checkpoint `ckpt-N` (N = images seen, its file

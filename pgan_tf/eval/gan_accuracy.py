@@ -1,11 +1,12 @@
-"""GAN-train, GAN-test and the real reference (Shmelkov et al. 2018; REFERENCE §10), with metrics.
+"""GAN-train, GAN-test and the real reference (Shmelkov et al. 2018;
+docs/design.md#gan-train-and-gan-test), with metrics.
 
 GAN-train: train the classifier on generated images (label = conditioning class), test on real val
 (recall / diversity). GAN-test: train on real train, test on generated (precision / quality).
 Reference: real train -> real val. The same classifier and recipe (`ClassifierConfig`, paper §3.3)
-serve all three. Results report accuracy and balanced accuracy (ISIC's metric, REFERENCE §11.4),
-per-class recall, the confusion matrix and the support; `repeat_over_seeds` gives mean ± std over
-seeds.
+serve all three. Results report accuracy and balanced accuracy (ISIC's metric,
+docs/design.md#balanced-accuracy), per-class recall, the confusion matrix and the support;
+`repeat_over_seeds` gives mean ± std over seeds.
 """
 import dataclasses
 
@@ -21,9 +22,9 @@ def classification_metrics(y_true, probs, class_names):
 
     y_true: int [N]; probs: [N, K] scores with K = len(class_names). Returns accuracy,
     balanced_accuracy (mean recall over the classes present in y_true = sklearn
-    `balanced_accuracy_score(adjusted=False)`, REFERENCE §11.4), per_class_recall {name: recall or
-    None when the class has no true sample}, confusion_matrix (K x K list, rows = true, columns =
-    predicted) and support {name: true count}.
+    `balanced_accuracy_score(adjusted=False)`, docs/design.md#balanced-accuracy), per_class_recall
+    {name: recall or None when the class has no true sample}, confusion_matrix (K x K list, rows
+    = true, columns = predicted) and support {name: true count}.
     """
     y_true, probs = np.asarray(y_true), np.asarray(probs)
     k = len(class_names)

@@ -33,7 +33,8 @@ from pgan_tf.data import preprocess, sources, tfrecords
 from pgan_tf.errors import UserError
 
 KINDS = ("prepared", "official", "export", "class_folders", "flat")
-# ISIC 2018 column order (REFERENCE §11.1): names of an official folder with 7 label columns.
+# ISIC 2018 column order (docs/design.md#isic-2018-files): names of an official folder with
+# 7 label columns.
 ISIC_CLASSES = sources.ISIC_CLASSES
 EXPORT_LABELS_FILE = sources.EXPORT_LABELS_FILE
 DATASET_JSON = tfrecords.DATASET_JSON
@@ -154,7 +155,8 @@ def _load_official(folder, resolution, class_names, kind):
     images = tfrecords.read_level(tfrecords.find_level_files(folder)[log2])
     images = np.ascontiguousarray(images.transpose(_CHW_TO_HWC))  # [N, C, H, W] -> [N, H, W, C]
     if images.shape[-1] == 1:
-        images = np.repeat(images, 3, axis=-1)  # grayscale tiled to RGB, as official (REF §5.2)
+        # grayscale tiled to RGB, as official (docs/design.md#ms-ssim-fid-and-uint8-images)
+        images = np.repeat(images, 3, axis=-1)
     if resolution is not None and resolution != level:
         notes.append(f"{folder}: {level}x{level} images resized to {resolution}x{resolution}")
         images = resize_images(images, resolution)

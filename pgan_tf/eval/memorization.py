@@ -21,7 +21,7 @@ import numpy as np
 from pgan_tf import sampling
 from pgan_tf.eval import image_sets
 
-PIXEL_RESOLUTION = 64        # issue 4: pixel L2 at 64x64 (or native if smaller)
+PIXEL_RESOLUTION = 64        # pixel L2 at 64x64 (or native if smaller)
 # Flag default of --memorization_threshold: RMS difference below 8 grey levels (about 3 % of the
 # 0..255 range) at 64x64 means the sample matches a training image up to mild noise/compression:
 # treat it as a likely copy and look at it.

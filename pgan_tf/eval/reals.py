@@ -2,12 +2,13 @@
 
 `Reals`: the train split (SWD / MS-SSIM / FID reals, the memorization search) and the val split
 (the test set of GAN-train and of the real reference). The real classifier — the reference and
-GAN-test's judge (Shmelkov et al. 2018; REFERENCE §10) — learns from the train split's real
-originals only: Augmentor copies (`--augment_per_image`, the paper's K = 3 pre-augmentation of the
-GAN's training set, §3.1) and `--extra_train` (synthetic) records are left out by their ids in
-dataset.json (`data.record_ids`), because the paper's reference is a classifier trained on the real
-training images. Everything else keeps the whole train split: the val split never holds copies, and
-SWD and the memorization search compare the fakes with what the GAN was trained on.
+GAN-test's judge (Shmelkov et al. 2018; docs/design.md#gan-train-and-gan-test) — learns from the
+train split's real originals only: Augmentor copies (`--augment_per_image`, the paper's K = 3
+pre-augmentation of the GAN's training set, §3.1) and `--extra_train` (synthetic) records are left
+out by their ids in dataset.json (`data.record_ids`), because the paper's reference is a classifier
+trained on the real training images. Everything else keeps the whole train split: the val split
+never holds copies, and SWD and the memorization search compare the fakes with what the
+GAN was trained on.
 """
 import dataclasses
 import os

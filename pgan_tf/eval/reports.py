@@ -33,7 +33,8 @@ def _percent(value):
 
 def _scalar_rows(name, value):
     """Rows (label, text) for a non-classification metric: SWD dicts, MS-SSIM floats, mean/std."""
-    if isinstance(value, dict) and "levels" in value and "avg" in value:  # SWD x 1e3 (REFERENCE §5.1)
+    # SWD x 1e3 (docs/design.md#sliced-wasserstein-distance)
+    if isinstance(value, dict) and "levels" in value and "avg" in value:
         rows = [(f"{name} ×1e3 @{res}", f"{v:.3f}") for res, v in value["levels"].items()]
         return rows + [(f"{name} ×1e3 avg", f"{value['avg']:.3f}")]
     if isinstance(value, dict) and set(value) == {"mean", "std"}:

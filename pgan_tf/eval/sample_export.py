@@ -1,4 +1,4 @@
-"""Export class-conditional samples of a run's EMA generator as image files (issue 4).
+"""Export class-conditional samples of a run's EMA generator as image files.
 
 Layout of OUT: `OUT/<CLASS>/<run>-<kimg>-<seed>-<index>.png` (kimg = images seen // 1000, 6 digits;
 index 6 digits), `OUT/labels.csv` (`image,<run classes>`, `image` = path relative to OUT without
@@ -40,7 +40,7 @@ MANIFEST = "manifest.json"
 GRID_PNG = "grid.png"
 CONFIG_JSON = "config.json"
 DEFAULT_BATCH_SIZE = 64    # images per generator call (memory only)
-ONE, ZERO = "1.0", "0.0"   # ISIC ground-truth cell values (REFERENCE §11.1)
+ONE, ZERO = "1.0", "0.0"   # ISIC ground-truth cell values (docs/design.md#isic-2018-files)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,7 +247,7 @@ def _manifest(config, saved, run_generator, counts, real_counts):
 
     return {
         "run_dir": fileio.abspath(config.run_dir),
-        "generator": "G_ema (exponential moving average of G, REFERENCE §3.7)",
+        "generator": "G_ema (exponential moving average of G, docs/design.md#generator-ema)",
         "checkpoint": run_generator.checkpoint,
         "images_seen": run_generator.images_seen,
         "kimg": run_generator.images_seen / 1000,

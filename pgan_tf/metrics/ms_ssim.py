@@ -1,4 +1,5 @@
-"""MS-SSIM of image pairs and of an image set, as official PGAN (REFERENCE §5.2).
+"""MS-SSIM of image pairs and of an image set, as official PGAN
+(docs/design.md#ms-ssim-fid-and-uint8-images).
 
 Official code: `metrics/ms_ssim.py` of tkarras/progressive_growing_of_gans (itself from the
 TensorFlow models repository): 5 scales with weights [0.0448, 0.2856, 0.3001, 0.2363, 0.1333], an
@@ -17,11 +18,12 @@ from scipy import ndimage
 
 from pgan_tf.errors import UserError
 
-MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # REFERENCE §5.2 (Wang et al. 2003)
-FILTER_SIZE = 11       # REFERENCE §5.2: Gaussian window 11 ...
+# docs/design.md#ms-ssim-fid-and-uint8-images (Wang et al. 2003)
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+FILTER_SIZE = 11       # docs/design.md#ms-ssim-fid-and-uint8-images: Gaussian window 11 ...
 FILTER_SIGMA = 1.5     # ... with sigma 1.5
-K1, K2 = 0.01, 0.03    # REFERENCE §5.2: SSIM stabilisers
-MAX_VAL = 255.0        # REFERENCE §5.2: uint8 dynamic range
+K1, K2 = 0.01, 0.03    # docs/design.md#ms-ssim-fid-and-uint8-images: SSIM stabilisers
+MAX_VAL = 255.0        # docs/design.md#ms-ssim-fid-and-uint8-images: uint8 dynamic range
 DEFAULT_BATCH_PAIRS = 32  # pairs per computation batch (memory only)
 
 

@@ -1,4 +1,5 @@
-"""Sliced Wasserstein Distance between two image sets, as official PGAN (REFERENCE §5.1).
+"""Sliced Wasserstein Distance between two image sets, as official PGAN
+(docs/design.md#sliced-wasserstein-distance).
 
 Official code: `metrics/sliced_wasserstein.py` of tkarras/progressive_growing_of_gans (NCHW, SciPy).
 This port is NHWC (NumPy, with SciPy's `ndimage.correlate1d` for the separable filter), with the
@@ -27,16 +28,17 @@ from scipy import ndimage
 
 from pgan_tf.errors import UserError
 
-# REFERENCE §5.1: 5x5 binomial filter (1,4,6,4,1)^T (1,4,6,4,1) / 256, applied separably.
+# docs/design.md#sliced-wasserstein-distance: 5x5 binomial filter (1,4,6,4,1)^T (1,4,6,4,1) / 256,
+# applied separably.
 BINOMIAL_TAPS = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 # pyrUp multiplies the filter by 4 (official `gaussian_filter * 4.0`): 2 per separable axis.
 PYR_UP_GAIN_PER_AXIS = 2.0
-NHOOD_SIZE = 7                 # REFERENCE §5.1: 7x7 neighbourhoods
-DESCRIPTORS_PER_IMAGE = 128    # REFERENCE §5.1: 128 per image per level
-DIR_REPEATS = 4                # REFERENCE §5.1: 4 repeats ...
+NHOOD_SIZE = 7                 # docs/design.md#sliced-wasserstein-distance: 7x7 neighbourhoods
+DESCRIPTORS_PER_IMAGE = 128    # docs/design.md#sliced-wasserstein-distance: 128 per image per level
+DIR_REPEATS = 4                # docs/design.md#sliced-wasserstein-distance: 4 repeats ...
 DIRS_PER_REPEAT = 128          # ... x 128 random directions
-MIN_RESOLUTION = 16            # REFERENCE §5.1: pyramid down to 16x16
-SWD_SCALE = 1e3                # REFERENCE §5.1: reported as SWDx1e3
+MIN_RESOLUTION = 16            # docs/design.md#sliced-wasserstein-distance: pyramid down to 16x16
+SWD_SCALE = 1e3                # docs/design.md#sliced-wasserstein-distance: reported as SWDx1e3
 DEFAULT_BATCH_SIZE = 64        # images per pyramid batch (memory only; results do not depend on it)
 
 
@@ -231,7 +233,8 @@ def _check_sets(reals, fakes, min_resolution):
 def swd(reals, fakes, *, seed=0, min_resolution=MIN_RESOLUTION,
         descriptors_per_image=DESCRIPTORS_PER_IMAGE, dir_repeats=DIR_REPEATS,
         dirs_per_repeat=DIRS_PER_REPEAT, batch_size=DEFAULT_BATCH_SIZE):
-    """SWD x 1e3 per pyramid level and averaged, as official PGAN (REFERENCE §5.1).
+    """SWD x 1e3 per pyramid level and averaged, as official PGAN
+    (docs/design.md#sliced-wasserstein-distance).
 
     reals, fakes: uint8 [N, R, R, C] with the same N (official: 16384 images). Returns
     {"levels": {"256": ..., ..., "16": ...}, "avg": ...}, keys = level resolutions, full first.

@@ -1,11 +1,12 @@
 """Attention blocks inserted into G and D (paper §2.2): SNL (paper Eq. 3, the default) and SAGAN.
 
 Both are residual and the identity at initialisation, so inserting one into a PGAN block does not
-change the network until training moves its weights (REFERENCE §9.1-9.4). Both use the
-equalized-LR layers of `layers.py` (N(0,1) variables scaled at run time), like every other PGAN
-weight, so Adam's per-parameter step has the same effective size as in the surrounding convs; a
-zero-initialised kernel stays zero after the runtime scaling, which keeps the identity-at-init
-property (REFERENCE §9.4). Softmaxes run in float32 under mixed precision.
+change the network until training moves its weights (docs/design.md#snl-attention,
+docs/design.md#sagan-attention). Both use the equalized-LR layers of `layers.py` (N(0,1) variables
+scaled at run time), like every other PGAN weight, so Adam's per-parameter step has the same
+effective size as in the surrounding convs; a zero-initialised kernel stays zero after the runtime
+scaling, which keeps the identity-at-init property (docs/design.md#snl-attention). Softmaxes run in
+float32 under mixed precision.
 """
 import math
 
@@ -15,12 +16,14 @@ import tensorflow as tf
 from pgan_tf.model.layers import EqualizedConv2D, EqualizedDense
 
 # W_k (C -> 1 logits) gain: GCNet's conv_mask uses Kaiming-normal fan_in with the ReLU gain, i.e.
-# std sqrt(2)/sqrt(C); with equalized LR that is gain sqrt(2) (REFERENCE §9.1).
+# std sqrt(2)/sqrt(C); with equalized LR that is gain sqrt(2) (docs/design.md#snl-attention).
 SNL_KEY_GAIN = math.sqrt(2.0)
 # W_v (C -> C, linear, zero-init) gain: 1 as for PGAN's other linear outputs (ToRGB, D's last
-# dense). With a zero init the gain only sets the effective step size of W_v (REFERENCE §1.2).
+# dense). With a zero init the gain only sets the effective step size of W_v
+# (docs/design.md#shared-layers).
 SNL_VALUE_GAIN = 1.0
-# SAGAN query/key width divisor: 1x1 convs C -> C // 8 (heykeetae Self_Attn, REFERENCE §9.2).
+# SAGAN query/key width divisor: 1x1 convs C -> C // 8 (heykeetae Self_Attn,
+# docs/design.md#sagan-attention).
 SAGAN_QK_DIVISOR = 8
 ATTENTION_TYPES = ("snl", "sagan")
 
@@ -59,7 +62,7 @@ class SNLAttention(keras.layers.Layer):
 
 
 class SAGANAttention(keras.layers.Layer):
-    """SAGAN self-attention (ablation; heykeetae Self_Attn, REFERENCE §9.2).
+    """SAGAN self-attention (ablation; heykeetae Self_Attn, docs/design.md#sagan-attention).
 
     q, k: 1x1 convs C -> max(C // 8, 1); v: 1x1 conv C -> C; attention a_ij = softmax_j(q_i . k_j)
     (float32); out_i = sum_j a_ij v_j; result = gamma * out + x with a scalar gamma initialised to 0

@@ -1,4 +1,4 @@
-"""Shared building blocks of official PGAN (REFERENCE §1.2) as Keras 3 layers, NHWC.
+"""Shared building blocks of official PGAN (docs/design.md#shared-layers) as Keras 3 layers, NHWC.
 
 Equalized learning rate: every kernel is a plain N(0, 1) variable and is multiplied at call time by
 the constant ``wscale = gain / sqrt(fan_in)`` (He's std). Biases are separate zero-initialised
@@ -13,15 +13,16 @@ import math
 import keras
 import tensorflow as tf
 
-# Official default gain of every conv/dense (He init for ReLU-like activations), REFERENCE §1.2.
+# Official default gain of every conv/dense (He init for ReLU-like activations),
+# docs/design.md#shared-layers.
 DEFAULT_GAIN = math.sqrt(2.0)
-# Official leaky-ReLU slope (REFERENCE §1.2: max(slope * x, x)).
+# Official leaky-ReLU slope (docs/design.md#shared-layers: max(slope * x, x)).
 LRELU_SLOPE = 0.2
-# Official pixel-norm epsilon (1e-4 only in the fp16 preset), REFERENCE §1.2.
+# Official pixel-norm epsilon (1e-4 only in the fp16 preset), docs/design.md#shared-layers.
 PIXELNORM_EPSILON = 1e-8
-# Epsilon inside sqrt(var + eps) of the minibatch-stddev layer, REFERENCE §1.2.
+# Epsilon inside sqrt(var + eps) of the minibatch-stddev layer, docs/design.md#shared-layers.
 MBSTD_EPSILON = 1e-8
-# Official default minibatch-stddev group size (preset-v1 used 16), REFERENCE §1.2.
+# Official default minibatch-stddev group size (preset-v1 used 16), docs/design.md#shared-layers.
 MBSTD_GROUP_SIZE = 4
 
 
@@ -30,7 +31,7 @@ def lrelu(x, slope=LRELU_SLOPE):
 
     One fused op (``LeakyRelu``, one ``LeakyReluGrad`` backwards) instead of official's
     Mul + Maximum, whose gradient costs a GreaterEqual + two Selects per activation: 4-5% of the
-    full-width training step on the CPU (issue 5 profile, docs/performance.md).
+    full-width training step on the CPU (profile in docs/history.md).
     """
     return tf.nn.leaky_relu(x, alpha=slope)
 
@@ -139,11 +140,12 @@ _SHIFT_PADS = (((1, 0), (1, 0)), ((1, 0), (0, 1)), ((0, 1), (1, 0)), ((0, 1), (0
 
 
 def _sum_shifted(kernel):
-    """[3,3,a,b] -> [4,4,a,b]: the sum of the kernel at the four 2x2 offsets (REFERENCE §1.2).
+    """[3,3,a,b] -> [4,4,a,b]: the sum of the kernel at the four 2x2 offsets
+    (docs/design.md#shared-layers).
 
     Official pads to 5x5 and adds four strided crops; the same sum written as four pads keeps the
     backward pass to four cheap Slices. The crops' StridedSliceGrad cost 6-11% of the full-width
-    step on the CPU because the kernels are rebuilt at every call (issue 5 profile).
+    step on the CPU because the kernels are rebuilt at every call (profile in docs/history.md).
     """
     return tf.add_n([tf.pad(kernel, [*pad, (0, 0), (0, 0)]) for pad in _SHIFT_PADS])
 
@@ -214,7 +216,8 @@ class Bias(keras.layers.Layer):
 
 
 class PixelNorm(keras.layers.Layer):
-    """x / sqrt(mean over channels of x^2 + epsilon), computed in float32 (REFERENCE §1.2)."""
+    """x / sqrt(mean over channels of x^2 + epsilon), computed in float32
+    (docs/design.md#shared-layers)."""
 
     def __init__(self, epsilon=PIXELNORM_EPSILON, **kwargs):
         super().__init__(**kwargs)
@@ -233,7 +236,8 @@ class PixelNorm(keras.layers.Layer):
 
 
 class MinibatchStddev(keras.layers.Layer):
-    """Appends one channel holding the per-group mean feature stddev (official, REFERENCE §1.2).
+    """Appends one channel holding the per-group mean feature stddev (official,
+    docs/design.md#shared-layers).
 
     G = min(group_size, N) and N must be divisible by G. The batch is viewed as [G, M, ...] with
     sample n = g*M + m, so sample n belongs to group n mod M. Per group: population variance over

@@ -1,14 +1,15 @@
 """Progressive, class-conditional Generator and Discriminator (official G_paper / D_paper), NHWC.
 
-Structure and constants follow REFERENCE §1.1-1.5; SNL attention (paper §2.2) sits after G's
-upsampling conv and before D's downsampling conv at the chosen stages.
+Structure and constants follow docs/design.md#architecture; SNL attention (paper
+§2.2) sits after G's upsampling conv and before D's downsampling conv at the chosen stages.
 
 Native-resolution compute: ``call(..., res=r, alpha=a)`` runs only the layers up to resolution r
 (a static Python int). ``alpha`` is None in a stable phase; during a fade-in it is the weight of the
 *new* level r (paper alpha = 1 - frac(lod)):
   G: lerp(upscale2x(ToRGB_{r/2}(x_{r/2})), ToRGB_r(block_r(x_{r/2})), alpha)
   D: lerp(FromRGB_{r/2}(downscale2x(img)), block_r(FromRGB_r(img)), alpha), then the lower blocks,
-which is what official PGAN's full-resolution clipped-lerp chain computes at that lod (§1.5).
+which is what official PGAN's full-resolution clipped-lerp chain computes at that lod
+(docs/design.md#growing-and-fade-in).
 
 All variables of all stages are created in ``__init__``, so the parameter count, the optimizer
 variables and the checkpoint structure never change while growing. Per-resolution sub-layers
@@ -29,19 +30,22 @@ from pgan_tf.model.layers import (
     MBSTD_GROUP_SIZE, PIXELNORM_EPSILON, Bias, Downscale2D, EqualizedConv2D, EqualizedConv2DDown,
     EqualizedConv2DUp, EqualizedDense, MinibatchStddev, PixelNorm, Upscale2D, lrelu)
 
-# Official feature-map defaults, REFERENCE §1.1: nf(stage) = min(fmap_base / 2^(stage*decay), max).
+# Official feature-map defaults, docs/design.md#feature-map-widths: nf(stage) = min(fmap_base /
+# 2^(stage*decay), max).
 FMAP_BASE = 8192
 FMAP_MAX = 512
 FMAP_DECAY = 1.0
-# G's 4x4 dense gain: sqrt(2)/4 matches the Theano 4x4 "full" conv (16x larger fan-in), §1.2.
+# G's 4x4 dense gain: sqrt(2)/4 matches the Theano 4x4 "full" conv (16x larger fan-in),
+# docs/design.md#shared-layers.
 G_DENSE4_GAIN = math.sqrt(2.0) / 4.0
-# Linear outputs (G ToRGB, D's last dense) use gain 1, REFERENCE §1.2.
+# Linear outputs (G ToRGB, D's last dense) use gain 1, docs/design.md#shared-layers.
 LINEAR_GAIN = 1.0
 BASE_RES = 4  # the first level: 4x4 (official resolution_log2 >= 2)
 
 
 def num_features(stage, fmap_base=FMAP_BASE, fmap_max=FMAP_MAX, fmap_decay=FMAP_DECAY):
-    """Official nf(stage) = min(int(fmap_base / 2**(stage * fmap_decay)), fmap_max), §1.1."""
+    """Official nf(stage) = min(int(fmap_base / 2**(stage * fmap_decay)), fmap_max),
+    docs/design.md#feature-map-widths."""
     return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
 
 
@@ -199,7 +203,7 @@ class _DiscriminatorBlock(keras.layers.Layer):
             x = self.attention(x)  # paper §2.2: attention before D's downsample layer
         if self.fused_scale:
             return lrelu(self.conv1_down(x))  # [N, H/2, W/2, f_out]
-        # Official non-fused D pools after the activation (REFERENCE §1.2).
+        # Official non-fused D pools after the activation (docs/design.md#shared-layers).
         return self.downscale(lrelu(self.conv1_down(x)))
 
 
@@ -235,9 +239,9 @@ class Generator(keras.Model):
     Args:
       resolution: final resolution R (power of two >= 4).
       num_classes: label count; one-hot labels are concatenated to the latents and pixel-normed
-        together (REFERENCE §1.3). 0 = unconditional.
+        together (docs/design.md#generator). 0 = unconditional.
       latent_size: latent dimension (official nf(0) = 512).
-      fmap_base, fmap_max, fmap_decay: feature-map formula (REFERENCE §1.1).
+      fmap_base, fmap_max, fmap_decay: feature-map formula (docs/design.md#feature-map-widths).
       attention_stages: resolutions whose block gets an attention layer after Conv0_up.
       attention_type: "snl" (paper Eq. 3) or "sagan".
       num_channels: image channels.
@@ -260,7 +264,8 @@ class Generator(keras.Model):
             pixelnorm_epsilon=pixelnorm_epsilon)
         self.resolution, self.num_classes, self.latent_size = resolution, num_classes, latent_size
 
-        def nf(res):  # a block working at resolution 2^r uses nf(r - 1), REFERENCE §1.1
+        # a block working at resolution 2^r uses nf(r - 1), docs/design.md#feature-map-widths
+        def nf(res):
             return num_features(_log2(res) - 1, fmap_base, fmap_max, fmap_decay)
 
         self.base = _GeneratorBase(nf(BASE_RES), pixelnorm_epsilon, name="base")
@@ -280,7 +285,8 @@ class Generator(keras.Model):
             to_rgb[res].build((None, res, res, nf(res)))
         self.blocks = Levels(blocks, name="blocks")  # G block of each resolution 8..R
         self.to_rgb = Levels(to_rgb, name="to_rgb")  # ToRGB of each resolution 4..R
-        self._upscale = Upscale2D(2, name="fade_upscale")  # lower level's RGB -> res, §1.5
+        # lower level's RGB -> res, docs/design.md#growing-and-fade-in
+        self._upscale = Upscale2D(2, name="fade_upscale")
         self.built = True
 
     def _combo(self, latents, labels):
@@ -340,7 +346,8 @@ class Discriminator(keras.Model):
             mbstd_group_size=mbstd_group_size)
         self.resolution, self.num_classes = resolution, num_classes
 
-        def nf(res):  # a block working at resolution 2^r uses nf(r - 1), REFERENCE §1.1
+        # a block working at resolution 2^r uses nf(r - 1), docs/design.md#feature-map-widths
+        def nf(res):
             return num_features(_log2(res) - 1, fmap_base, fmap_max, fmap_decay)
 
         blocks, from_rgb = {}, {}
@@ -355,14 +362,16 @@ class Discriminator(keras.Model):
                                               name=f"block_{_key(res)}")
             blocks[res].build((None, res, res, nf(res)))
             res //= 2
-        # Dense0 width nf(0) (official nf(res - 2) at res_log2 = 2), REFERENCE §1.1/§1.4.
+        # Dense0 width nf(0) (official nf(res - 2) at res_log2 = 2),
+        # docs/design.md#feature-map-widths, docs/design.md#discriminator.
         self.base = _DiscriminatorBase(
             nf(BASE_RES), num_features(0, fmap_base, fmap_max, fmap_decay), 1 + num_classes,
             mbstd_group_size, name="base")
         self.base.build((None, BASE_RES, BASE_RES, nf(BASE_RES)))
         self.blocks = Levels(blocks, name="blocks")  # D block of each resolution 8..R
         self.from_rgb = Levels(from_rgb, name="from_rgb")  # FromRGB of each resolution 4..R
-        self._downscale = Downscale2D(2, name="fade_downscale")  # images -> lower level, §1.5
+        # images -> lower level, docs/design.md#growing-and-fade-in
+        self._downscale = Downscale2D(2, name="fade_downscale")
         self.built = True
 
     def call(self, images, res=None, alpha=None):

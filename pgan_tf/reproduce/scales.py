@@ -21,7 +21,8 @@ FLAGS_DIR = PACKAGE_DIR
 # Augmentor copies per training image of the paper recipe (paper §3.1 augments the GAN's training
 # set but gives no count): the one choice of `data.augment`, explained in docs/data_recipe.md.
 PAPER_AUGMENT_PER_IMAGE = PAPER_COPIES_PER_IMAGE
-# The ISIC 2018 Task 3 classes (REFERENCE §11.1); paper and demo data must have all seven.
+# The ISIC 2018 Task 3 classes (docs/design.md#isic-2018-files); paper and demo data
+# must have all seven.
 ISIC_CLASSES = ("MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC")
 # Smallest block that may hold attention (config.validate: stages are powers of two from 8).
 MIN_ATTENTION_STAGE = 8
@@ -34,7 +35,7 @@ _DEMO_MODEL_FLAGS = ("--data_dir", "--run_dir", "--attention_stages", "--g_lr", 
 _DEMO_JUDGE_FLAGS = ("--num_per_class", "--epochs", "--classifier_learning_rate",
                      "--classifier_balanced")
 # --scale=demo: each run is shown 1/100 of the paper's images (Table 2: 8M, Table 1: 6M; paper
-# §3.4-3.5), whatever `make demo` trains: this keeps Table 2's three runs within issue 11's 25 min
+# §3.4-3.5), whatever `make demo` trains: this keeps Table 2's three runs within 25 min
 # on 2 CPU cores, while the demo spends its own budget on one run (flags/demo.cfg).
 DEMO_TOTAL_KIMG = {"table1": 60.0, "table2": 80.0}
 # --scale=test: 16x16, 8 feature maps, 32-image phases, 8-image minibatches, a checkpoint every

@@ -1,10 +1,11 @@
 """Checkpoints with `tf.train.CheckpointManager`: everything needed to continue a run exactly.
 
 A checkpoint holds G, D, G_ema, both optimizers (moments and step counters: official PGAN loses
-them on resume, REFERENCE §3.8), `images_seen` (int64 count of real images shown to D, which drives
-the schedule) and the count of skipped non-finite steps. No RNG state is needed: every random draw
-is a stateless function of (seed, images_seen) (see step.py). With `--d_augment`, also the
-augmentation probability p and ADA's controller state (training/ada.py).
+them on resume, docs/design.md#ticks-snapshots-and-resume), `images_seen` (int64 count of real
+images shown to D, which drives the schedule) and the count of skipped non-finite steps. No RNG
+state is needed: every random draw is a stateless function of (seed, images_seen) (see step.py).
+With `--d_augment`, also the augmentation probability p and ADA's controller state
+(training/ada.py).
 
 Rolling checkpoints (`keep_checkpoints` newest) live in `run_dir/checkpoints/`; one checkpoint every
 `keep_checkpoint_every_kimg` is also written to `run_dir/checkpoints/milestones/` and never deleted.
@@ -39,7 +40,7 @@ class Checkpointer:
             images_seen=self.images_seen, skipped_steps=self.skipped_steps, ticks=self.ticks,
             phase_key=self.phase_key, d_log2_loss_scale=trainer.log2_loss_scale["d"],
             g_log2_loss_scale=trainer.log2_loss_scale["g"],
-            # --d_augment's p and ADA's accumulators (issue 13), only when augmenting.
+            # --d_augment's p and ADA's accumulators, only when augmenting.
             **({"d_augment": trainer.augment} if trainer.augment is not None else {}))
         self.directory = os.path.join(run_dir, CHECKPOINT_DIR)
         self.keep = keep

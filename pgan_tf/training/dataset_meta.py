@@ -16,8 +16,8 @@ from pgan_tf import fileio
 from pgan_tf.data import integrity, pipeline
 from pgan_tf.errors import UserError
 
-# ISIC 2018 Task 3 column order (REFERENCE §11.1), used to name classes of an official-format
-# dataset with 7 label columns; other counts get generic names.
+# ISIC 2018 Task 3 column order (docs/design.md#isic-2018-files), used to name classes of
+# an official-format dataset with 7 label columns; other counts get generic names.
 ISIC_CLASSES = ("MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC")
 
 
@@ -27,7 +27,8 @@ class DatasetMeta:
     train_dir: str
     class_names: tuple
     sha256: str
-    label_rows: np.ndarray  # float32 [M, K]: the rows G's labels are drawn from (REFERENCE §2)
+    # float32 [M, K]: the rows G's labels are drawn from (docs/design.md#losses)
+    label_rows: np.ndarray
     # {file name: sha256} of train/ from dataset.json; None for a dataset.json without them;
     # "absent" for an official-format folder (no dataset.json: nothing to check at start-up).
     file_hashes: object = "absent"

@@ -1,4 +1,4 @@
-"""`--strategy`: TensorFlow's own distribution, no home-made all-reduce (issue 5).
+"""`--strategy`: TensorFlow's own distribution, no home-made all-reduce.
 
 - `default`: one device (the default strategy).
 - `mirrored`: `tf.distribute.MirroredStrategy` over the GPUs of one machine.
@@ -8,7 +8,8 @@
   to temporary folders that are deleted again — the documented pattern, since a save only the chief
   calls would deadlock the collective ops inside it.
 
-The schedule's minibatch is the global batch, split over replicas (REFERENCE §3.3).
+The schedule's minibatch is the global batch, split over replicas
+(docs/design.md#minibatch-per-resolution).
 """
 import json
 import os

@@ -4,7 +4,8 @@
 `ExportedGenerator` (`training/exported.py`), callable `(latents [N, latent_size], labels [N, K]
 one-hot) -> images [N, R, R, C]` in [-1, 1] at the run's final resolution, with `generate(labels,
 n, seed)` -> uint8 images and the class names. A run stopped before reaching it is sampled at its current stage and
-nearest-upsampled to R, as official PGAN's networks always output R x R (REFERENCE §1.5).
+nearest-upsampled to R, as official PGAN's networks always output R x R
+(docs/design.md#growing-and-fade-in).
 """
 import dataclasses
 import os
@@ -52,7 +53,8 @@ class RunGenerator:
                                 res=self.stage_resolution, alpha=self.alpha if fading else None,
                                 training=False)
             factor = self.config.resolution // self.stage_resolution
-            if factor > 1:  # nearest upsampling to R, as official (REFERENCE §1.5)
+            # nearest upsampling to R, as official (docs/design.md#growing-and-fade-in)
+            if factor > 1:
                 images = tf.repeat(tf.repeat(images, factor, axis=1), factor, axis=2)
             out.append(np.asarray(images, np.float32))
         return np.concatenate(out) if out else np.zeros((0,), np.float32)

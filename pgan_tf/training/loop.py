@@ -1,6 +1,7 @@
 """`run(config)`: the progressive training loop — ticks, stage changes, resets, logging, snapshots.
 
-Counted in images shown to D (kimg), as official PGAN (REFERENCE §3.4, §3.8): the schedule is a
+Counted in images shown to D (kimg), as official PGAN (docs/design.md#level-of-detail,
+docs/design.md#ticks-snapshots-and-resume): the schedule is a
 pure function of `images_seen`, so a resumed run continues at the same stage, alpha and data
 position. Each tick ends with a log line and TensorBoard scalars; every `image_snapshot_ticks` a
 fake grid; every `snapshot_ticks` a checkpoint. The end of the run — and a stop by SIGTERM/Ctrl-C —
@@ -38,13 +39,15 @@ from pgan_tf.training.step import Trainer
 from pgan_tf.training.stop import CLOSING, EXPORT, TRAINING, ExportStopped, StopRequest
 from pgan_tf.training.summaries import Reporter, format_log_line
 
-# Official '1080p' grid width: clip(1920 // R, 3, 32) columns (REFERENCE §3.8); one row per class.
+# Official '1080p' grid width: clip(1920 // R, 3, 32) columns
+# (docs/design.md#ticks-snapshots-and-resume); one row per class.
 _GRID_WIDTH_PX, _GRID_MIN_COLS, _GRID_MAX_COLS = 1920, 3, 32
 
 
 def configure_runtime(config):
     """Seeds, determinism and precision policy; must run before the models are built."""
-    keras.utils.set_random_seed(config.seed)  # weight init (official seeds TF from numpy, §3.1)
+    # weight init (official seeds TF from numpy: docs/design.md#schedule-defaults)
+    keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_global_policy(config.precision)
@@ -204,7 +207,7 @@ def _export_or_defer(state, stop, stopped):
 
 
 def _export_generator(state, stop):
-    """`run_dir/export/generator`: G_ema as a SavedModel usable without this package (issue 4),
+    """`run_dir/export/generator`: G_ema as a SavedModel usable without this package,
     at the newest readable checkpoint (checkpoint_index: the one meaning of "latest").
 
     Complete or absent: a signal during it abandons it (its temporary folder is removed, exit 0,

@@ -1,4 +1,5 @@
-"""WGAN-GP + AC-GAN losses of official PGAN (REFERENCE §2: `G_wgan_acgan`, `D_wgangp_acgan`).
+"""WGAN-GP + AC-GAN losses of official PGAN (docs/design.md#losses: `G_wgan_acgan`,
+`D_wgangp_acgan`).
 
 Pure functions of network outputs: the training step runs G and D, draws the per-sample mix factor
 u ~ U[0, 1] ([N, 1, 1, 1]), takes the gradient of the summed scores of the interpolate, and passes the
@@ -6,13 +7,13 @@ norms here. All arithmetic is float32 (mixed-precision outputs are cast first) a
 mean over the (per-replica) batch of a per-sample loss, as official.
 
 Because our networks run at the native resolution r of the current stage while the official ones see
-full-resolution R x R tensors, the GP norm must be divided by R / r (`native_gradient_norm`; REFERENCE
-§2 "GP at native resolution").
+full-resolution R x R tensors, the GP norm must be divided by R / r (`native_gradient_norm`;
+docs/design.md#losses, "Gradient penalty at native resolution").
 """
 import numpy as np
 import tensorflow as tf
 
-# REFERENCE §2 (official D_wgangp_acgan / G_wgan_acgan defaults).
+# docs/design.md#losses (official D_wgangp_acgan / G_wgan_acgan defaults).
 WGAN_LAMBDA = 10.0     # gradient-penalty weight
 WGAN_TARGET = 1.0      # target gradient norm gamma
 WGAN_EPSILON = 0.001   # weight of the D(real)^2 drift term
@@ -32,7 +33,8 @@ def native_gradient_norm(grads, resolution, full_resolution):
 
     Official D average-pools its nearest-upsampled R x R input down to r x r; the chain rule spreads each
     native pixel's gradient over k^2 = (R/r)^2 full-resolution pixels at 1/k^2 each, so the
-    full-resolution norm is the native norm divided by k (REFERENCE §2). Returns [N] float32.
+    full-resolution norm is the native norm divided by k (docs/design.md#losses).
+    Returns [N] float32.
     """
     if resolution <= 0 or full_resolution % resolution:
         raise ValueError(f"full_resolution {full_resolution} is not a multiple of resolution {resolution}")
@@ -45,8 +47,9 @@ def native_gradient_norm(grads, resolution, full_resolution):
 def mixed_gradient_norms(critic, mixed, resolution, full_resolution):
     """Official GP norms ([N]) of `critic` (images -> scores [N, 1]) at the native interpolate `mixed`.
 
-    The gradient is that of the *sum* of scores (REFERENCE §2), so each sample's gradient is its own.
-    Call inside the outer tape of the D step so the penalty is differentiable w.r.t. D's weights.
+    The gradient is that of the *sum* of scores (docs/design.md#losses), so each sample's
+    gradient is its own. Call inside the outer tape of the D step so the penalty is differentiable
+    w.r.t. D's weights.
     """
     with tf.GradientTape() as tape:
         tape.watch(mixed)
@@ -57,7 +60,7 @@ def mixed_gradient_norms(critic, mixed, resolution, full_resolution):
 
 
 def _has_classes(logits, labels):
-    """Label terms exist only when D has class outputs (REFERENCE §2: label_size > 0)."""
+    """Label terms exist only when D has class outputs (docs/design.md#losses: label_size > 0)."""
     return logits is not None and labels is not None and logits.shape[-1] != 0
 
 
@@ -101,12 +104,12 @@ def d_loss(real_scores, fake_scores, real_logits, fake_logits, labels, mixed_nor
         D(fake) - D(real) + lambda/gamma^2 (||grad|| - gamma)^2 + eps D(real)^2
         + cond_weight [CE(labels, real_logits) + CE(labels, fake_logits)].
 
-    Fakes are generated with the reals' labels (REFERENCE §2). `mixed_norms` [N] are the official
-    (full-resolution) norms, e.g. from `mixed_gradient_norms`. Returns (loss, terms): each term is the
-    batch mean of its (weighted, for `gp` and `drift`) per-sample value; `ac_*` are unweighted
-    cross-entropies (0 without classes) and `acc_*` AC-head accuracies (only with classes).
-    `class_weights` [K] (`--ac_balanced`, beyond the paper) scales each sample's two AC terms by
-    its class's weight; None = official (every sample alike).
+    Fakes are generated with the reals' labels (docs/design.md#losses). `mixed_norms` [N]
+    are the official (full-resolution) norms, e.g. from `mixed_gradient_norms`. Returns (loss,
+    terms): each term is the batch mean of its (weighted, for `gp` and `drift`) per-sample value;
+    `ac_*` are unweighted cross-entropies (0 without classes) and `acc_*` AC-head accuracies
+    (only with classes). `class_weights` [K] (`--ac_balanced`, beyond the paper) scales each
+    sample's two AC terms by its class's weight; None = official (every sample alike).
     `gp_weight` multiplies the penalty (`--gp_interval` k on the D steps that carry it: lazy
     regularization, beyond the paper); `mixed_norms=None` leaves the penalty out (the lazy GP's
     other steps), and `gp`/`grad_norm` then report 0.

@@ -1,7 +1,9 @@
 """The progressive-growing schedule as a pure function of the number of real images shown to D.
 
-Official PGAN's `TrainingSchedule` (REFERENCE §3.1, §3.3, §3.4), with the paper's minibatch table
-(paper §3.5; REFERENCE header) as the default. Everything here is plain Python (no TensorFlow), so the
+Official PGAN's `TrainingSchedule` (docs/design.md#schedule-defaults,
+docs/design.md#minibatch-per-resolution, docs/design.md#level-of-detail), with the
+paper's minibatch table (paper §3.5; docs/design.md#paper-versus-official-pgan) as the default.
+Everything here is plain Python (no TensorFlow), so the
 training loop, resume logic, logging and tests all read the same numbers from `stage_at`.
 
 Phase arithmetic is done in integer image counts (kimg × 1000, rounded) so that boundaries are exact
@@ -9,9 +11,10 @@ even for fractional kimg such as 0.3. Per period of (training + transition) imag
 
     lod = log2(R) - log2(lod_initial_resolution) - phase - max(phase_images - train, 0) / transition
 
-clamped at >= 0 (REFERENCE §3.4). lod is an exact integer at the last image count of each stabilise
-phase (phase_images == train), so a fade-in phase, whose `phase_key` differs, starts one image later;
-`phase_start_images` and `next_phase_start` report those exact first image counts.
+clamped at >= 0 (docs/design.md#level-of-detail). lod is an exact integer at the last image count
+of each stabilise phase (phase_images == train), so a fade-in phase, whose `phase_key` differs,
+starts one image later; `phase_start_images` and `next_phase_start` report those exact
+first image counts.
 """
 import dataclasses
 import math
@@ -21,7 +24,7 @@ from typing import Mapping, Optional, Tuple
 
 from pgan_tf.config import PAPER_MINIBATCH
 
-# REFERENCE §3.1: official tick length (kimg) per resolution.
+# docs/design.md#schedule-defaults: official tick length (kimg) per resolution.
 OFFICIAL_TICK_KIMG = types.MappingProxyType(
     {4: 160, 8: 140, 16: 120, 32: 100, 64: 80, 128: 60, 256: 40, 512: 20, 1024: 10})
 # Images per kimg (official kimg = images shown to D / 1000).
@@ -44,7 +47,8 @@ def kimg_to_images(kimg):
 
 @dataclasses.dataclass(frozen=True)
 class ScheduleParams:
-    """Schedule settings; defaults are official PGAN's (REFERENCE §3.1) except the paper's minibatches.
+    """Schedule settings; defaults are official PGAN's (docs/design.md#schedule-defaults) except the
+    paper's minibatches.
 
     Mapping fields take resolution -> value (keys may be ints or int strings, as read from JSON) and
     are stored as read-only copies.
@@ -106,7 +110,8 @@ class Stage:
     tick_kimg: float
     phase_start_images: int    # first image count of the current phase_key
     stream_start_images: int   # first image count at which this resolution was read (0 for the first)
-    phase_key: Tuple[int, int]  # (floor(lod), ceil(lod)); Adam moments reset when it changes (§3.2)
+    # (floor(lod), ceil(lod)); Adam moments reset when it changes (docs/design.md#optimizers)
+    phase_key: Tuple[int, int]
 
 
 def _frozen_resolution_map(name, mapping):
@@ -161,7 +166,8 @@ def _validate(p):
 
 
 def _minibatch(p, res):
-    """REFERENCE §3.3: dict or base, rounded down to a multiple of replicas, capped per replica."""
+    """docs/design.md#minibatch-per-resolution: dict or base, rounded down to a multiple of
+    replicas, capped per replica."""
     minibatch = int(p.minibatch_dict.get(res, p.minibatch_base))
     minibatch -= minibatch % p.num_replicas
     if res in p.max_minibatch_per_replica:
@@ -170,7 +176,8 @@ def _minibatch(p, res):
 
 
 def _lod_parts(images_seen, p):
-    """(lod_ceil, frac_numerator, frac_denominator): lod = lod_ceil - num/den exactly (REFERENCE §3.4).
+    """(lod_ceil, frac_numerator, frac_denominator): lod = lod_ceil - num/den exactly
+    (docs/design.md#level-of-detail).
 
     The phase period is training + transition images; within a period lod falls linearly by one
     during the transition part. Clamping at 0 gives (0, 0, 1).
@@ -187,7 +194,8 @@ def _lod_parts(images_seen, p):
 
 
 def full_resolution_images(params: ScheduleParams) -> int:
-    """images_seen at which lod first reaches 0 (REFERENCE §3.4: 7,200,000 for R = 256 with 600/600)."""
+    """images_seen at which lod first reaches 0 (docs/design.md#level-of-detail: 7,200,000 for R =
+    256 with 600/600)."""
     return params.initial_lod * (params.training_images + params.transition_images)
 
 
@@ -242,7 +250,8 @@ def _check_images(images_seen):
 
 
 def stage_at(images_seen: int, params: ScheduleParams) -> Stage:
-    """The schedule at `images_seen` real images shown to D (official TrainingSchedule, §3.4)."""
+    """The schedule at `images_seen` real images shown to D (official TrainingSchedule,
+    docs/design.md#level-of-detail)."""
     images_seen = _check_images(images_seen)
     p = params
     lod_ceil, num, den = _lod_parts(images_seen, p)
@@ -256,7 +265,8 @@ def stage_at(images_seen: int, params: ScheduleParams) -> Stage:
         kimg=images_seen / IMAGES_PER_KIMG,
         lod=float(lod_ceil - progress),
         resolution=res,
-        alpha=progress if fading else 1.0,              # = 1 - frac(lod), REFERENCE §1.5
+        # = 1 - frac(lod), docs/design.md#growing-and-fade-in
+        alpha=progress if fading else 1.0,
         fading=fading,
         minibatch=_minibatch(p, res),
         g_lr=float(p.g_lr_dict.get(res, p.g_lr)),

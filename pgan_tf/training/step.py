@@ -1,21 +1,23 @@
 """The training step: one D step (WGAN-GP + drift + AC-GAN), the G EMA update, one G step.
 
-Order within an iteration follows official PGAN's loop (REFERENCE §3.6–3.7): the D step and the
-Gs ← lerp(G, Gs, β) update run together (so the EMA sees G before this iteration's G step), then
-the G step. D_repeats = 1 (TTUR keeps 1:1 steps, paper §2.3).
+Order within an iteration follows official PGAN's loop (docs/design.md#loop-order,
+docs/design.md#generator-ema): the D step and the Gs ← lerp(G, Gs, β) update run together (so the
+EMA sees G before this iteration's G step), then the G step. D_repeats = 1 (TTUR keeps 1:1
+steps, paper §2.3).
 
 Every random draw (latents, GP mix factors, G's labels) is a stateless function of
-(seed, images_seen), so a resumed run draws exactly what an uninterrupted one would (issue 3).
+(seed, images_seen), so a resumed run draws exactly what an uninterrupted one would.
 One `tf.function` is traced per (resolution, fading) and reused until the stage changes; with a
 lazy gradient penalty (`--gp_interval` k > 1, beyond the paper) there are two per stage, with and
 without the penalty, and `carries_gp` picks one from the image count, so a resumed run puts the
 penalty on the same steps as an uninterrupted one.
 
-Distribution (official multi-GPU, REFERENCE §3.2): each replica computes its own mean losses on its
-share of the minibatch (its own minibatch-stddev groups, GP and draws, seeded by replica id); the
-gradients are averaged over replicas (official: summed with NCCL, times 1/num_gpus) and applied
-once in cross-replica context, where the NaN/Inf check can skip the step for every replica alike.
-`virtual_replicas` splits the batch the same way on one device (a reference for tests).
+Distribution (official multi-GPU, docs/design.md#optimizers): each replica computes its own
+mean losses on its share of the minibatch (its own minibatch-stddev groups, GP and draws, seeded by
+replica id); the gradients are averaged over replicas (official: summed with NCCL, times
+1/num_gpus) and applied once in cross-replica context, where the NaN/Inf check can skip the step for
+every replica alike. `virtual_replicas` splits the batch the same way on one device (a
+reference for tests).
 """
 import functools
 
@@ -33,7 +35,8 @@ _STREAM_D_LATENTS, _STREAM_GP_MIX, _STREAM_G_LATENTS, _STREAM_G_LABELS = range(4
 
 
 def gp_mix_factors(batch, seed):
-    """One U[0,1] mix factor per sample, [N,1,1,1] (REFERENCE §2; not one per batch, not normal)."""
+    """One U[0,1] mix factor per sample, [N,1,1,1] (docs/design.md#losses; not one per
+    batch, not normal)."""
     return tf.random.stateless_uniform([batch, 1, 1, 1], seed, 0.0, 1.0)
 
 
@@ -51,7 +54,8 @@ class Trainer:
 
     def __init__(self, config, make_generator, make_discriminator, label_rows, strategy=None,
                  virtual_replicas=1):
-        """`label_rows`: float32 [M, K] one-hot rows G's labels are drawn from (REFERENCE §2)."""
+        """`label_rows`: float32 [M, K] one-hot rows G's labels are drawn from
+        (docs/design.md#losses)."""
         self.config = config
         self.strategy = strategy or tf.distribute.get_strategy()
         self.virtual_replicas = virtual_replicas
@@ -66,12 +70,13 @@ class Trainer:
             # Keras 3 optimizers refuse variables they were not built with: build over all stages.
             self.g_opt.build(self.G.trainable_variables)
             self.d_opt.build(self.D.trainable_variables)
-            # Official fp16 dynamic loss scaling (REFERENCE §3.2), one per optimizer, as log2(scale).
-            # Always created (unused in float32/bfloat16) so checkpoints keep one structure.
+            # Official fp16 dynamic loss scaling (docs/design.md#optimizers), one per
+            # optimizer, as log2(scale). Always created (unused in float32/bfloat16) so checkpoints
+            # keep one structure.
             self.log2_loss_scale = {
                 name: tf.Variable(config.loss_scaling_init, trainable=False, dtype=tf.float32,
                                   name=f"{name}_log2_loss_scale") for name in ("d", "g")}
-            self.augment = ada.make_augmenter(config)  # None without --d_augment (issue 13)
+            self.augment = ada.make_augmenter(config)  # None without --d_augment
             # The tick's metrics and the NaN guard, updated inside the step: no host sync per step.
             self.tick_metrics = TickMetrics(config.max_nonfinite_steps)
         self.loss_scaling = config.precision == "mixed_float16"
@@ -90,7 +95,8 @@ class Trainer:
         return self.strategy.num_replicas_in_sync * self.virtual_replicas
 
     def reset_optimizers(self):
-        """Fresh Adam state (moments and step counter) for a new lod phase (REFERENCE §3.2)."""
+        """Fresh Adam state (moments and step counter) for a new lod phase
+        (docs/design.md#optimizers)."""
         for opt in (self.g_opt, self.d_opt):
             for var in opt.variables:
                 if var is not opt._learning_rate:  # the rate is set from the schedule, keep it
@@ -167,7 +173,8 @@ class Trainer:
         d_finite = self._apply("d", d_vars, d_grads, d_metrics["loss_d"])
         if self._augmenting(res):  # ADA's controller: one for all replicas (cross-replica)
             self.augment.update(d_metrics, d_finite, self._global_batch(reals))
-        self._update_ema()  # official: Gs update runs with the D step (REFERENCE §3.7)
+        # official: Gs update runs with the D step (docs/design.md#generator-ema)
+        self._update_ema()
         g_vars, g_grads, g_metrics = self._per_replica(
             self._g_replica, self.G, reals, labels, a, res, seeds)
         g_finite = self._apply("g", g_vars, g_grads, g_metrics["loss_g"])
@@ -205,7 +212,8 @@ class Trainer:
         cfg = self.config
         batch = tf.shape(reals)[0]
         if alpha is not None:
-            reals = fade_reals(reals, alpha)  # reals fade in exactly like G's output (§3.5)
+            # reals fade in exactly like G's output (docs/design.md#real-image-pipeline)
+            reals = fade_reals(reals, alpha)
         latents = tf.random.stateless_normal(
             [batch, cfg.latent_size], _replica_seed(seeds[_STREAM_D_LATENTS], replica_id))
         mix = gp_mix_factors(batch, _replica_seed(seeds[_STREAM_GP_MIX], replica_id))
@@ -273,7 +281,8 @@ class Trainer:
         with tf.GradientTape() as gp_tape:
             gp_tape.watch(mixed)
             mixed_scores, _ = self.D(mixed, res=res, alpha=alpha, training=True)
-            # fp16: the GP gradient is taken of the loss-scaled sum, then unscaled (§2).
+            # fp16: the GP gradient is taken of the loss-scaled sum, then unscaled
+            # (docs/design.md#losses).
             mixed_sum = tf.reduce_sum(tf.cast(mixed_scores, tf.float32)) * self._scale("d")
         mixed_grads = gp_tape.gradient(mixed_sum, mixed) / self._scale("d")
         return losses.native_gradient_norm(mixed_grads, res, self.config.resolution)
@@ -338,7 +347,7 @@ class Trainer:
         """Apply averaged gradients; skip the step (moments and counter too) if any is NaN/Inf.
 
         Under mixed_float16 the loss scale then moves as official: log2 +inc after a finite
-        step, −dec after an overflow (REFERENCE §3.2)."""
+        step, −dec after an overflow (docs/design.md#optimizers)."""
         optimizer = self.d_opt if name == "d" else self.g_opt
         # After the all-reduce every replica holds the same gradients: check this worker's first
         # copy, so every worker takes the same branch.

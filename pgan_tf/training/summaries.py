@@ -1,6 +1,6 @@
 """Per-tick reporting: the `log.txt` line, TensorBoard scalars/images/text, PNG grids.
 
-The log line is `key value` pairs in a fixed order (issue 3), e.g.
+The log line is `key value` pairs in a fixed order, e.g.
 `tick 12 kimg 48.0 res 32 alpha 0.500 minibatch 64 loss_d … loss_g … sec_per_kimg 9.8 img_per_s 102.1`.
 """
 import json

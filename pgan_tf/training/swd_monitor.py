@@ -1,6 +1,7 @@
-"""SWD during training (issue 4, optional): G_ema against the training reals every K kimg.
+"""SWD during training (optional): G_ema against the training reals every K kimg.
 
-Official PGAN computes its metrics after training, on snapshots (REFERENCE §5.1); a monitor during
+Official PGAN computes its metrics after training, on snapshots
+(docs/design.md#sliced-wasserstein-distance); a monitor during
 training shows in TensorBoard when a run stops improving without waiting for that. It compares, at
 the stage's current resolution (and fade), `swd_images` reals — the first ones of the training
 split in file order, faded like the reals the discriminator sees — with as many G_ema samples

@@ -1,4 +1,4 @@
-"""A tick's metrics and the non-finite-step guard, kept on the device (issue 14 part 2).
+"""A tick's metrics and the non-finite-step guard, kept on the device.
 
 The training step adds its losses to device variables and counts skipped steps there, so the loop
 never turns a tensor into a Python value between ticks (a host sync per step stalls a GPU
