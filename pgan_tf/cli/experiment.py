@@ -2,7 +2,7 @@
 
     pgan-experiment --data_dir DATA --per_class_real 100 --per_class_extra 1000
         --arms real,standard,gan:RUN1,gan:RUN2@ckpt-N [--repeats R] [--epochs E]
-        [--classifier_width W] --output_dir OUT [--seed S] [--overwrite]
+        [--classifier_width W] --output_dir OUT [--seed S] [--gan_sample_seed S2] [--overwrite]
 
 Writes OUT/results.json, OUT/results.md (table like Fig. 8) and OUT/results.png (bar chart); see
 docs/evaluation.md. Flags are checked before TensorFlow is imported.
@@ -26,6 +26,9 @@ def define_flags():
     cli.define_classifier_flags(__name__)
     flags.DEFINE_integer("seed", 0, "Seed of the real pick, the augmentation and GAN latents; "
                          "classifier seeds are seed .. seed + repeats - 1.")
+    flags.DEFINE_integer("gan_sample_seed", None, "Seed of the GAN arms' latents (default: "
+                         "--seed); pgan-reproduce draws them apart from the fakes its "
+                         "checkpoints were chosen with.")
     flags.DEFINE_string("output_dir", None, "Output folder (must not exist unless --overwrite).")
     flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
     flags.DEFINE_bool("progress", True, "Print progress lines and classifier epochs.")
@@ -43,7 +46,7 @@ def main(argv):
         data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir, arms=tuple(FLAGS.arms),
         per_class_real=FLAGS.per_class_real, per_class_extra=FLAGS.per_class_extra,
         repeats=FLAGS.repeats, classifier=classifier, seed=FLAGS.seed,
-        overwrite=FLAGS.overwrite, progress=FLAGS.progress)
+        gan_sample_seed=FLAGS.gan_sample_seed, overwrite=FLAGS.overwrite, progress=FLAGS.progress)
     experiment.validate_experiment(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()
     from pgan_tf import disk
