@@ -41,7 +41,7 @@ def test_table1_paper_plan_trains_pgan_and_three_snl_stages_at_128(tmp_path):
     trains = [s for s in p.steps if s.kind == "train"]
     assert [s.model for s in trains] == ["pgan", "apgan_stage32", "apgan_stage64", "apgan_stage128"]
     assert [s.config.attention_stages for s in trains] == [(), (32,), (64,), (128,)]
-    assert {(s.config.resolution, s.config.total_kimg) for s in trains} == {(128, 6000.0)}
+    assert {(s.config.resolution, s.config.total_kimg) for s in trains} == {(128, 6700.0)}
     evals = [s for s in p.steps if s.kind == "evaluate"]
     assert [s.model for s in evals] == [s.model for s in trains]
     assert all("--checkpoints=all" in s.command and "--classifier_weights=imagenet" in s.command
@@ -81,7 +81,8 @@ def test_demo_scale_takes_widths_from_demo_cfg_but_its_length_from_the_paper(tmp
                                             "--classifier_balanced\n--noprogress\n")
     demo = scales.get_scale("demo", flags_dir=str(tmp_path))
     assert demo.train_args == ("--fmap_base=64",)
-    assert demo.total_kimg == {"table1": 60.0, "table2": 80.0}  # paper's 6M / 8M, / 100
+    # Table 2: the paper's 8M / 100; Table 1: until its three kept checkpoints are 32x32 models.
+    assert demo.total_kimg == {"table1": 84.0, "table2": 80.0}
     # The judge's fakes and recipe from demo_eval.cfg, nothing else of it.
     assert demo.judge_args == ("--num_per_class=50", "--epochs=7", "--classifier_balanced")
 
@@ -105,7 +106,7 @@ def _write_evaluation(path, best_train_images, best_test_images):
                    "real": {"accuracy": 0.8, "balanced_accuracy": 0.7}, "pretrained": False}, f)
 
 
-def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_train(tmp_path):
+def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_test(tmp_path):
     p = _plan(tmp_path, "fig8", "demo", classifier_weights="w.weights.h5")
     *shared, experiment = p.steps
     # Exactly table2's training and evaluation steps (same commands, WORK/table2): shared.
@@ -117,11 +118,15 @@ def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_train(tmp_p
     evals = [s for s in shared if s.kind == "evaluate"]
     # Before the evaluations ran (a dry run) the arms say where the checkpoint will come from.
     assert _arms(experiment.command) == ["real", "standard"] + [
-        f"gan:{t.output}@ckpt-<best gan_train of {e.output}>" for t, e in zip(trains, evals)]
+        f"gan:{t.output}@ckpt-<best gan_test of {e.output}>" for t, e in zip(trains, evals)]
+    # Chosen by GAN-test (its judge never sees val), not by GAN-train (scored on val, which Fig. 8
+    # reports on), and sampled with another seed than the evaluations' fakes.
     for i, e in enumerate(evals):
-        _write_evaluation(e.output, best_train_images=48000 + i * 16, best_test_images=80000)
+        _write_evaluation(e.output, best_train_images=80000, best_test_images=48000 + i * 16)
     expected = ["real", "standard"] + [f"gan:{t.output}@ckpt-{48000 + i * 16}"
                                        for i, t in enumerate(trains)]
+    assert {"--seed=0", "--gan_sample_seed=1"} <= set(experiment.command)
+    assert all("--seed=0" in e.command for e in evals)
     assert _arms(experiment.final_command()) == expected     # read when the step runs
     again = _plan(tmp_path, "fig8", "demo", classifier_weights="w.weights.h5").steps[-1]
     assert _arms(again.command) == expected                 # and shown by a later dry run
@@ -129,7 +134,7 @@ def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_train(tmp_p
     assert "--per_class_real=20" in experiment.command
     with open(evals[0].output, "w") as f:
         json.dump({"best": {}}, f)
-    with pytest.raises(UserError, match="names no best gan_train checkpoint"):
+    with pytest.raises(UserError, match="names no best gan_test checkpoint"):
         experiment.final_command()
 
 
@@ -142,17 +147,44 @@ def test_best_checkpoint_of_a_real_evaluation_is_an_arm_the_experiment_accepts(
     run_dir, data_dir, _ = tiny_run(tmp_path_factory)   # checkpoints at 16 and 32 images
     output = str(tmp_path / "eval.json")
     results = evaluate.run_evaluation(evaluate.EvalConfig(
-        output=output, metrics=("gan_train",), run_dir=run_dir, checkpoints="all",
+        output=output, metrics=("gan_test",), run_dir=run_dir, checkpoints="all",
         num_per_class=2, classifier=ClassifierConfig(epochs=1, batch_size=8, width=8),
         progress=False))
     # The tiny set has no copies: the real classifier used all 24 train records.
     assert results["real_classifier_train"]["num_train"] == 24
     images = plan.best_checkpoint(output)
-    assert images == results["checkpoints"][results["best"]["gan_train"]["kimg"]]["images_seen"]
+    assert images == results["checkpoints"][results["best"]["gan_test"]["kimg"]]["images_seen"]
     config = experiment.ExperimentConfig(data_dir=data_dir, output_dir=str(tmp_path / "out"),
                                          arms=(f"gan:{run_dir}@ckpt-{images}",))
     (arm,), _, _ = experiment.validate_experiment(config)
     assert (arm.run_dir, arm.checkpoint) == (run_dir, images)
+
+
+@pytest.mark.parametrize("scale", scales.SCALES)
+def test_table1_runs_keep_three_checkpoints_at_the_final_resolution_after_the_fade_in(
+        tmp_path, scale):
+    """The training loop's snapshot cadence (`estimate.saved_checkpoints`) at each scale's Table 1
+    length: the last three kept checkpoints are all eligible as best (final resolution, alpha 1)."""
+    trains = [s for s in _plan(tmp_path, "table1", scale).steps if s.kind == "train"]
+    for step in trains:
+        config = step.config
+        kept = estimate.kept_checkpoints(config)
+        saved = estimate.saved_checkpoints(config)
+        rolling = saved[-config.keep_checkpoints:]
+        assert len(rolling) == 3 and all(kept[n] for n in rolling), (scale, kept)
+        assert saved[-1] == round(config.total_kimg * 1000)
+        # Not longer than it has to be: one tick less, and the oldest of the three is not.
+        shorter = config.replace(total_kimg=config.total_kimg - config.tick_kimg
+                                 if config.tick_kimg else 6601.312)
+        assert not all(estimate.kept_checkpoints(shorter)[n]
+                       for n in estimate.saved_checkpoints(shorter)[-3:])
+    # What docs/reproduce.md states: the checkpoints each run keeps and how many may be "best".
+    expected = {"paper": ([6001312, 6601312, 6700000], 5),   # + milestones 1000 .. 5000 kimg
+                "demo": ([64000, 80000, 84000], 0), "test": ([160, 192, 208], 0)}[scale]
+    config = trains[0].config
+    kept = estimate.kept_checkpoints(config)
+    assert estimate.saved_checkpoints(config)[-3:] == expected[0]
+    assert len(kept) - 3 == expected[1] and sum(kept.values()) == 3
 
 
 def test_table1_stages_map_r_over_4_r_over_2_r():
@@ -267,9 +299,11 @@ def test_fig8_runs_the_shared_evaluations_then_arms_at_their_best_checkpoints(tm
     assert calls == ["pgan_tf.cli.train"] * 3 + ["pgan_tf.cli.evaluate"] * 3 + [
         "pgan_tf.cli.experiment"]
     runs = [s.output for s in p.steps if s.kind == "train"]
-    assert _arms(commands[-1])[2:] == [f"gan:{r}@ckpt-48000" for r in runs]
+    assert _arms(commands[-1])[2:] == [f"gan:{r}@ckpt-80000" for r in runs]
     rows = {r["model"]: r for r in results["rows"]}
-    assert (rows["apgan_ttur"]["kimg"], rows["standard"]["kimg"]) == (48.0, None)
+    assert (rows["apgan_ttur"]["kimg"], rows["standard"]["kimg"]) == (80.0, None)
+    assert results["fig8_selection"]["selection_fakes_seed"] == 0
+    assert results["fig8_selection"]["fig8_fakes_seed"] == 1
     assert results["steps"][-1] == list(commands[-1])
     table2 = os.path.join(str(tmp_path / "work"), "table2")
     assert sorted(state.read_state(table2)["done"])[:3] == [

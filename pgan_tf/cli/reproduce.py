@@ -2,11 +2,13 @@
 
     pgan-reproduce --experiment table1|table2|fig8 --data_dir DATA --work_dir WORK
         [--scale paper|demo|test] [--classifier_weights imagenet|PATH|none] [--repeats N]
-        [--dry_run [--benchmark_json bench/cpu_full_width.json]]
+        [--gan_seeds 1000,1001,1002] [--dry_run [--benchmark_json bench/cpu_full_width.json]]
 
-Trains every model of the experiment (one run dir each, WORK/<experiment>/runs/<model>), evaluates
-its checkpoints (best GAN-train and best GAN-test) or runs the augmentation experiment (fig8, on
-WORK/table2's runs at their best GAN-train checkpoints, evaluated there first), and writes
+Trains every model of the experiment once per GAN seed (one run dir each,
+WORK/<experiment>/runs/<model>, runs/<model>-s<seed> for seeds other than 1000), evaluates its
+checkpoints (best GAN-train and best GAN-test, with intervals) or runs the augmentation
+experiment (fig8, on WORK/table2's runs at their best GAN-test checkpoints, evaluated there
+first), and writes
 WORK/<experiment>/results.md, results.json and results.png with the paper's numbers beside ours. Rerunning the same command continues where it stopped. DATA is a
 prepared dataset, or a raw ISIC 2018 download that is first prepared into WORK/data.
 """
@@ -35,6 +37,10 @@ def define_flags():
                         "none = from scratch. Default: imagenet at --scale=paper, none otherwise.")
     flags.DEFINE_integer("repeats", 1, "Classifier seeds per evaluation (> 1: mean ± std).")
     flags.DEFINE_integer("seed", 0, "Seed of the fakes' latents, real picks and classifiers.")
+    flags.DEFINE_list("gan_seeds", [str(plan.DEFAULT_GAN_SEED)], "pgan-train --seed of each "
+                      "model's runs: every model is trained once per seed (1000's runs keep "
+                      "runs/<model>, others go to runs/<model>-s<seed>); several seeds give "
+                      "mean ± std and a t-interval over seeds.")
     flags.DEFINE_bool("dry_run", False, "Print every step and command and the images to train; "
                       "write nothing.")
     flags.DEFINE_string("benchmark_json", None, "pgan-benchmark JSON: with --dry_run, estimate "
@@ -55,7 +61,7 @@ def main(argv):
     options = plan.Options(
         experiment=FLAGS.experiment, data_dir=FLAGS.data_dir, work_dir=FLAGS.work_dir,
         scale=FLAGS.scale, classifier_weights=FLAGS.classifier_weights, repeats=FLAGS.repeats,
-        seed=FLAGS.seed)
+        seed=FLAGS.seed, gan_seeds=plan.parse_gan_seeds(FLAGS.gan_seeds))
     the_plan = plan.build_plan(options, config_from_args)
     state.check_plan(the_plan)  # before anything is written
     if FLAGS.dry_run:
