@@ -91,11 +91,19 @@ def _arms(command):
     return next(a for a in command if a.startswith("--arms=")).split("=", 1)[1].split(",")
 
 
-def _write_evaluation(path, best_train_images, best_test_images):
+def _interval(value, half=0.05):
+    return {"value": value, "low": value - half, "high": value + half}
+
+
+def _write_evaluation(path, best_train_images, best_test_images, accuracy=0.7):
     """An `evaluate --checkpoints all` JSON whose best GAN-train and GAN-test differ."""
     kimgs = {n: f"{n / 1000:g}" for n in (best_train_images, best_test_images)}
-    best = {"gan_train": {"kimg": kimgs[best_train_images], "accuracy": 0.7,
-                          "balanced_accuracy": 0.6},
+    best = {"gan_train": {"kimg": kimgs[best_train_images], "accuracy": accuracy,
+                          "balanced_accuracy": 0.6, "per_class_recall": {"MEL": accuracy,
+                                                                         "DF": None},
+                          "support": {"MEL": 5, "DF": 0},
+                          "interval": {"accuracy": _interval(accuracy),
+                                       "balanced_accuracy": _interval(0.6)}},
             "gan_test": {"kimg": kimgs[best_test_images], "accuracy": 0.5,
                          "balanced_accuracy": 0.4}}
     checkpoints = {k: {"images_seen": n, "checkpoint": f"run/checkpoints/ckpt-{n}"}
@@ -255,16 +263,28 @@ def _stub_executor(calls, fail_on=None, stop_train_at=None, commands=None):
             arms = {}
             for arm in _arms(argv):
                 run_dir, _, images = arm.partition("@ckpt-")
+                gain = _seed_of(run_dir) / 100           # 0.0 for seed 1000, 0.01 for 1001
                 arms[arm] = {"run_dir": run_dir[len("gan:"):] or None, "num_train": 7,
-                             "accuracy": {"mean": 0.6, "std": 0.0},
+                             "accuracy": {"mean": 0.6 + gain, "std": 0.0},
                              "balanced_accuracy": {"mean": 0.5, "std": 0.0},
                              **({"images_seen": int(images), "checkpoint": "c"} if images else {})}
+                if arm != "real":
+                    arms[arm]["vs_real"] = {
+                        "accuracy": _interval(gain), "balanced_accuracy": _interval(0.0),
+                        "per_class_recall": {"MEL": {**_interval(0.0), "n": 9},
+                                             "DF": {**_interval(0.1 + gain), "n": 2}}}
             with open(os.path.join(step, "results.json"), "w") as f:
                 json.dump({"arms": arms, "pretrained": False}, f)
         else:
-            _write_evaluation(step, 48000, 80000)
+            _write_evaluation(step, 48000, 80000, 0.7 + _seed_of(step) / 100)
         return 0
     return execute
+
+
+def _seed_of(path):
+    """GAN seed - 1000 of a run (or its evaluation) path: runs/<model>-s<seed>, else 0."""
+    name = [part for part in path.split(os.sep) if part][-2 if path.endswith(".json") else -1]
+    return int(name.rpartition("-s")[2]) - 1000 if "-s" in name else 0
 
 
 def test_rerun_skips_finished_steps_and_reruns_the_interrupted_one(tmp_path):
@@ -427,3 +447,81 @@ def test_table2_end_to_end_at_test_scale_then_rerun_skips_everything(tmp_path):
                            timeout=300)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("[skip]") == 6 and "[run]" not in again.stdout
+
+
+def test_gan_seeds_train_every_model_once_per_seed_beside_the_default_runs(tmp_path):
+    p = _plan(tmp_path, "table2", "demo", gan_seeds=(1000, 1001))
+    trains = [s for s in p.steps if s.kind == "train"]
+    runs = os.path.join(p.folder, plan.RUNS_DIR)
+    assert [os.path.relpath(s.output, runs) for s in trains] == [
+        "pgan", "apgan", "apgan_ttur", "pgan-s1001", "apgan-s1001", "apgan_ttur-s1001"]
+    assert [s.config.seed for s in trains] == [1000] * 3 + [1001] * 3
+    assert plan.DEFAULT_GAN_SEED == config_from_args([]).seed   # the seed runs trained with
+    evals = [s for s in p.steps if s.kind == "evaluate"]
+    assert [s.key for s in evals][3:] == ["evaluate/pgan-s1001", "evaluate/apgan-s1001",
+                                          "evaluate/apgan_ttur-s1001"]
+    assert evals[3].output == os.path.join(p.folder, "evals", "pgan-s1001", "results.json")
+    # The default seed's steps are today's: a work dir made before --gan_seeds is extended.
+    assert p.steps[:3] == _plan(tmp_path, "table2", "demo").steps[:3]
+    assert plan.parse_gan_seeds(["1000", " 7"]) == (1000, 7)
+    for bad in ([], [""], ["1000", "1000"], ["-1"], ["a"], ["1.5"]):
+        with pytest.raises(UserError, match="--gan_seeds=.*distinct non-negative integers"):
+            plan.parse_gan_seeds(bad)
+
+
+def test_a_work_dir_is_extended_by_new_gan_seeds_and_summarised_over_them(tmp_path):
+    calls, commands = [], []
+    runner.run_plan(_plan(tmp_path, "table2", "demo"), "cmd", _stub_executor(calls),
+                    lambda _: None)
+    assert calls == ["pgan_tf.cli.train"] * 3 + ["pgan_tf.cli.evaluate"] * 3
+    calls.clear()
+    p = _plan(tmp_path, "table2", "demo", gan_seeds=(1000, 1001, 1002))
+    state.check_plan(p)                 # the same --seed, data and scale: accepted
+    results = runner.run_plan(p, "cmd", _stub_executor(calls, commands=commands), lambda _: None)
+    # Only the new seeds' runs train and are evaluated.
+    assert calls == ["pgan_tf.cli.train"] * 6 + ["pgan_tf.cli.evaluate"] * 6
+    assert all("-s100" in next(a for a in c if a.startswith(("--run_dir=", "--output=")))
+               for c in commands)
+    row = {r["model"]: r for r in results["rows"]}["pgan"]
+    gan_train = row["ours"]["gan_train"]
+    assert [s["gan_seed"] for s in row["seeds"]] == [1000, 1001, 1002]
+    assert gan_train["values"] == pytest.approx([70.0, 71.0, 72.0])
+    assert (gan_train["mean"], gan_train["std"]) == pytest.approx((71.0, 1.0))
+    half = 4.302652729911275 * 1.0 / 3 ** 0.5             # t_{0.975, 2} std / sqrt(3)
+    assert (gan_train["low"], gan_train["high"]) == pytest.approx((71 - half, 71 + half))
+    assert gan_train["per_class_recall"]["MEL"] == pytest.approx({"mean": 71.0, "n": 5})
+    assert row["seeds"][0]["gan_train"]["accuracy"]["low"] == pytest.approx(65.0)  # bootstrap
+    text = open(os.path.join(p.folder, report.RESULTS_MD)).read()
+    assert "| PGAN | 71.00 ± 1.00 [68.5, 73.5] (70.0, 71.0, 72.0) |" in text
+    assert "MEL (n=5)" in text and "GAN seeds 1000, 1001, 1002" in text
+    # Another --seed (classifiers, fakes) on the same work dir is still refused.
+    with pytest.raises(UserError, match="seed 0, not 5"):
+        state.check_plan(_plan(tmp_path, "table2", "demo", gan_seeds=(1000, 1003), seed=5))
+
+
+def test_fig8_over_gan_seeds_reports_paired_differences_to_the_real_arm(tmp_path):
+    p = _plan(tmp_path, "fig8", "test", gan_seeds=(1000, 1001))
+    commands = []
+    results = runner.run_plan(p, "cmd", _stub_executor([], commands=commands), lambda _: None)
+    assert len(_arms(commands[-1])) == 2 + 3 * 2         # real, standard, 3 models x 2 seeds
+    rows = {r["model"]: r for r in results["rows"]}
+    assert [s["gan_seed"] for s in rows["apgan_ttur"]["seeds"]] == [1000, 1001]
+    diff = rows["apgan_ttur"]["ours"]["vs_real"]
+    assert diff["accuracy"]["values"] == pytest.approx([0.0, 1.0])    # points, per GAN seed
+    assert diff["per_class_recall"]["DF"]["n"] == 2
+    assert diff["per_class_recall"]["DF"]["mean"] == pytest.approx(10.5)
+    assert rows["real"]["ours"].get("vs_real") is None
+    text = open(os.path.join(p.folder, report.RESULTS_MD)).read()
+    assert "| training set | DF (n=2) | MEL (n=9) |" in text       # rarest class first
+    assert "best gan_test" in text and "fakes of seed 1" in text
+
+
+def test_bad_gan_seeds_are_one_line_and_write_nothing(tmp_path):
+    data = _fake_dataset(str(tmp_path / "data"), resolution=32)
+    work = tmp_path / "work"
+    out = subprocess.run(REPRODUCE + ["--experiment=table2", "--scale=demo", f"--data_dir={data}",
+                                      f"--work_dir={work}", "--gan_seeds=1000,1001,1000"],
+                         cwd=REPO, env=train_env(), capture_output=True, text=True, timeout=120)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1 and "--gan_seeds=1000,1001,1000" in lines[0]
+    assert not work.exists()
