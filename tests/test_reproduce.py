@@ -447,6 +447,22 @@ def test_table2_end_to_end_at_test_scale_then_rerun_skips_everything(tmp_path):
                            timeout=300)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("[skip]") == 6 and "[run]" not in again.stdout
+    # A second GAN seed on the same work dir: only its three runs train and are evaluated.
+    more = subprocess.run(command + ["--gan_seeds=1000,1001"], cwd=REPO, env=train_env(),
+                          capture_output=True, text=True, timeout=1200)
+    assert more.returncode == 0, more.stderr[-3000:]
+    ran = [line.split(":")[0] for line in more.stdout.splitlines() if line.startswith("[run]")]
+    assert ran == [f"[run] {kind}/{m}-s1001" for kind in ("train", "evaluate")
+                   for m in ("pgan", "apgan", "apgan_ttur")]
+    assert more.stdout.count("[skip]") == 6
+    results = json.loads((folder / "results.json").read_text())
+    assert results["gan_seeds"] == [1000, 1001]
+    for row in results["rows"][1:]:
+        summary = row["ours"]["gan_train"]
+        assert [s["gan_seed"] for s in row["seeds"]] == [1000, 1001] and summary["n"] == 2
+        assert summary["low"] <= summary["mean"] <= summary["high"]
+        # Each seed's best is one of its candidates: a 16x16 checkpoint with alpha = 1.
+        assert all(s["gan_train"]["kimg"] in s["candidates"] for s in row["seeds"])
 
 
 def test_gan_seeds_train_every_model_once_per_seed_beside_the_default_runs(tmp_path):

@@ -8,8 +8,8 @@ Trains every model of the experiment once per GAN seed (one run dir each,
 WORK/<experiment>/runs/<model>, runs/<model>-s<seed> for seeds other than 1000), evaluates its
 checkpoints (best GAN-train and best GAN-test, with intervals) or runs the augmentation
 experiment (fig8, on WORK/table2's runs at their best GAN-test checkpoints, evaluated there
-first), and writes
-WORK/<experiment>/results.md, results.json and results.png with the paper's numbers beside ours. Rerunning the same command continues where it stopped. DATA is a
+first), and writes WORK/<experiment>/results.md, results.json and results.png with the paper's
+numbers beside ours. Rerunning the same command continues where it stopped. DATA is a
 prepared dataset, or a raw ISIC 2018 download that is first prepared into WORK/data.
 """
 import shlex

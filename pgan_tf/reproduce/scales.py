@@ -34,8 +34,8 @@ _DEMO_MODEL_FLAGS = ("--data_dir", "--run_dir", "--attention_stages", "--g_lr", 
 _DEMO_JUDGE_FLAGS = ("--num_per_class", "--epochs", "--classifier_learning_rate",
                      "--classifier_balanced")
 # --scale=demo: each Table 2 run is shown 1/100 of the paper's images (8M, paper §3.5), whatever
-# `make demo` trains: this keeps Table 2's three runs within issue 11's 25 min on 2 CPU cores,
-# while the demo spends its own budget on one run (flags/demo.cfg). Table 1's runs go on after
+# `make demo` trains: this keeps Table 2's three runs within the demo's 25-min target on 2 CPU
+# cores, while the demo spends its own budget on one run (flags/demo.cfg). Table 1's runs go on after
 # their last fade-in (48 kimg) until the three checkpoints a run keeps are 32x32 models with
 # alpha = 1 (`TABLE1_TOTAL_KIMG`), not 1/100 of 6M (60 kimg, where one of them was 16x16).
 DEMO_TOTAL_KIMG = {"table1": 84.0, "table2": 80.0}
