@@ -345,14 +345,16 @@ def test_evaluations_made_with_another_judge_are_redone_and_the_runs_kept(tmp_pa
     saved["done"]["evaluate/pgan"]["args"] = [a.replace("--epochs=10", "--epochs=5")
                                               for a in saved["done"]["evaluate/pgan"]["args"]]
     del saved["done"]["evaluate/apgan"]["args"]
+    # Same flags, but an evaluation of an older format (best over every checkpoint, no intervals).
+    del saved["done"]["evaluate/apgan_ttur"]["format"]
     with open(path, "w") as f:
         json.dump(saved, f)
     calls, commands = [], []
     runner.run_plan(p, "cmd", _stub_executor(calls, commands=commands), lambda _: None)
-    assert calls == ["pgan_tf.cli.evaluate"] * 2
+    assert calls == ["pgan_tf.cli.evaluate"] * 3
     runs = {s.model: s.output for s in p.steps if s.kind == "train"}
     assert [next(a for a in c if a.startswith("--run_dir=")) for c in commands] == [
-        f"--run_dir={runs['pgan']}", f"--run_dir={runs['apgan']}"]
+        f"--run_dir={runs[m]}" for m in ("pgan", "apgan", "apgan_ttur")]
 
 
 def test_a_run_stopped_early_with_exit_code_0_is_not_recorded(tmp_path):
