@@ -5,6 +5,7 @@ import os
 
 from pgan_tf.eval import reports
 from pgan_tf.eval.eval_results import write_json
+from pgan_tf.metrics.intervals import RESAMPLES
 from pgan_tf.reproduce.results import METRIC_LABELS
 
 RESULTS_JSON, RESULTS_MD, RESULTS_PNG = "results.json", "results.md", "results.png"
@@ -101,7 +102,7 @@ def _table_lines(results):
 
 
 _INTERVALS = ("[a, b]: 95 % interval. One GAN seed: percentile bootstrap over the evaluation "
-              "images (1,000 resamples), i.e. the noise of the evaluation set only, not of "
+              f"images ({RESAMPLES:,} resamples), i.e. the noise of the evaluation set only, not of "
               "another GAN seed. Several GAN seeds: mean ± sample std over the seeds, each "
               "seed's value in parentheses, and the Student-t interval over seeds (with 3 "
               "seeds its half-width is 2.48 std).")
