@@ -191,6 +191,9 @@ def test_run_mode_every_checkpoint_to_json_and_tensorboard(tmp_path_factory, tmp
     assert results["checkpoints"]["0.016"]["checkpoint"].endswith("ckpt-16")
     swds = {k: e["swd"]["avg"] for k, e in results["checkpoints"].items()}
     assert results["best"]["swd"] == {"kimg": min(swds, key=swds.get), "avg": min(swds.values())}
+    # The tiny run starts at its final 16x16: both snapshots are candidates for best.
+    assert results["candidates"] == ["0.016", "0.032"]
+    assert {(e["alpha"], e["eligible"]) for e in results["checkpoints"].values()} == {(1.0, True)}
     assert swds["0.016"] != swds["0.032"]  # the weights of each checkpoint were restored
     assert os.listdir(os.path.join(run_dir, "tensorboard", "eval"))
     assert "### kimg 0.016" in eval_results.summary_markdown(results)
@@ -218,3 +221,22 @@ def test_tool_rejects_bad_input(data, tmp_path, args, message):
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1 and message in lines[0]
     assert not os.listdir(tmp_path)
+
+
+def test_best_is_chosen_among_final_resolution_checkpoints_with_the_fade_in_finished():
+    def entry(accuracy, **where):
+        return {"gan_train": {"accuracy": accuracy, "balanced_accuracy": accuracy / 2,
+                              "support": {"A": 3}, "interval": {"level": 0.95}}, **where}
+    per_checkpoint = {
+        "1000": entry(0.9, stage_resolution=8, upsampled=True, alpha=1.0),   # an 8x8 model
+        "6000": entry(0.8, stage_resolution=128, upsampled=False, alpha=0.99),  # mid-fade-in
+        "6400": entry(0.5, stage_resolution=128, upsampled=False, alpha=1.0, eligible=True),
+        "6800": entry(0.6, stage_resolution=128, upsampled=False, alpha=1.0),  # older JSON
+        "7200": entry(0.7, eligible=False)}
+    assert [k for k, e in per_checkpoint.items() if eval_results.is_eligible(e)] == [
+        "6400", "6800"]
+    best = eval_results.best_checkpoints(per_checkpoint)["gan_train"]
+    assert best == {"kimg": "6800", "accuracy": 0.6, "balanced_accuracy": 0.3,
+                    "support": {"A": 3}, "interval": {"level": 0.95}}
+    # No eligible checkpoint: no best, rather than a best from another model.
+    assert eval_results.best_checkpoints({"1": entry(0.9, upsampled=True)}) == {}

@@ -46,9 +46,38 @@ def test_end_to_end_writes_json_markdown_and_chart(data, tmp_path):
         assert arm["runs"][0]["num_test"] == 6 and arm["runs"][0]["classifier"]["epochs"] == 1
     md = open(tmp_path / "out" / "results.md").read()
     assert "| arm | training images | accuracy (%) | balanced accuracy (%) |" in md
-    assert f"| standard | 21 | {100 * standard['accuracy']['mean']:.2f} ± 0.00 |" in md
+    assert f"| standard | 21 | {100 * standard['accuracy']['mean']:.2f} ± 0.00 [" in md
+    # Intervals over the 6 val images; standard against real on the same images, paired.
+    assert real["interval"]["per_class_recall"]["DF"]["n"] == 2 and "vs_real" not in real
+    assert standard["vs_real"]["accuracy"]["value"] == pytest.approx(
+        standard["accuracy"]["mean"] - real["accuracy"]["mean"])
+    assert len(standard["runs"][0]["predictions"]) == 6
     with pytest.raises(UserError, match="already exists"):
         ex.validate_experiment(config)
+
+
+def test_every_arm_gets_its_interval_and_the_paired_difference_to_real():
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    names = ("MEL", "NV", "DF")
+    runs = {"real": [[0, 0, 1, 1, 1, 0], [0, 1, 1, 1, 0, 0]],       # two classifier seeds
+            "gan:run": [[0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 1, 2]]}
+    arms = {name: {"runs": [{"predictions": p} for p in preds], "num_train": 9,
+                   "accuracy": {"mean": 0.5, "std": 0.1},
+                   "balanced_accuracy": {"mean": 0.4, "std": 0.1}}
+            for name, preds in runs.items()}
+    ex.add_intervals(arms, labels, names)
+    assert "vs_real" not in arms["real"]
+    diff = arms["gan:run"]["vs_real"]
+    # Mean over the two seeds of (gan - real): accuracy (6/6 + 5/6 - 3/6 - 3/6) / 2.
+    assert diff["accuracy"]["value"] == pytest.approx((1 + 5 / 6 - 0.5 - 0.5) / 2)
+    assert diff["per_class_recall"]["DF"]["value"] == pytest.approx(1.0)
+    assert diff["per_class_recall"]["DF"]["n"] == 1
+    assert arms["real"]["interval"]["accuracy"]["value"] == pytest.approx(0.5)
+    md = ex.results_markdown({"num_val": 6, "per_class_real": 2, "per_class_extra": 3,
+                              "repeats": 2, "pretrained": False, "classes": list(names),
+                              "arms": arms, "notes": []})
+    assert "| gan:run | 9 | 50.00 ± 10.00 [" in md and "| +41.7 [" in md
+    assert "DF (n=1)" in md
 
 
 def test_pick_is_seeded_per_class_and_skips_synthetic_records():
@@ -132,6 +161,7 @@ def test_validation_errors(data, tmp_path):
     check("no repeats", arms=("real", "real"))
     check("not a pgan_tf run", arms=(f"gan:{tmp_path}",))
     check("must be > 0", per_class_real=0)
+    check("--gan_sample_seed must be in", gan_sample_seed=-1)
     check("not a prepared dataset", data_dir=str(tmp_path))
     check("--classifier_weights=.*no such file",
           classifier=ClassifierConfig(weights_path=str(tmp_path / "none.weights.h5")))

@@ -28,6 +28,13 @@ def test_classification_metrics_by_hand():
     assert m["per_class_recall"] == pytest.approx({"A": 2 / 3, "B": 1.0, "C": 0.0, "D": None})
     assert m["confusion_matrix"] == [[2, 1, 0, 0], [0, 2, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
     assert m["support"] == {"A": 3, "B": 2, "C": 1, "D": 0}
+    # Every accuracy carries its bootstrap interval over these six images, recall with its n.
+    interval = m["interval"]
+    assert interval["resamples"] >= 1000 and interval["level"] == 0.95
+    assert interval["accuracy"]["value"] == pytest.approx(4 / 6)
+    assert interval["accuracy"]["low"] < 4 / 6 < interval["accuracy"]["high"]
+    assert interval["per_class_recall"]["B"] == {"value": 1.0, "low": 1.0, "high": 1.0, "n": 2}
+    assert interval["per_class_recall"]["D"] is None
 
 
 def test_balanced_accuracy_differs_from_accuracy_on_imbalanced_data():

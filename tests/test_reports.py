@@ -17,7 +17,8 @@ def test_mean_std_by_hand():
 
 def test_markdown_contains_every_number():
     results = {
-        "real": {"accuracy": 0.8125, "balanced_accuracy": 0.5, "per_class_recall": {"A": 1.0}},
+        "real": {"accuracy": 0.8125, "balanced_accuracy": 0.5, "per_class_recall": {"A": 1.0},
+                 "interval": {"accuracy": {"value": 0.8125, "low": 0.75, "high": 0.875}}},
         "gan_train": {"accuracy": {"mean": 0.7, "std": 0.013},
                       "balanced_accuracy": {"mean": 0.6, "std": 0.02}},
         "swd": {"levels": {"32": 12.5, "16": 7.25}, "avg": 9.875},
@@ -27,7 +28,7 @@ def test_markdown_contains_every_number():
     text = reports.metrics_markdown(results)
     lines = text.splitlines()
     assert lines[0] == "| metric | accuracy (%) | balanced accuracy (%) |"
-    assert "| real | 81.25 | 50.00 |" in lines
+    assert "| real | 81.25 [75.0, 87.5] | 50.00 |" in lines
     assert "| gan_train | 70.00 ± 1.30 | 60.00 ± 2.00 |" in lines
     assert "| swd ×1e3 @32 | 12.500 |" in lines
     assert "| swd ×1e3 @16 | 7.250 |" in lines

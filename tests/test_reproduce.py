@@ -41,7 +41,7 @@ def test_table1_paper_plan_trains_pgan_and_three_snl_stages_at_128(tmp_path):
     trains = [s for s in p.steps if s.kind == "train"]
     assert [s.model for s in trains] == ["pgan", "apgan_stage32", "apgan_stage64", "apgan_stage128"]
     assert [s.config.attention_stages for s in trains] == [(), (32,), (64,), (128,)]
-    assert {(s.config.resolution, s.config.total_kimg) for s in trains} == {(128, 6000.0)}
+    assert {(s.config.resolution, s.config.total_kimg) for s in trains} == {(128, 6700.0)}
     evals = [s for s in p.steps if s.kind == "evaluate"]
     assert [s.model for s in evals] == [s.model for s in trains]
     assert all("--checkpoints=all" in s.command and "--classifier_weights=imagenet" in s.command
@@ -81,7 +81,8 @@ def test_demo_scale_takes_widths_from_demo_cfg_but_its_length_from_the_paper(tmp
                                             "--classifier_balanced\n--noprogress\n")
     demo = scales.get_scale("demo", flags_dir=str(tmp_path))
     assert demo.train_args == ("--fmap_base=64",)
-    assert demo.total_kimg == {"table1": 60.0, "table2": 80.0}  # paper's 6M / 8M, / 100
+    # Table 2: the paper's 8M / 100; Table 1: until its three kept checkpoints are 32x32 models.
+    assert demo.total_kimg == {"table1": 84.0, "table2": 80.0}
     # The judge's fakes and recipe from demo_eval.cfg, nothing else of it.
     assert demo.judge_args == ("--num_per_class=50", "--epochs=7", "--classifier_balanced")
 
@@ -104,11 +105,19 @@ def _arms(command):
     return next(a for a in command if a.startswith("--arms=")).split("=", 1)[1].split(",")
 
 
-def _write_evaluation(path, best_train_images, best_test_images):
+def _interval(value, half=0.05):
+    return {"value": value, "low": value - half, "high": value + half}
+
+
+def _write_evaluation(path, best_train_images, best_test_images, accuracy=0.7):
     """An `evaluate --checkpoints all` JSON whose best GAN-train and GAN-test differ."""
     kimgs = {n: f"{n / 1000:g}" for n in (best_train_images, best_test_images)}
-    best = {"gan_train": {"kimg": kimgs[best_train_images], "accuracy": 0.7,
-                          "balanced_accuracy": 0.6},
+    best = {"gan_train": {"kimg": kimgs[best_train_images], "accuracy": accuracy,
+                          "balanced_accuracy": 0.6, "per_class_recall": {"MEL": accuracy,
+                                                                         "DF": None},
+                          "support": {"MEL": 5, "DF": 0},
+                          "interval": {"accuracy": _interval(accuracy),
+                                       "balanced_accuracy": _interval(0.6)}},
             "gan_test": {"kimg": kimgs[best_test_images], "accuracy": 0.5,
                          "balanced_accuracy": 0.4}}
     checkpoints = {k: {"images_seen": n, "checkpoint": f"run/checkpoints/ckpt-{n}"}
@@ -119,7 +128,7 @@ def _write_evaluation(path, best_train_images, best_test_images):
                    "real": {"accuracy": 0.8, "balanced_accuracy": 0.7}, "pretrained": False}, f)
 
 
-def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_train(tmp_path):
+def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_test(tmp_path):
     p = _plan(tmp_path, "fig8", "demo", classifier_weights="w.weights.h5")
     *shared, experiment = p.steps
     # Exactly table2's training and evaluation steps (same commands, WORK/table2): shared.
@@ -131,11 +140,15 @@ def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_train(tmp_p
     evals = [s for s in shared if s.kind == "evaluate"]
     # Before the evaluations ran (a dry run) the arms say where the checkpoint will come from.
     assert _arms(experiment.command) == ["real", "standard"] + [
-        f"gan:{t.output}@ckpt-<best gan_train of {e.output}>" for t, e in zip(trains, evals)]
+        f"gan:{t.output}@ckpt-<best gan_test of {e.output}>" for t, e in zip(trains, evals)]
+    # Chosen by GAN-test (its judge never sees val), not by GAN-train (scored on val, which Fig. 8
+    # reports on), and sampled with another seed than the evaluations' fakes.
     for i, e in enumerate(evals):
-        _write_evaluation(e.output, best_train_images=48000 + i * 16, best_test_images=80000)
+        _write_evaluation(e.output, best_train_images=80000, best_test_images=48000 + i * 16)
     expected = ["real", "standard"] + [f"gan:{t.output}@ckpt-{48000 + i * 16}"
                                        for i, t in enumerate(trains)]
+    assert {"--seed=0", "--gan_sample_seed=1"} <= set(experiment.command)
+    assert all("--seed=0" in e.command for e in evals)
     assert _arms(experiment.final_command()) == expected     # read when the step runs
     again = _plan(tmp_path, "fig8", "demo", classifier_weights="w.weights.h5").steps[-1]
     assert _arms(again.command) == expected                 # and shown by a later dry run
@@ -143,7 +156,7 @@ def test_fig8_plan_runs_table2s_steps_then_every_arm_at_its_best_gan_train(tmp_p
     assert "--per_class_real=20" in experiment.command
     with open(evals[0].output, "w") as f:
         json.dump({"best": {}}, f)
-    with pytest.raises(UserError, match="names no best gan_train checkpoint"):
+    with pytest.raises(UserError, match="names no best gan_test checkpoint"):
         experiment.final_command()
 
 
@@ -156,17 +169,44 @@ def test_best_checkpoint_of_a_real_evaluation_is_an_arm_the_experiment_accepts(
     run_dir, data_dir, _ = tiny_run(tmp_path_factory)   # checkpoints at 16 and 32 images
     output = str(tmp_path / "eval.json")
     results = evaluate.run_evaluation(evaluate.EvalConfig(
-        output=output, metrics=("gan_train",), run_dir=run_dir, checkpoints="all",
+        output=output, metrics=("gan_test",), run_dir=run_dir, checkpoints="all",
         num_per_class=2, classifier=ClassifierConfig(epochs=1, batch_size=8, width=8),
         progress=False))
     # The tiny set has no copies: the real classifier used all 24 train records.
     assert results["real_classifier_train"]["num_train"] == 24
     images = plan.best_checkpoint(output)
-    assert images == results["checkpoints"][results["best"]["gan_train"]["kimg"]]["images_seen"]
+    assert images == results["checkpoints"][results["best"]["gan_test"]["kimg"]]["images_seen"]
     config = experiment.ExperimentConfig(data_dir=data_dir, output_dir=str(tmp_path / "out"),
                                          arms=(f"gan:{run_dir}@ckpt-{images}",))
     (arm,), _, _ = experiment.validate_experiment(config)
     assert (arm.run_dir, arm.checkpoint) == (run_dir, images)
+
+
+@pytest.mark.parametrize("scale", scales.SCALES)
+def test_table1_runs_keep_three_checkpoints_at_the_final_resolution_after_the_fade_in(
+        tmp_path, scale):
+    """The training loop's snapshot cadence (`estimate.saved_checkpoints`) at each scale's Table 1
+    length: the last three kept checkpoints are all eligible as best (final resolution, alpha 1)."""
+    trains = [s for s in _plan(tmp_path, "table1", scale).steps if s.kind == "train"]
+    for step in trains:
+        config = step.config
+        kept = estimate.kept_checkpoints(config)
+        saved = estimate.saved_checkpoints(config)
+        rolling = saved[-config.keep_checkpoints:]
+        assert len(rolling) == 3 and all(kept[n] for n in rolling), (scale, kept)
+        assert saved[-1] == round(config.total_kimg * 1000)
+        # Not longer than it has to be: one tick less, and the oldest of the three is not.
+        shorter = config.replace(total_kimg=config.total_kimg - config.tick_kimg
+                                 if config.tick_kimg else 6601.312)
+        assert not all(estimate.kept_checkpoints(shorter)[n]
+                       for n in estimate.saved_checkpoints(shorter)[-3:])
+    # What docs/reproduce.md states: the checkpoints each run keeps and how many may be "best".
+    expected = {"paper": ([6001312, 6601312, 6700000], 5),   # + milestones 1000 .. 5000 kimg
+                "demo": ([64000, 80000, 84000], 0), "test": ([160, 192, 208], 0)}[scale]
+    config = trains[0].config
+    kept = estimate.kept_checkpoints(config)
+    assert estimate.saved_checkpoints(config)[-3:] == expected[0]
+    assert len(kept) - 3 == expected[1] and sum(kept.values()) == 3
 
 
 def test_table1_stages_map_r_over_4_r_over_2_r():
@@ -237,16 +277,28 @@ def _stub_executor(calls, fail_on=None, stop_train_at=None, commands=None):
             arms = {}
             for arm in _arms(argv):
                 run_dir, _, images = arm.partition("@ckpt-")
+                gain = _seed_of(run_dir) / 100           # 0.0 for seed 1000, 0.01 for 1001
                 arms[arm] = {"run_dir": run_dir[len("gan:"):] or None, "num_train": 7,
-                             "accuracy": {"mean": 0.6, "std": 0.0},
+                             "accuracy": {"mean": 0.6 + gain, "std": 0.0},
                              "balanced_accuracy": {"mean": 0.5, "std": 0.0},
                              **({"images_seen": int(images), "checkpoint": "c"} if images else {})}
+                if arm != "real":
+                    arms[arm]["vs_real"] = {
+                        "accuracy": _interval(gain), "balanced_accuracy": _interval(0.0),
+                        "per_class_recall": {"MEL": {**_interval(0.0), "n": 9},
+                                             "DF": {**_interval(0.1 + gain), "n": 2}}}
             with open(os.path.join(step, "results.json"), "w") as f:
                 json.dump({"arms": arms, "pretrained": False}, f)
         else:
-            _write_evaluation(step, 48000, 80000)
+            _write_evaluation(step, 48000, 80000, 0.7 + _seed_of(step) / 100)
         return 0
     return execute
+
+
+def _seed_of(path):
+    """GAN seed - 1000 of a run (or its evaluation) path: runs/<model>-s<seed>, else 0."""
+    name = [part for part in path.split(os.sep) if part][-2 if path.endswith(".json") else -1]
+    return int(name.rpartition("-s")[2]) - 1000 if "-s" in name else 0
 
 
 def test_rerun_skips_finished_steps_and_reruns_the_interrupted_one(tmp_path):
@@ -289,9 +341,11 @@ def test_fig8_runs_the_shared_evaluations_then_arms_at_their_best_checkpoints(tm
     assert calls == ["pgan_tf.cli.train"] * 3 + ["pgan_tf.cli.evaluate"] * 3 + [
         "pgan_tf.cli.experiment"]
     runs = [s.output for s in p.steps if s.kind == "train"]
-    assert _arms(commands[-1])[2:] == [f"gan:{r}@ckpt-48000" for r in runs]
+    assert _arms(commands[-1])[2:] == [f"gan:{r}@ckpt-80000" for r in runs]
     rows = {r["model"]: r for r in results["rows"]}
-    assert (rows["apgan_ttur"]["kimg"], rows["standard"]["kimg"]) == (48.0, None)
+    assert (rows["apgan_ttur"]["kimg"], rows["standard"]["kimg"]) == (80.0, None)
+    assert results["fig8_selection"]["selection_fakes_seed"] == 0
+    assert results["fig8_selection"]["fig8_fakes_seed"] == 1
     assert results["steps"][-1] == list(commands[-1])
     table2 = os.path.join(str(tmp_path / "work"), "table2")
     assert sorted(state.read_state(table2)["done"])[:3] == [
@@ -313,14 +367,16 @@ def test_evaluations_made_with_another_judge_are_redone_and_the_runs_kept(tmp_pa
     saved["done"]["evaluate/pgan"]["args"] = [a.replace("--epochs=10", "--epochs=5")
                                               for a in saved["done"]["evaluate/pgan"]["args"]]
     del saved["done"]["evaluate/apgan"]["args"]
+    # Same flags, but an evaluation of an older format (best over every checkpoint, no intervals).
+    del saved["done"]["evaluate/apgan_ttur"]["format"]
     with open(path, "w") as f:
         json.dump(saved, f)
     calls, commands = [], []
     runner.run_plan(p, "cmd", _stub_executor(calls, commands=commands), lambda _: None)
-    assert calls == ["pgan_tf.cli.evaluate"] * 2
+    assert calls == ["pgan_tf.cli.evaluate"] * 3
     runs = {s.model: s.output for s in p.steps if s.kind == "train"}
     assert [next(a for a in c if a.startswith("--run_dir=")) for c in commands] == [
-        f"--run_dir={runs['pgan']}", f"--run_dir={runs['apgan']}"]
+        f"--run_dir={runs[m]}" for m in ("pgan", "apgan", "apgan_ttur")]
 
 
 def test_a_run_stopped_early_with_exit_code_0_is_not_recorded(tmp_path):
@@ -436,3 +492,97 @@ def test_table2_end_to_end_at_test_scale_then_rerun_skips_everything(tmp_path):
                            timeout=300)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("[skip]") == 6 and "[run]" not in again.stdout
+    # A second GAN seed on the same work dir: only its three runs train and are evaluated.
+    more = subprocess.run(command + ["--gan_seeds=1000,1001"], cwd=REPO, env=train_env(),
+                          capture_output=True, text=True, timeout=1200)
+    assert more.returncode == 0, more.stderr[-3000:]
+    ran = [line.split(":")[0] for line in more.stdout.splitlines() if line.startswith("[run]")]
+    assert ran == [f"[run] {kind}/{m}-s1001" for kind in ("train", "evaluate")
+                   for m in ("pgan", "apgan", "apgan_ttur")]
+    assert more.stdout.count("[skip]") == 6
+    results = json.loads((folder / "results.json").read_text())
+    assert results["gan_seeds"] == [1000, 1001]
+    for row in results["rows"][1:]:
+        summary = row["ours"]["gan_train"]
+        assert [s["gan_seed"] for s in row["seeds"]] == [1000, 1001] and summary["n"] == 2
+        assert summary["low"] <= summary["mean"] <= summary["high"]
+        # Each seed's best is one of its candidates: a 16x16 checkpoint with alpha = 1.
+        assert all(s["gan_train"]["kimg"] in s["candidates"] for s in row["seeds"])
+
+
+def test_gan_seeds_train_every_model_once_per_seed_beside_the_default_runs(tmp_path):
+    p = _plan(tmp_path, "table2", "demo", gan_seeds=(1000, 1001))
+    trains = [s for s in p.steps if s.kind == "train"]
+    runs = os.path.join(p.folder, plan.RUNS_DIR)
+    assert [os.path.relpath(s.output, runs) for s in trains] == [
+        "pgan", "apgan", "apgan_ttur", "pgan-s1001", "apgan-s1001", "apgan_ttur-s1001"]
+    assert [s.config.seed for s in trains] == [1000] * 3 + [1001] * 3
+    assert plan.DEFAULT_GAN_SEED == config_from_args([]).seed   # the seed runs trained with
+    evals = [s for s in p.steps if s.kind == "evaluate"]
+    assert [s.key for s in evals][3:] == ["evaluate/pgan-s1001", "evaluate/apgan-s1001",
+                                          "evaluate/apgan_ttur-s1001"]
+    assert evals[3].output == os.path.join(p.folder, "evals", "pgan-s1001", "results.json")
+    # The default seed's steps are today's: a work dir made before --gan_seeds is extended.
+    assert p.steps[:3] == _plan(tmp_path, "table2", "demo").steps[:3]
+    assert plan.parse_gan_seeds(["1000", " 7"]) == (1000, 7)
+    for bad in ([], [""], ["1000", "1000"], ["-1"], ["a"], ["1.5"]):
+        with pytest.raises(UserError, match="--gan_seeds=.*distinct non-negative integers"):
+            plan.parse_gan_seeds(bad)
+
+
+def test_a_work_dir_is_extended_by_new_gan_seeds_and_summarised_over_them(tmp_path):
+    calls, commands = [], []
+    runner.run_plan(_plan(tmp_path, "table2", "demo"), "cmd", _stub_executor(calls),
+                    lambda _: None)
+    assert calls == ["pgan_tf.cli.train"] * 3 + ["pgan_tf.cli.evaluate"] * 3
+    calls.clear()
+    p = _plan(tmp_path, "table2", "demo", gan_seeds=(1000, 1001, 1002))
+    state.check_plan(p)                 # the same --seed, data and scale: accepted
+    results = runner.run_plan(p, "cmd", _stub_executor(calls, commands=commands), lambda _: None)
+    # Only the new seeds' runs train and are evaluated.
+    assert calls == ["pgan_tf.cli.train"] * 6 + ["pgan_tf.cli.evaluate"] * 6
+    assert all("-s100" in next(a for a in c if a.startswith(("--run_dir=", "--output=")))
+               for c in commands)
+    row = {r["model"]: r for r in results["rows"]}["pgan"]
+    gan_train = row["ours"]["gan_train"]
+    assert [s["gan_seed"] for s in row["seeds"]] == [1000, 1001, 1002]
+    assert gan_train["values"] == pytest.approx([70.0, 71.0, 72.0])
+    assert (gan_train["mean"], gan_train["std"]) == pytest.approx((71.0, 1.0))
+    half = 4.302652729911275 * 1.0 / 3 ** 0.5             # t_{0.975, 2} std / sqrt(3)
+    assert (gan_train["low"], gan_train["high"]) == pytest.approx((71 - half, 71 + half))
+    assert gan_train["per_class_recall"]["MEL"] == pytest.approx({"mean": 71.0, "n": 5})
+    assert row["seeds"][0]["gan_train"]["accuracy"]["low"] == pytest.approx(65.0)  # bootstrap
+    text = open(os.path.join(p.folder, report.RESULTS_MD)).read()
+    assert "| PGAN | 71.00 ± 1.00 [68.5, 73.5] (70.0, 71.0, 72.0) |" in text
+    assert "MEL (n=5)" in text and "GAN seeds 1000, 1001, 1002" in text
+    # Another --seed (classifiers, fakes) on the same work dir is still refused.
+    with pytest.raises(UserError, match="seed 0, not 5"):
+        state.check_plan(_plan(tmp_path, "table2", "demo", gan_seeds=(1000, 1003), seed=5))
+
+
+def test_fig8_over_gan_seeds_reports_paired_differences_to_the_real_arm(tmp_path):
+    p = _plan(tmp_path, "fig8", "test", gan_seeds=(1000, 1001))
+    commands = []
+    results = runner.run_plan(p, "cmd", _stub_executor([], commands=commands), lambda _: None)
+    assert len(_arms(commands[-1])) == 2 + 3 * 2         # real, standard, 3 models x 2 seeds
+    rows = {r["model"]: r for r in results["rows"]}
+    assert [s["gan_seed"] for s in rows["apgan_ttur"]["seeds"]] == [1000, 1001]
+    diff = rows["apgan_ttur"]["ours"]["vs_real"]
+    assert diff["accuracy"]["values"] == pytest.approx([0.0, 1.0])    # points, per GAN seed
+    assert diff["per_class_recall"]["DF"]["n"] == 2
+    assert diff["per_class_recall"]["DF"]["mean"] == pytest.approx(10.5)
+    assert rows["real"]["ours"].get("vs_real") is None
+    text = open(os.path.join(p.folder, report.RESULTS_MD)).read()
+    assert "| training set | DF (n=2) | MEL (n=9) |" in text       # rarest class first
+    assert "best gan_test" in text and "fakes of seed 1" in text
+
+
+def test_bad_gan_seeds_are_one_line_and_write_nothing(tmp_path):
+    data = _fake_dataset(str(tmp_path / "data"), resolution=32)
+    work = tmp_path / "work"
+    out = subprocess.run(REPRODUCE + ["--experiment=table2", "--scale=demo", f"--data_dir={data}",
+                                      f"--work_dir={work}", "--gan_seeds=1000,1001,1000"],
+                         cwd=REPO, env=train_env(), capture_output=True, text=True, timeout=120)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1 and "--gan_seeds=1000,1001,1000" in lines[0]
+    assert not work.exists()

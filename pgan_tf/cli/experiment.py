@@ -2,7 +2,7 @@
 
     pgan-experiment --data_dir DATA --per_class_real 100 --per_class_extra 1000
         --arms real,standard,gan:RUN1,gan:RUN2@ckpt-N [--repeats R] [--epochs E]
-        [--classifier_width W] --output_dir OUT [--seed S] [--overwrite]
+        [--classifier_width W] --output_dir OUT [--seed S] [--gan_sample_seed S2] [--overwrite]
 
 Writes OUT/results.json, OUT/results.md (table like Fig. 8) and OUT/results.png (bar chart); see
 docs/evaluation.md. Flags are checked before TensorFlow is imported.

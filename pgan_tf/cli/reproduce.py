@@ -2,12 +2,14 @@
 
     pgan-reproduce --experiment table1|table2|fig8 --data_dir DATA --work_dir WORK
         [--scale paper|demo|test] [--classifier_weights imagenet|PATH|none] [--repeats N]
-        [--dry_run [--benchmark_json docs/results/cpu_full_width.json]]
+        [--gan_seeds 1000,1001,1002] [--dry_run [--benchmark_json docs/results/cpu_full_width.json]]
 
-Trains every model of the experiment (one run dir each, WORK/<experiment>/runs/<model>), evaluates
-its checkpoints (best GAN-train and best GAN-test) or runs the augmentation experiment (fig8, on
-WORK/table2's runs at their best GAN-train checkpoints, evaluated there first), and writes
-WORK/<experiment>/results.md, results.json and results.png with the paper's numbers beside ours. Rerunning the same command continues where it stopped. DATA is a
+Trains every model of the experiment once per GAN seed (one run dir each,
+WORK/<experiment>/runs/<model>, runs/<model>-s<seed> for seeds other than 1000), evaluates its
+checkpoints (best GAN-train and best GAN-test, with intervals) or runs the augmentation
+experiment (fig8, on WORK/table2's runs at their best GAN-test checkpoints, evaluated there
+first), and writes WORK/<experiment>/results.md, results.json and results.png with the paper's
+numbers beside ours. Rerunning the same command continues where it stopped. DATA is a
 prepared dataset, or a raw ISIC 2018 download that is first prepared into WORK/data.
 """
 import shlex
@@ -37,7 +39,9 @@ def config_from_flags(flag_values=FLAGS):
     """The `plan.Options` of parsed flags (every number checked), before TensorFlow."""
     from pgan_tf.reproduce import plan
 
-    return flagconfig.build(plan.Options, flag_values)
+    # --gan_seeds: distinct non-negative integers, checked with its own one-line message.
+    return flagconfig.build(plan.Options, flag_values,
+                            gan_seeds=plan.parse_gan_seeds(flag_values["gan_seeds"].value))
 
 
 def main(argv):

@@ -96,22 +96,40 @@ def record_in_run(run_dir, results, output, memorization_threshold):
     model_card.refresh_card(os.path.join(run_dir, EXPORT_DIR), run_dir)
 
 
+# Why only these compete for "best" (paper §3.5: training "resumed for an additional 3 network
+# checkpoints" at the final resolution, and the best is reported): a snapshot from before the final
+# resolution (its samples upsampled) or in mid-fade-in is another model than the one the table
+# names, and every extra noisy candidate inflates a maximum.
+BEST_RULE = "checkpoints at the run's final resolution with the fade-in finished (alpha = 1)"
+
+
+def is_eligible(entry):
+    """True when a checkpoint's entry may be "best" (`BEST_RULE`); an entry written before the
+    rule existed counts by its `upsampled` and `alpha` fields."""
+    if "eligible" in entry:
+        return bool(entry["eligible"])
+    return not entry.get("upsampled", False) and entry.get("alpha", 1.0) >= 1.0
+
+
 def best_checkpoints(per_checkpoint):
-    """Best kimg per metric: highest GAN-train / GAN-test accuracy (paper Table 1 reports the
-    best), lowest SWD average, lowest FID, KID and Keras FID."""
+    """Best kimg per metric over the eligible checkpoints (`is_eligible`): highest GAN-train /
+    GAN-test accuracy (paper Table 1 reports the best), lowest SWD average, lowest FID, KID and
+    Keras FID. A classifier metric's best carries its interval, per-class recall and support."""
+    eligible = {k: e for k, e in per_checkpoint.items() if is_eligible(e)}
     best = {}
     for name in CLASSIFIER_METRICS:
-        found = {k: e[name] for k, e in per_checkpoint.items() if name in e}
+        found = {k: e[name] for k, e in eligible.items() if name in e}
         if found:
             k = max(found, key=lambda kimg: _mean(found[kimg]["accuracy"]))
-            best[name] = {"kimg": k, "accuracy": found[k]["accuracy"],
-                          "balanced_accuracy": found[k]["balanced_accuracy"]}
-    swd = {k: e["swd"]["avg"] for k, e in per_checkpoint.items() if "avg" in e.get("swd", {})}
+            best[name] = {"kimg": k, **{key: found[k][key] for key in (
+                "accuracy", "balanced_accuracy", "per_class_recall", "support", "interval")
+                if key in found[k]}}
+    swd = {k: e["swd"]["avg"] for k, e in eligible.items() if "avg" in e.get("swd", {})}
     if swd:
         k = min(swd, key=swd.get)
         best["swd"] = {"kimg": k, "avg": swd[k]}
     for name in INCEPTION_METRICS:
-        values = {k: e[name]["value"] for k, e in per_checkpoint.items() if name in e}
+        values = {k: e[name]["value"] for k, e in eligible.items() if name in e}
         if values:
             k = min(values, key=values.get)
             best[name] = {"kimg": k, "value": values[k]}

@@ -40,9 +40,9 @@ from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets, inception_metrics, memorization, report_file, sample_export
 from pgan_tf.eval import gan_accuracy as gtt
 from pgan_tf.eval.classifier import ClassifierConfig
-from pgan_tf.eval.eval_results import (CLASSIFIER_METRICS, best_checkpoints, confusion_images,
-                                       record_in_run, save_confusion_pngs, write_json,
-                                       write_tensorboard)
+from pgan_tf.eval.eval_results import (BEST_RULE, CLASSIFIER_METRICS, best_checkpoints,
+                                       confusion_images, record_in_run, save_confusion_pngs,
+                                       write_json, write_tensorboard)
 from pgan_tf.eval.imagenet_weights import check_weights_flag, resolve_classifier_weights
 from pgan_tf.eval.reals import RealClassifiers, Reals, load_reals, originals_of
 from pgan_tf.metrics import inception_graph, kid
@@ -319,7 +319,8 @@ def evaluate_run(config):
         _status(f"checkpoint kimg {key}", config.progress)
         prefix = "" if config.checkpoints == "latest" else f"kimg{key}_"
         entry = {"checkpoint": path, "images_seen": images_seen, "kimg": images_seen / 1000,
-                 "stage_resolution": rg.stage_resolution, "upsampled": rg.upsampled}
+                 "stage_resolution": rg.stage_resolution, "upsampled": rg.upsampled,
+                 "alpha": rg.alpha, "eligible": not rg.upsampled and rg.alpha >= 1.0}
         source = sample_export.run_source(rg, config.seed, config.batch_size)
         entry.update(evaluate_generator(source, reals, config, models, png_dir=png_dir,
                                         prefix=prefix, fid_scorer=fid_scorer))
@@ -336,7 +337,12 @@ def evaluate_run(config):
         results.update(entry)
     else:
         results["checkpoints"] = per_checkpoint
+        results["best_rule"] = BEST_RULE
+        results["candidates"] = [k for k, e in per_checkpoint.items() if e["eligible"]]
         results["best"] = best_checkpoints(per_checkpoint)
+        if not results["candidates"]:
+            results["notes"].append(f"no checkpoint is eligible as best ({BEST_RULE}): train "
+                                    "longer at the final resolution")
     return results
 
 

@@ -19,7 +19,12 @@ Protocol: pick `per_class_real` (paper: 100) real training images per class with
 
 For each arm a ResNet-18 (paper §3.3 recipe) is trained `repeats` times with classifier seeds
 seed .. seed + repeats - 1 and evaluated on the real val split; results are mean ± std of accuracy
-and balanced accuracy. Only real images of the train split are picked: synthetic (`--extra_train`)
+and balanced accuracy, with a 95 % percentile-bootstrap interval over the val images ("interval",
+`metrics/intervals.py`; the mean over classifier seeds inside each resample). Every other arm is
+compared with `real` on the same val images ("vs_real": the paired bootstrap of the difference,
+classifier seed k against real's seed k, overall and per class with each class's n). GAN arms
+draw their latents with `gan_sample_seed` (default: `seed`), so that fakes a checkpoint was chosen
+with (`pgan-evaluate --seed`) need not be the fakes the classifier trains on. Only real images of the train split are picked: synthetic (`--extra_train`)
 and Augmentor records of a prepared dataset are left out by their ids in dataset.json.
 """
 import dataclasses
@@ -34,6 +39,8 @@ from pgan_tf import fileio
 from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.data.record_ids import real_indices
 from pgan_tf.errors import UserError
+from pgan_tf.metrics import intervals
+from pgan_tf.sampling import MAX_SEED
 from pgan_tf.eval import image_sets, reports, sample_export
 from pgan_tf.eval import gan_accuracy as gtt
 from pgan_tf.eval.classifier import ClassifierConfig
@@ -67,6 +74,9 @@ class ExperimentConfig:
                                          "§3.3).", nested=True, exclude=("balanced",))
     seed: int = field(0, "Seed of the real pick, the augmentation and GAN latents; classifier "
                       "seeds are seed .. seed + repeats - 1.", **SEED_RANGE)
+    gan_sample_seed: Optional[int] = field(
+        None, "Seed of the GAN arms' latents (default: --seed); pgan-reproduce draws them apart "
+        "from the fakes its checkpoints were chosen with.", kind="int", **SEED_RANGE)
     overwrite: bool = field(False, "Replace an existing --output_dir.")
     progress: bool = field(True, "Print progress lines and classifier epochs.")
 
@@ -117,6 +127,9 @@ def validate_experiment(config):
     for name in ("per_class_real", "per_class_extra", "repeats"):
         if getattr(config, name) < 1:
             raise UserError(f"--{name} must be > 0, got {getattr(config, name)}")
+    if config.gan_sample_seed is not None and not 0 <= config.gan_sample_seed <= MAX_SEED:
+        raise UserError(f"--gan_sample_seed must be in [0, {MAX_SEED}], got "
+                        f"{config.gan_sample_seed}")
     root, info = image_sets.find_dataset_root(config.data_dir) if os.path.isdir(
         config.data_dir) else (None, None)
     if root is None:
@@ -199,6 +212,11 @@ def gan_extra(run_dir, class_names, per_class, seed, resolution, checkpoint=None
     return images, np.repeat(np.arange(len(class_names)), per_class), notes, used
 
 
+def sample_seed(config):
+    """Seed of the GAN arms' latents."""
+    return config.seed if config.gan_sample_seed is None else config.gan_sample_seed
+
+
 def _arm_data(arm, train, picked, config, root_notes):
     """(training images, labels) of one arm (the pick plus its extra images), and the checkpoint
     a gan arm sampled ({} for the others)."""
@@ -210,8 +228,8 @@ def _arm_data(arm, train, picked, config, root_notes):
         extra = standard_extra(train.images, train.labels, picked, len(names),
                                config.per_class_extra, config.seed)
     else:
-        *extra, notes, used = gan_extra(arm.run_dir, names, config.per_class_extra, config.seed,
-                                        train.resolution, arm.checkpoint)
+        *extra, notes, used = gan_extra(arm.run_dir, names, config.per_class_extra,
+                                        sample_seed(config), train.resolution, arm.checkpoint)
         root_notes += notes
     return np.concatenate([base[0], extra[0]]), np.concatenate([base[1], extra[1]]), used
 
@@ -235,7 +253,8 @@ def run_experiment(config):
                "rotation_rule": {"standard_arm": augment.current_rotation_rule(),
                                  "dataset": augment.rotation_rule(info)},
                "per_class_real": config.per_class_real, "per_class_extra": config.per_class_extra,
-               "seed": config.seed, "repeats": config.repeats,
+               "seed": config.seed, "gan_sample_seed": sample_seed(config),
+               "repeats": config.repeats,
                "classifier": config.classifier.to_dict(),
                "pretrained": config.classifier.pretrained,
                "weights_sha256": config.classifier.weights_sha256,
@@ -252,7 +271,8 @@ def run_experiment(config):
 
             cfg = gtt.with_seed(config.classifier, seed)
             model = train_classifier(images, labels, len(names), cfg, config.progress)
-            return gtt.evaluate_model(model, val.images, val.labels, names, cfg, len(images))
+            return gtt.evaluate_model(model, val.images, val.labels, names, cfg, len(images),
+                                      keep_predictions=True)
 
         _status(f"arm {arm.name}: training on {len(images)} images", config.progress)
         entry = gtt.repeat_over_seeds(score, config.repeats, config.classifier.seed)
@@ -260,23 +280,67 @@ def run_experiment(config):
                      **used, num_train=int(len(images)),
                      train_counts={n: int((labels == c).sum()) for c, n in enumerate(names)})
         results["arms"][arm.name] = entry
+    add_intervals(results["arms"], val.labels, names)
     write_outputs(results, config)
     return results
 
 
+def add_intervals(arms, labels, class_names):
+    """Each arm's "interval" (bootstrap over the val images of its mean over classifier seeds)
+    and, beside a `real` arm, "vs_real" (the paired difference to it, seed k against seed k)."""
+    preds = {name: [run["predictions"] for run in arm["runs"]] for name, arm in arms.items()}
+    for name, arm in arms.items():
+        arm["interval"] = intervals.bootstrap(labels, preds[name], class_names)
+        if name != REAL and REAL in arms:
+            arm["vs_real"] = intervals.bootstrap(labels, preds[name], class_names,
+                                                 base=preds[REAL])
+
+
 def results_markdown(results):
-    """The Fig. 8 style table: arm, training images, accuracy and balanced accuracy mean ± std."""
+    """The Fig. 8 style table: arm, training images, accuracy and balanced accuracy mean ± std
+    with the bootstrap interval, and the paired difference to `real`; then per-class recall."""
     lines = [f"Validation on {results['num_val']} real images; {results['per_class_real']} real "
              f"images per class + {results['per_class_extra']} extra per class; "
              f"{results['repeats']} classifier seed(s), "
-             f"{'pretrained' if results['pretrained'] else 'from scratch'}.", "",
-             "| arm | training images | accuracy (%) | balanced accuracy (%) |",
-             "|---|---|---|---|"]
+             f"{'pretrained' if results['pretrained'] else 'from scratch'}. [95 % bootstrap "
+             "interval over the val images]", "",
+             "| arm | training images | accuracy (%) | balanced accuracy (%) | accuracy - real "
+             "(points, paired) |", "|---|---|---|---|---|"]
     for name, arm in results["arms"].items():
         acc, bal = arm["accuracy"], arm["balanced_accuracy"]
-        lines.append(f"| {name} | {arm['num_train']} | {_pm(acc)} | {_pm(bal)} |")
+        interval = arm.get("interval", {})
+        diff = arm.get("vs_real", {}).get("accuracy")
+        lines.append(f"| {name} | {arm['num_train']} | {_pm(acc)} {_ci(interval.get('accuracy'))}"
+                     f" | {_pm(bal)} {_ci(interval.get('balanced_accuracy'))} | "
+                     f"{_diff(diff)} |")
+    lines += ["", "Per-class recall (%) [95 % interval]; n = val images of the class:", ""]
+    names = results["classes"]
+    support = {c: (arm["interval"]["per_class_recall"][c] or {}).get("n", 0)
+               for arm in list(results["arms"].values())[:1] if "interval" in arm for c in names}
+    lines += ["| arm | " + " | ".join(f"{c} (n={support.get(c, '?')})" for c in names) + " |",
+              "|---|" + "---|" * len(names)]
+    for name, arm in results["arms"].items():
+        recall = arm.get("interval", {}).get("per_class_recall", {})
+        lines.append(f"| {name} | " + " | ".join(_ci(recall.get(c), value=True) for c in names)
+                     + " |")
     lines += [""] + [f"Note: {n}" for n in results["notes"]]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _ci(entry, value=False):
+    """'[61.2, 70.3]' (percent) of an interval entry; with `value`, '65.8 [61.2, 70.3]'."""
+    if not entry:
+        return "–" if value else ""
+    text = f"[{100 * entry['low']:.1f}, {100 * entry['high']:.1f}]"
+    return f"{100 * entry['value']:.1f} {text}" if value else text
+
+
+def _diff(entry):
+    """'+2.4 [-1.0, +5.8]' (points) of a paired difference, '' without one."""
+    if not entry:
+        return ""
+    return (f"{100 * entry['value']:+.1f} [{100 * entry['low']:+.1f}, "
+            f"{100 * entry['high']:+.1f}]")
 
 
 def write_outputs(results, config):

@@ -5,8 +5,9 @@ GAN-train: train the classifier on generated images (label = conditioning class)
 (recall / diversity). GAN-test: train on real train, test on generated (precision / quality).
 Reference: real train -> real val. The same classifier and recipe (`ClassifierConfig`, paper §3.3)
 serve all three. Results report accuracy and balanced accuracy (ISIC's metric,
-docs/design.md#balanced-accuracy), per-class recall, the confusion matrix and the support;
-`repeat_over_seeds` gives mean ± std over seeds.
+docs/design.md#balanced-accuracy), per-class recall, the confusion matrix and the support, each
+accuracy with its 95 % percentile-bootstrap interval over the evaluation images
+(`metrics/intervals.py`); `repeat_over_seeds` gives mean ± std over seeds.
 """
 import dataclasses
 
@@ -15,16 +16,18 @@ import numpy as np
 from pgan_tf.errors import UserError
 from pgan_tf.eval import classifier
 from pgan_tf.eval.reports import mean_std
+from pgan_tf.metrics import intervals
 
 
-def classification_metrics(y_true, probs, class_names):
+def classification_metrics(y_true, probs, class_names, interval_seed=0):
     """Metrics of arg-max predictions.
 
     y_true: int [N]; probs: [N, K] scores with K = len(class_names). Returns accuracy,
     balanced_accuracy (mean recall over the classes present in y_true = sklearn
-    `balanced_accuracy_score(adjusted=False)`, docs/design.md#balanced-accuracy), per_class_recall
-    {name: recall or None when the class has no true sample}, confusion_matrix (K x K list, rows
-    = true, columns = predicted) and support {name: true count}.
+    `balanced_accuracy_score(adjusted=False)`, docs/design.md#balanced-accuracy), per_class_recall {name: recall or
+    None when the class has no true sample}, confusion_matrix (K x K list, rows = true, columns =
+    predicted), support {name: true count} and "interval": the bootstrap intervals of accuracy,
+    balanced accuracy and per-class recall (`intervals.bootstrap`, seeded with `interval_seed`).
     """
     y_true, probs = np.asarray(y_true), np.asarray(probs)
     k = len(class_names)
@@ -47,17 +50,23 @@ def classification_metrics(y_true, probs, class_names):
         "per_class_recall": per_class,
         "confusion_matrix": cm.tolist(),
         "support": {name: int(s) for name, s in zip(class_names, support)},
+        "interval": intervals.bootstrap(y_true, y_pred, class_names, seed=interval_seed),
     }
 
 
-def evaluate_model(model, images, labels, class_names, config, num_train=None):
+def evaluate_model(model, images, labels, class_names, config, num_train=None,
+                   keep_predictions=False):
     """Metrics of a trained classifier on uint8 images [N, S, S, 3] with int labels [N], plus the
-    test size, the training size when known and the classifier config (with `pretrained`)."""
+    test size, the training size when known and the classifier config (with `pretrained`);
+    `keep_predictions`: also "predictions", the predicted class of every image (paired
+    comparisons between classifiers scored on the same images)."""
     images, labels = np.asarray(images), np.asarray(labels)
     classifier.check_images_labels(images, labels, len(class_names), "classifier test set")
     probs = classifier.predict(model, images, config.batch_size)
     metrics = classification_metrics(labels, probs, class_names)
     metrics.update(num_train=num_train, num_test=int(len(images)), classifier=config.to_dict())
+    if keep_predictions:
+        metrics["predictions"] = probs.argmax(axis=1).tolist()
     return metrics
 
 
@@ -112,7 +121,9 @@ def repeat_over_seeds(fn, repeats, base_seed=0):
     """Run `fn(seed)` for seeds base_seed .. base_seed + repeats - 1 and aggregate its metrics dicts.
 
     Returns {"seeds", "runs", "accuracy": {"mean", "std"}, "balanced_accuracy": {...},
-    "per_class_recall": {name: {"mean", "std"} or None}, "confusion_matrix": summed over runs}.
+    "per_class_recall": {name: {"mean", "std"} or None}, "support" (of the first run: every run
+    is scored on the same images), "confusion_matrix": summed over runs}. Each run keeps its own
+    bootstrap "interval".
     """
     if repeats < 1:
         raise UserError(f"repeats must be >= 1, got {repeats}")
@@ -126,6 +137,8 @@ def repeat_over_seeds(fn, repeats, base_seed=0):
         values = {n: [r["per_class_recall"][n] for r in runs if r["per_class_recall"][n] is not None]
                   for n in names}
         result["per_class_recall"] = {n: mean_std(v) if v else None for n, v in values.items()}
+    if "support" in runs[0]:
+        result["support"] = runs[0]["support"]
     if all("confusion_matrix" in run for run in runs):
         result["confusion_matrix"] = np.sum([run["confusion_matrix"] for run in runs], axis=0).tolist()
     return result

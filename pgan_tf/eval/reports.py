@@ -31,6 +31,13 @@ def _percent(value):
     return f"{PERCENT * value:.2f}"
 
 
+def _interval(entry):
+    """' [78.1, 84.0]' (percent) of a bootstrap interval entry, '' without one."""
+    if not entry:
+        return ""
+    return f" [{PERCENT * entry['low']:.1f}, {PERCENT * entry['high']:.1f}]"
+
+
 def _scalar_rows(name, value):
     """Rows (label, text) for a non-classification metric: SWD dicts, MS-SSIM floats, mean/std."""
     # SWD x 1e3 (docs/design.md#sliced-wasserstein-distance)
@@ -56,8 +63,11 @@ def metrics_markdown(results):
     if classification:
         lines += ["| metric | accuracy (%) | balanced accuracy (%) |", "|---|---|---|"]
         for name, m in classification.items():
-            balanced = _percent(m.get("balanced_accuracy"))
-            lines.append(f"| {name} | {_percent(m['accuracy'])} | {balanced} |")
+            interval = m.get("interval") or {}
+            accuracy = _percent(m["accuracy"]) + _interval(interval.get("accuracy"))
+            balanced = (_percent(m.get("balanced_accuracy"))
+                        + _interval(interval.get("balanced_accuracy")))
+            lines.append(f"| {name} | {accuracy} | {balanced} |")
     scalars = [row for k, v in results.items() if k not in classification for row in _scalar_rows(k, v)]
     if scalars:
         if lines:

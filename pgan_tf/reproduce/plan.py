@@ -4,7 +4,11 @@
     table2: train + evaluate PGAN, APGAN, APGAN+TTUR (pgan.cfg, apgan.cfg, apgan_ttur.cfg)
     fig8:   table2's training and evaluation steps (in WORK/table2: the same commands, shared with
             table2 and skipped when done), then the augmentation experiment on its runs, each at
-            its best GAN-train checkpoint (`FIG8_BEST`)
+            its best GAN-test checkpoint (`FIG8_BEST`), sampled with another seed
+
+Every model is trained once per GAN seed (`Options.gan_seeds`; `pgan-train --seed`): the default
+seed's run keeps WORK/<experiment>/runs/<model>, another seed's is runs/<model>-s<seed>, so adding
+seeds to a work dir trains and evaluates only the new runs.
 
 Every training run is `pgan-train --flagfile=<package>/flags/<model>.cfg <scale flags> <experiment
 flags>` (the flagfiles ship inside the package: `flagfiles.PACKAGE_DIR`);
@@ -24,6 +28,7 @@ from pgan_tf.config_fields import SEED_RANGE, field
 from pgan_tf.errors import UserError
 from pgan_tf.reproduce import data as data_lib
 from pgan_tf.reproduce import scales
+from pgan_tf.sampling import MAX_SEED
 
 EXPERIMENTS = ("table1", "table2", "fig8")
 RUNS_DIR, EVALS_DIR, FIG8_DIR = "runs", "evals", "experiment"
@@ -36,11 +41,16 @@ EVAL_METRICS = "gan_train,gan_test"   # the paper's Tables 1 and 2
 TABLE2_MODELS = (("pgan", "pgan.cfg", "PGAN", False), ("apgan", "apgan.cfg", "APGAN", True),
                  ("apgan_ttur", "apgan_ttur.cfg", "APGAN+TTUR", True))
 # Which "best" checkpoint of a Table 2 run Fig. 8 samples. The paper reports its best models (Table
-# 1/2 captions) and Fig. 8 uses Table 2's models. GAN-train (a classifier trained on the fakes,
-# tested on real val) measures exactly what Fig. 8 does with the fakes, using them as training
-# data; GAN-test (a real-trained classifier scoring the fakes) measures how real each fake looks,
-# not what a classifier learns from them.
-FIG8_BEST = "gan_train"
+# 1/2 captions) and Fig. 8 uses Table 2's models, but Fig. 8 reports accuracy on the val images:
+# GAN-train's best is chosen on those very images (and with the same fakes), which would let the
+# choice fit the reported numbers. GAN-test's judge is trained on the train split and scores
+# fakes: the choice never sees val, and Fig. 8 trains on fakes drawn with `FIG8_SAMPLE_SEED_OFFSET`
+# added to --seed, never those the choice was made with (docs/reproduce.md).
+FIG8_BEST = "gan_test"
+FIG8_SAMPLE_SEED_OFFSET = 1
+# The seed every run trains with when --gan_seeds is not given (TrainConfig.seed, official
+# random_seed): its runs keep the folder runs/<model>.
+DEFAULT_GAN_SEED = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +71,10 @@ class Options:
         "--scale=paper, none otherwise.")
     repeats: int = field(1, "Classifier seeds per evaluation (> 1: mean ± std).", lo=1)
     seed: int = field(0, "Seed of the fakes' latents, real picks and classifiers.", **SEED_RANGE)
+    gan_seeds: tuple = field((DEFAULT_GAN_SEED,), "pgan-train --seed of each model's runs: every "
+                             "model is trained once per seed (1000's runs keep runs/<model>, others "
+                             "go to runs/<model>-s<seed>); several seeds give mean ± std and a "
+                             "t-interval over seeds.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +91,8 @@ class Step:
     role: str = ""
     label: str = ""
     config: object = None      # TrainConfig of a train step
+    gan_seed: Optional[int] = None   # train/evaluate: the run's pgan-train --seed
+    run: str = ""              # train/evaluate: the run's folder name (`run_name`)
     # () -> command, made again when the step runs: fig8's arms name checkpoints that earlier
     # steps (the evaluations) choose, so `command` may hold placeholders until they have run.
     command_at_run: object = None
@@ -89,6 +105,10 @@ class Step:
         """The command's flags, without the binary (`_binary`: python -m module), which moves
         with the environment."""
         return self.command[len(_binary(self.kind)):]
+
+    def final_args(self):
+        """`args` of `final_command` (fig8's arms with the checkpoints chosen by then)."""
+        return self.final_command()[len(_binary(self.kind)):]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,33 +147,52 @@ def model_specs(experiment, scale):
     return specs, "table2"
 
 
+def run_name(model, gan_seed):
+    """Folder (and step) name of a model's run with `gan_seed`: the default seed keeps the
+    model's own name, so work dirs made before --gan_seeds are extended, not retrained."""
+    return model if gan_seed == DEFAULT_GAN_SEED else f"{model}-s{gan_seed}"
+
+
+def parse_gan_seeds(values):
+    """--gan_seeds as a tuple of ints: distinct non-negative integers, at least one."""
+    texts = [str(v).strip() for v in values]
+    if not texts or not all(t.isdigit() for t in texts) or len(set(map(int, texts))) != len(texts):
+        raise UserError(f"--gan_seeds={','.join(texts)}: give distinct non-negative integers "
+                        "separated by commas, e.g. --gan_seeds=1000,1001,1002")
+    return tuple(int(t) for t in texts)
+
+
 def _train_steps(options, scale, data, make_config, flags_dir):
-    """Training steps of table1/table2 (fig8 trains table2's), in WORK/<their experiment>."""
+    """Training steps of table1/table2 (fig8 trains table2's), in WORK/<their experiment>: every
+    model once per GAN seed, the default seed's runs first."""
     specs, trained_in = model_specs(options.experiment, scale)
     folder = os.path.join(os.path.abspath(options.work_dir), trained_in)
     total = scale.total_kimg[trained_in]
     steps = []
-    for name, role, flagfile, label, extra in specs:
-        run_dir = os.path.join(folder, RUNS_DIR, name)
-        args = (f"--flagfile={os.path.join(flags_dir, flagfile)}", *scale.train_args,
-                f"--resolution={scale.resolution[trained_in]}",
-                *((f"--total_kimg={total:g}",) if total is not None else ()), *extra,
-                f"--data_dir={data.path}", f"--run_dir={run_dir}")
-        steps.append(Step(f"train/{name}", "train", _binary("train") + args, folder, run_dir,
-                          name, role, label, make_config(list(args))))
+    for seed in options.gan_seeds:
+        for name, role, flagfile, label, extra in specs:
+            run = run_name(name, seed)
+            run_dir = os.path.join(folder, RUNS_DIR, run)
+            args = (f"--flagfile={os.path.join(flags_dir, flagfile)}", *scale.train_args,
+                    f"--resolution={scale.resolution[trained_in]}",
+                    *((f"--total_kimg={total:g}",) if total is not None else ()), *extra,
+                    f"--seed={seed}", f"--data_dir={data.path}", f"--run_dir={run_dir}")
+            steps.append(Step(f"train/{run}", "train", _binary("train") + args, folder, run_dir,
+                              name, role, label, make_config(list(args)), seed, run))
     return steps
 
 
 def _evaluate_step(train, plan_options, scale, data, weights):
-    output = os.path.join(train.folder, EVALS_DIR, train.model, EVAL_JSON)
+    output = os.path.join(train.folder, EVALS_DIR, train.run, EVAL_JSON)
     args = (f"--run_dir={train.output}", f"--data_dir={data.path}", f"--metrics={EVAL_METRICS}",
             "--checkpoints=all", *scale.judge_args,
             f"--classifier_width={scale.classifier_width}",
             f"--judge_cache={os.path.join(os.path.dirname(train.folder), JUDGES_DIR)}",
             f"--repeats={plan_options.repeats}", f"--seed={plan_options.seed}",
             *((f"--classifier_weights={weights}",) if weights else ()), f"--output={output}")
-    return Step(f"evaluate/{train.model}", "evaluate", _binary("evaluate") + args, train.folder,
-                output, train.model, train.role, train.label)
+    return Step(f"evaluate/{train.run}", "evaluate", _binary("evaluate") + args, train.folder,
+                output, train.model, train.role, train.label, gan_seed=train.gan_seed,
+                run=train.run)
 
 
 def best_checkpoint(evaluation):
@@ -175,6 +214,13 @@ def _gan_arm(train, evaluation, ready):
     return f"gan:{train.output}@ckpt-<best {FIG8_BEST} of {evaluation.output}>"
 
 
+def fig8_sample_seed(seed):
+    """Seed of Fig. 8's GAN samples: never the evaluations' --seed, whose fakes chose the
+    checkpoints (`FIG8_BEST`)."""
+    return seed + FIG8_SAMPLE_SEED_OFFSET if seed + FIG8_SAMPLE_SEED_OFFSET <= MAX_SEED else (
+        seed - FIG8_SAMPLE_SEED_OFFSET)
+
+
 def _fig8_command(trains, evals, options, scale, data, weights, folder, ready):
     """pgan-experiment's command of Fig. 8's arms (`ready`: the evaluations have run)."""
     arms = ["real", "standard"] + [_gan_arm(t, e, ready) for t, e in zip(trains, evals)]
@@ -182,7 +228,8 @@ def _fig8_command(trains, evals, options, scale, data, weights, folder, ready):
             f"--per_class_real={scale.per_class_real}",
             f"--per_class_extra={scale.per_class_extra}", f"--epochs={scale.epochs}",
             f"--classifier_width={scale.classifier_width}", f"--repeats={options.repeats}",
-            f"--seed={options.seed}", *((f"--classifier_weights={weights}",) if weights else ()),
+            f"--seed={options.seed}", f"--gan_sample_seed={fig8_sample_seed(options.seed)}",
+            *((f"--classifier_weights={weights}",) if weights else ()),
             f"--output_dir={os.path.join(folder, FIG8_DIR)}",
             "--overwrite")  # only ever our own unfinished output
     return _binary("experiment") + args
@@ -211,6 +258,7 @@ def build_plan(options, make_config, flags_dir=scales.FLAGS_DIR):
         raise UserError(f"--experiment={options.experiment}: use one of {', '.join(EXPERIMENTS)}")
     if options.repeats < 1:
         raise UserError(f"--repeats={options.repeats}: must be >= 1")
+    parse_gan_seeds(options.gan_seeds)
     scale = scales.get_scale(options.scale, flags_dir)
     trained_in = "table1" if options.experiment == "table1" else "table2"
     data = data_lib.resolve_data(options.data_dir, options.work_dir,

@@ -18,6 +18,10 @@ from pgan_tf.training.run_dir import checkpoint_numbers, read_run_config
 from pgan_tf.training.schedule import kimg_to_images
 
 STATE_JSON = "state.json"
+# What an evaluation's results.json holds, by version: 2 = "best" only among checkpoints at the
+# final resolution with alpha = 1, and bootstrap intervals. An evaluation recorded with another
+# version (or none: an older pgan_tf) is redone with the same flags; its run is kept.
+EVALUATION_FORMAT = 2
 # Config fields that never change what a run learns (paths, memory, cadence of logs, checkpoints
 # kept, monitoring): a run may differ from the plan in these and still be reused. Every other field
 # is the recipe: a finished run made with another one (an older pgan_tf's flagfiles, a run made by
@@ -135,11 +139,22 @@ def train_finished(step):
 
 def is_done(step):
     """True when `step` is recorded as finished and its output still exists (a run: complete; an
-    evaluation: made with the same flags, which an older state.json did not record)."""
+    evaluation: made with the same flags and `EVALUATION_FORMAT`, which an older state.json did
+    not record; fig8's experiment: made with the arms and seeds it would be given now)."""
     record = read_state(step.folder)["done"].get(step.key)
-    return (record is not None and os.path.exists(step.output)
-            and (step.kind != "train" or train_finished(step))
-            and (step.kind != "evaluate" or record.get("args") == list(step.args())))
+    if record is None or not os.path.exists(step.output):
+        return False
+    if step.kind == "train":
+        return train_finished(step)
+    if step.kind == "evaluate":
+        return (record.get("args") == list(step.args())
+                and record.get("format") == EVALUATION_FORMAT)
+    if step.kind == "experiment":
+        try:
+            return record.get("args") == list(step.final_args())
+        except UserError:  # an evaluation names no checkpoint (yet): the step has to run
+            return False
+    return True
 
 
 def mark_done(step, plan):
@@ -147,7 +162,8 @@ def mark_done(step, plan):
     state = read_state(step.folder)
     state["settings"] = {**state["settings"], **settings(plan, step.folder)}
     state["done"][step.key] = {
-        "output": step.output, "args": list(step.args()),
-        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        "output": step.output, "args": list(step.final_args()),
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **({"format": EVALUATION_FORMAT} if step.kind == "evaluate" else {})}
     os.makedirs(step.folder, exist_ok=True)
     fileio.write_json(os.path.join(step.folder, STATE_JSON), state)
