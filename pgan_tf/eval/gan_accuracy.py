@@ -24,10 +24,11 @@ def classification_metrics(y_true, probs, class_names, interval_seed=0):
 
     y_true: int [N]; probs: [N, K] scores with K = len(class_names). Returns accuracy,
     balanced_accuracy (mean recall over the classes present in y_true = sklearn
-    `balanced_accuracy_score(adjusted=False)`, docs/design.md#balanced-accuracy), per_class_recall {name: recall or
-    None when the class has no true sample}, confusion_matrix (K x K list, rows = true, columns =
-    predicted), support {name: true count} and "interval": the bootstrap intervals of accuracy,
-    balanced accuracy and per-class recall (`intervals.bootstrap`, seeded with `interval_seed`).
+    `balanced_accuracy_score(adjusted=False)`, docs/design.md#balanced-accuracy), per_class_recall
+    {name: recall or None when the class has no true sample}, confusion_matrix (K x K list, rows
+    = true, columns = predicted), support {name: true count} and "interval": the bootstrap
+    intervals of accuracy, balanced accuracy and per-class recall (`intervals.bootstrap`, seeded
+    with `interval_seed`).
     """
     y_true, probs = np.asarray(y_true), np.asarray(probs)
     k = len(class_names)
