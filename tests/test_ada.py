@@ -333,7 +333,7 @@ def _eager_step(trainer, heldout=None):
     """One training iteration without tf.function (tracing costs minutes on a loaded machine)."""
     reals, labels = _batch()
     return trainer._train_step(reals, labels, tf.constant(1.0), tf.constant(0, tf.int64), RES,
-                               False, heldout)
+                               False, True, heldout=heldout)  # gp=True: the per-step penalty
 
 
 def test_none_without_held_out_set_adds_no_work_and_no_metric():
