@@ -19,9 +19,11 @@ local temp name for writers that can only write a local file (`local_atomic_path
 import contextlib
 import fnmatch
 import glob as _glob
+import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 
@@ -300,3 +302,24 @@ def not_found_errors():
 
     tf = sys.modules.get("tensorflow")
     return (FileNotFoundError,) + ((tf.errors.NotFoundError,) if tf is not None else ())
+
+
+def file_sha256(path):
+    """Hex sha256 of a local file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def socket_timeout(seconds):
+    """Bound every blocking socket operation meanwhile (urllib has no timeout by default), so a
+    download fails at once offline instead of hanging."""
+    saved = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(saved)

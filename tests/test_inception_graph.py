@@ -10,6 +10,7 @@ import tarfile
 import numpy as np
 import pytest
 
+from pgan_tf import fileio
 from pgan_tf.errors import UserError
 from pgan_tf.metrics import inception_graph as ig
 from tests.eval_fixtures import tool
@@ -73,13 +74,13 @@ def test_features_of_a_local_graph_in_batches(graph_files, which, tmp_path):
     np.testing.assert_allclose(got, _reference(images), rtol=1e-5, atol=1e-3)
     grey = _images(3, 1, channels=1)
     np.testing.assert_allclose(features(grey), _reference(grey), rtol=1e-5, atol=1e-3)
-    assert info["network"] == ig.NETWORK and info["graph_sha256"] == ig.file_sha256(
+    assert info["network"] == ig.NETWORK and info["graph_sha256"] == fileio.file_sha256(
         graph_files[which]) and not info["sha256_pinned"]
     assert not os.listdir(tmp_path)                   # a local file is used where it is
 
 
 def test_a_url_is_downloaded_once_then_read_from_the_cache(graph_files, tmp_path):
-    sha = ig.file_sha256(graph_files[1])
+    sha = fileio.file_sha256(graph_files[1])
     cache = str(tmp_path / "keras")
     path, got = ig.resolve_graph(f"file://{graph_files[1]}", sha, cache_dir=cache,
                                  progress=False)
@@ -90,7 +91,7 @@ def test_a_url_is_downloaded_once_then_read_from_the_cache(graph_files, tmp_path
 
 
 def test_a_wrong_sha256_is_one_line_and_caches_nothing(graph_files, tmp_path):
-    sha = ig.file_sha256(graph_files[1])
+    sha = fileio.file_sha256(graph_files[1])
     cache = str(tmp_path / "keras")
     with pytest.raises(UserError) as err:
         ig.resolve_graph(f"file://{graph_files[1]}", "0" * 64, cache_dir=cache, progress=False)
@@ -120,7 +121,7 @@ def test_the_unpinned_default_url_must_have_the_published_size(graph_files, tmp_
     assert "\n" not in str(err.value)
     monkeypatch.setattr(ig, "GRAPH_BYTES", os.path.getsize(graph_files[1]))
     _, got = ig.resolve_graph(url, cache_dir=str(tmp_path / "b"), progress=False)
-    assert got == ig.file_sha256(graph_files[1])      # recorded although not pinned
+    assert got == fileio.file_sha256(graph_files[1])      # recorded although not pinned
 
 
 @pytest.mark.parametrize("kind", ["not_protobuf", "other_graph", "empty_archive"])

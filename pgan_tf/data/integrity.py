@@ -13,29 +13,20 @@ tail also fails when the record is read; `read_errors` turns TensorFlow's `DataL
 traceback from deep inside tf.data) into one line naming the file.
 """
 import contextlib
-import hashlib
 import json
 import os
 import re
 import sys
 
 from pgan_tf import fileio
+from pgan_tf.fileio import file_sha256
 from pgan_tf.errors import UserError
 
 CHECK_FILE = "dataset_files.json"  # in the run dir
-_CHUNK_BYTES = 1 << 20
 # TensorFlow's words for a failed record CRC / a cut-short file, and record_index's own.
 _DETAIL = re.compile(r"(corrupted|truncated) record at \d+|record \d+ at byte \d+ is damaged")
 _warned_old_json = []  # one warning per process for a dataset.json without file hashes
 
-
-def file_sha256(path):
-    """Hex sha256 of a file's bytes (read in 1 MB chunks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def folder_hashes(folder):

@@ -24,9 +24,9 @@ import contextlib
 import dataclasses
 import io
 import os
-import socket
 import sys
 
+from pgan_tf import fileio
 from pgan_tf.errors import UserError
 from pgan_tf.eval import torch_weights
 
@@ -80,7 +80,7 @@ def _download(url, sha256, folder, progress):
     # the binaries' results: send them to stderr (or nowhere without progress).
     out = sys.stderr if progress else io.StringIO()
     try:
-        with contextlib.redirect_stdout(out), _socket_timeout(SOCKET_TIMEOUT_S):
+        with contextlib.redirect_stdout(out), fileio.socket_timeout(SOCKET_TIMEOUT_S):
             path = keras.utils.get_file(fname=f"{FILE_STEM}-{sha256[:16]}.safetensors",
                                         origin=url, cache_dir=os.path.dirname(folder),
                                         cache_subdir=os.path.basename(folder))
@@ -95,16 +95,6 @@ def _download(url, sha256, folder, progress):
                         f"{sha256}; nothing was cached (a corrupted or changed file)")
     return path
 
-
-@contextlib.contextmanager
-def _socket_timeout(seconds):
-    """Temporarily bound every blocking socket operation (urllib has no timeout by default)."""
-    saved = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(saved)
 
 
 def resolve_classifier_weights(config, progress=True, **fetch_kwargs):

@@ -19,15 +19,14 @@ works without the network. Offline, the download fails at once with one line nam
 the manual route. The file is parsed as a protobuf GraphDef: nothing is unpickled.
 """
 import contextlib
-import hashlib
 import io
 import os
-import socket
 import sys
 import tarfile
 
 import numpy as np
 
+from pgan_tf import fileio
 from pgan_tf.errors import UserError
 
 GRAPH_URL = "http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
@@ -41,7 +40,6 @@ DEFAULT_BATCH_SIZE = 50             # TTUR's default batch size
 CACHE_SUBDIR = "models"             # keras.utils.get_file's sub-folder (Keras convention)
 SOCKET_TIMEOUT_S = 30.0             # per connect / read: a dead network fails, a slow one works
 URL_SCHEMES = ("http://", "https://", "file://")
-CHUNK = 1 << 20
 MANUAL_ROUTE = (f"download {GRAPH_URL} on a machine with internet access and pass "
                 "--inception_graph=inception-2015-12-05.tgz (or its classify_image_graph_def.pb)")
 
@@ -50,14 +48,6 @@ def is_url(source):
     """True for an http(s):// or file:// source (downloaded into the cache)."""
     return str(source).startswith(URL_SCHEMES)
 
-
-def file_sha256(path):
-    """Hex sha256 of a local file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_source(source, sha256=None, flag="--inception_graph"):
@@ -82,7 +72,7 @@ def resolve_graph(source=GRAPH_URL, sha256=None, cache_dir=None, progress=True):
     check_source(source, sha256)
     expected = sha256.lower() if sha256 else None
     if not is_url(source):
-        got = file_sha256(source)
+        got = fileio.file_sha256(source)
         if expected and got != expected:
             raise UserError(f"--inception_graph={source} has sha256 {got}, expected {expected} "
                             "(--inception_graph_sha256)")
@@ -93,7 +83,7 @@ def resolve_graph(source=GRAPH_URL, sha256=None, cache_dir=None, progress=True):
     name = os.path.basename(source.rstrip("/")) or "inception-graph"
     path = _download(source, os.path.join(folder, f"{(expected or 'unpinned')[:16]}-{name}"),
                      progress)
-    got = file_sha256(path)
+    got = fileio.file_sha256(path)
     if expected and got != expected:
         os.remove(path)
         raise UserError(f"--inception_graph={source} has sha256 {got}, expected {expected}; "
@@ -115,7 +105,7 @@ def _download(url, path, progress):
     # get_file prints "Downloading data from ..." on stdout, which belongs to the results.
     out = sys.stderr if progress else io.StringIO()
     try:
-        with contextlib.redirect_stdout(out), _socket_timeout(SOCKET_TIMEOUT_S):
+        with contextlib.redirect_stdout(out), fileio.socket_timeout(SOCKET_TIMEOUT_S):
             return keras.utils.get_file(fname=os.path.basename(path), origin=url,
                                         cache_dir=os.path.dirname(os.path.dirname(path)),
                                         cache_subdir=os.path.basename(os.path.dirname(path)))
@@ -124,16 +114,6 @@ def _download(url, path, progress):
         raise UserError(f"--inception_graph: cannot download {url} ({reason}); offline? "
                         f"{MANUAL_ROUTE}") from None
 
-
-@contextlib.contextmanager
-def _socket_timeout(seconds):
-    """Temporarily bound every blocking socket operation (urllib has no timeout by default)."""
-    saved = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(saved)
 
 
 def read_graph_def(path):
