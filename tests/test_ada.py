@@ -18,6 +18,7 @@ from pgan_tf.training.step import (  # noqa: E402
     _STREAM_GP_MIX, Trainer, _replica_seed, gp_mix_factors)
 from pgan_tf.training.summaries import parse_log_line  # noqa: E402
 from tests.tiny_dataset import make_tiny_dataset  # noqa: E402
+from tests.train_helpers import Recorder  # noqa: E402
 
 RES, K, LATENT, B = 8, 3, 8, 8
 NET = dict(resolution=RES, num_classes=K, latent_size=LATENT, fmap_base=32, fmap_max=8, seed=3,
@@ -208,21 +209,11 @@ def test_fixed_p_zero_step_equals_no_augmentation():
         np.testing.assert_array_equal(u.numpy(), v.numpy())
 
 
-class _Recorder:
-    """Wraps D: records every input batch, delegates the call (eager)."""
-
-    def __init__(self, model):
-        self.model, self.inputs = model, []
-        self.name, self.trainable_variables = model.name, model.trainable_variables
-
-    def __call__(self, images, **kwargs):
-        self.inputs.append(tf.convert_to_tensor(images))
-        return self.model(images, **kwargs)
 
 
 def test_d_sees_augmented_reals_fakes_and_their_interpolate():
     trainer = _trainer(d_augment="fixed", d_augment_p=0.9, d_augment_p_max=1.0)
-    trainer.D = _Recorder(trainer.D)
+    trainer.D = Recorder(trainer.D)
     reals, labels = _batch()
     seeds = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), num=4)
     _, metrics = trainer._d_replica(reals, labels, None, RES, seeds, 0)
@@ -237,7 +228,7 @@ def test_d_sees_augmented_reals_fakes_and_their_interpolate():
 def test_g_is_trained_through_the_augmentation():
     trainer = _trainer(d_augment="fixed", d_augment_p=0.999, d_augment_p_max=1.0,
                        d_augment_ops="blit,geom,color,cutout")
-    trainer.D = _Recorder(trainer.D)
+    trainer.D = Recorder(trainer.D)
     reals, labels = _batch()
     seeds = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), num=4)
     grads, _ = trainer._g_replica(reals, labels, None, RES, seeds, 0)
@@ -306,7 +297,7 @@ def test_p_survives_resume_exactly(tmp_path):
 
 def _d_inputs(trainer, heldout=None, res=RES):
     """D's inputs and the metrics of one D replica step (recorded, eager)."""
-    trainer.D = _Recorder(trainer.D)
+    trainer.D = Recorder(trainer.D)
     reals, labels = _batch(res)
     seeds = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), num=4)
     _, metrics = trainer._d_replica(reals, labels, None, res, seeds, 0, heldout=heldout)

@@ -15,6 +15,7 @@ from pgan_tf.errors import UserError  # noqa: E402
 from pgan_tf.model.networks import Discriminator, Generator  # noqa: E402
 from pgan_tf.training import diffaug  # noqa: E402
 from pgan_tf.training.step import _STREAM_GP_MIX, Trainer, _replica_seed, gp_mix_factors  # noqa: E402
+from tests.train_helpers import Recorder  # noqa: E402
 
 SEED = tf.constant([5, 6], tf.int64)
 
@@ -80,14 +81,6 @@ def test_unknown_policy_op_is_refused_in_one_line():
     assert diffaug.policy_ops(TrainConfig().diffaug_policy) == ("translation", "cutout")
 
 
-class _Recorder:
-    def __init__(self, model):
-        self.model, self.inputs = model, []
-        self.name, self.trainable_variables = model.name, model.trainable_variables
-
-    def __call__(self, images, **kwargs):
-        self.inputs.append(tf.convert_to_tensor(images))
-        return self.model(images, **kwargs)
 
 
 def _trainer():
@@ -100,7 +93,7 @@ def _trainer():
 
 def test_d_sees_augmented_reals_fakes_interpolate_and_g_trains_through_it():
     trainer = _trainer()
-    trainer.D = _Recorder(trainer.D)
+    trainer.D = Recorder(trainer.D)
     reals = _images(n=8, size=16)
     labels = tf.constant(np.eye(3, dtype=np.float32)[np.arange(8) % 3])
     seeds = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), num=4)

@@ -34,3 +34,17 @@ def log_lines(run_dir):
         return []
     with open(path) as f:
         return [line.rstrip("\n") for line in f]
+
+
+class Recorder:
+    """Wraps a network: records every input batch, delegates the call (eager)."""
+
+    def __init__(self, model):
+        self.model, self.inputs = model, []
+        self.name, self.trainable_variables = model.name, model.trainable_variables
+
+    def __call__(self, images, **kwargs):
+        import tensorflow as tf
+
+        self.inputs.append(tf.convert_to_tensor(images))
+        return self.model(images, **kwargs)

@@ -14,6 +14,7 @@ import io
 import os
 
 from pgan_tf import fileio
+from pgan_tf.eval import reports
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -48,11 +49,8 @@ def _mean(value):
 
 
 def _pct(value):
-    if value is None:
-        return "–"
-    if isinstance(value, dict):
-        return f"{PERCENT * value['mean']:.2f} ± {PERCENT * value['std']:.2f} %"
-    return f"{PERCENT * value:.2f} %"
+    """`reports.percent` with its unit, and a dash for a missing value."""
+    return f"{reports.percent(value)} %" if value is not None else "–"
 
 
 def _num(value, digits=3, scale=1.0):

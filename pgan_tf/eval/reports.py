@@ -22,7 +22,7 @@ def mean_std(values):
     return {"mean": float(values.mean()), "std": std}
 
 
-def _percent(value):
+def percent(value):
     """'81.25' for 0.8125, '81.25 ± 1.30' for {"mean": .8125, "std": .013}, '' for None."""
     if value is None:
         return ""
@@ -64,8 +64,8 @@ def metrics_markdown(results):
         lines += ["| metric | accuracy (%) | balanced accuracy (%) |", "|---|---|---|"]
         for name, m in classification.items():
             interval = m.get("interval") or {}
-            accuracy = _percent(m["accuracy"]) + _interval(interval.get("accuracy"))
-            balanced = (_percent(m.get("balanced_accuracy"))
+            accuracy = percent(m["accuracy"]) + _interval(interval.get("accuracy"))
+            balanced = (percent(m.get("balanced_accuracy"))
                         + _interval(interval.get("balanced_accuracy")))
             lines.append(f"| {name} | {accuracy} | {balanced} |")
     scalars = [row for k, v in results.items() if k not in classification for row in _scalar_rows(k, v)]
