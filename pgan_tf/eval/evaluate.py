@@ -316,34 +316,48 @@ def evaluate_run(config):
             continue
         rg = restored
         key = f"{images_seen / 1000:g}"
-        _status(f"checkpoint kimg {key}", config.progress)
-        prefix = "" if config.checkpoints == "latest" else f"kimg{key}_"
-        entry = {"checkpoint": path, "images_seen": images_seen, "kimg": images_seen / 1000,
-                 "stage_resolution": rg.stage_resolution, "upsampled": rg.upsampled,
-                 "alpha": rg.alpha, "eligible": not rg.upsampled and rg.alpha >= 1.0}
-        source = sample_export.run_source(rg, config.seed, config.batch_size)
-        entry.update(evaluate_generator(source, reals, config, models, png_dir=png_dir,
-                                        prefix=prefix, fid_scorer=fid_scorer))
-        images = {**confusion_images(entry, png_dir, prefix),
-                  "eval/samples": sample_grid(source, reals.class_names)}
-        report_file.save_sample_sheet(images["eval/samples"], png_dir, prefix)
-        if into_run:
-            write_tensorboard(config.run_dir, entry, images_seen, images)
-        per_checkpoint[key] = entry
+        per_checkpoint[key] = _evaluate_checkpoint(rg, key, reals, config, models, png_dir,
+                                                   fid_scorer, into_run)
     if not per_checkpoint:
         raise UserError(f"--run_dir={config.run_dir}: no checkpoint could be restored for "
                         "evaluation (see the warnings); retry once the run has new checkpoints")
     if config.checkpoints == "latest":
-        results.update(entry)
+        results.update(per_checkpoint[key])
     else:
-        results["checkpoints"] = per_checkpoint
-        results["best_rule"] = BEST_RULE
-        results["candidates"] = [k for k, e in per_checkpoint.items() if e["eligible"]]
-        results["best"] = best_checkpoints(per_checkpoint)
-        if not results["candidates"]:
-            results["notes"].append(f"no checkpoint is eligible as best ({BEST_RULE}): train "
-                                    "longer at the final resolution")
+        _add_best(results, per_checkpoint)
     return results
+
+
+def _evaluate_checkpoint(rg, key, reals, config, models, png_dir, fid_scorer, into_run):
+    """The results entry of the run generator `rg` at one checkpoint (`key`: its kimg), its PNGs
+    and, when the run dir is writable, its TensorBoard summaries."""
+    _status(f"checkpoint kimg {key}", config.progress)
+    prefix = "" if config.checkpoints == "latest" else f"kimg{key}_"
+    entry = {"checkpoint": rg.checkpoint, "images_seen": rg.images_seen,
+             "kimg": rg.images_seen / 1000, "stage_resolution": rg.stage_resolution,
+             "upsampled": rg.upsampled, "alpha": rg.alpha,
+             "eligible": not rg.upsampled and rg.alpha >= 1.0}
+    source = sample_export.run_source(rg, config.seed, config.batch_size)
+    entry.update(evaluate_generator(source, reals, config, models, png_dir=png_dir,
+                                    prefix=prefix, fid_scorer=fid_scorer))
+    images = {**confusion_images(entry, png_dir, prefix),
+              "eval/samples": sample_grid(source, reals.class_names)}
+    report_file.save_sample_sheet(images["eval/samples"], png_dir, prefix)
+    if into_run:
+        write_tensorboard(config.run_dir, entry, rg.images_seen, images)
+    return entry
+
+
+def _add_best(results, per_checkpoint):
+    """--checkpoints all: every checkpoint's entry, the eligible candidates and the best of them
+    (`eval_results.BEST_RULE`)."""
+    results["checkpoints"] = per_checkpoint
+    results["best_rule"] = BEST_RULE
+    results["candidates"] = [k for k, e in per_checkpoint.items() if e["eligible"]]
+    results["best"] = best_checkpoints(per_checkpoint)
+    if not results["candidates"]:
+        results["notes"].append(f"no checkpoint is eligible as best ({BEST_RULE}): train "
+                                "longer at the final resolution")
 
 
 def sample_grid(fake_source, class_names):
