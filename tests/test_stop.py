@@ -121,3 +121,22 @@ def test_export_is_complete_or_absent_and_a_rerun_finishes_it(trained, tmp_path,
     assert pgan_tf.load_generator(run_dir) is not None
     after = [f for f in _files(run_dir) if not f.startswith(("export", "tensorboard", "log"))]
     assert [f for f in after if f != "config.json"] == [f for f in before if f != "config.json"]
+
+
+def test_claim_takes_sigterm_back_from_a_handler_installed_meanwhile():
+    """TensorFlow's MultiWorkerMirroredStrategy installs its own SIGTERM handler when it starts
+    (behind Python's back); `claim` puts ours back, so the signal reaches the run again."""
+    import os
+    import signal
+
+    from pgan_tf.training.stop import TRAINING, StopRequest
+
+    with StopRequest() as stop:
+        stop.phase = TRAINING
+        swallowed = []
+        signal.signal(signal.SIGTERM, lambda signum, frame: swallowed.append(signum))
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert swallowed == [signal.SIGTERM] and not stop.requested
+        stop.claim()
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested and stop.signum == signal.SIGTERM and swallowed == [signal.SIGTERM]

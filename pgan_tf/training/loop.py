@@ -149,6 +149,7 @@ def run(config, stop=None):
 
 
 def _run(state, config, stop):
+    stop.claim()  # after the strategy started: it may have taken SIGTERM (StopRequest.claim)
     resumed = False if _stop_before_training(stop, config) else state.restore()
     state.swd = SwdMonitor(config, state.meta.train_dir, state.images_seen)
     total = kimg_to_images(config.total_kimg)

@@ -40,6 +40,13 @@ class StopRequest:
             self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
+    def claim(self):
+        """Install the handlers again. TensorFlow's MultiWorkerMirroredStrategy installs a C-level
+        SIGTERM handler of its own (its preemption notifier) when it starts, behind Python's back:
+        Python's handler then never runs. Called once the strategy exists."""
+        for sig in self._previous:
+            signal.signal(sig, self._handle)
+
     def _handle(self, signum, frame):
         name = signal.Signals(signum).name
         if self.phase == EXPORT:
