@@ -173,6 +173,19 @@ def test_empty_or_garbage_lock_is_stale_unless_fresh_or_held(tmp_path, monkeypat
     assert not os.path.exists(path)
 
 
+def _wait_for_exec(proc, word, seconds=10.0):
+    """Until /proc/<pid>/cmdline of the just-started `proc` holds `word` (it has exec'd)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+            if word.encode() in f.read():
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"pid {proc.pid} did not start {word!r} within {seconds} s")
+
+
 def test_without_a_kernel_lock_own_pid_and_unrelated_programs_are_stale(tmp_path, monkeypatch,
                                                                          capsys):
     monkeypatch.setattr(DirLock, "_kernel_free", lambda self: None)
@@ -183,6 +196,8 @@ def test_without_a_kernel_lock_own_pid_and_unrelated_programs_are_stale(tmp_path
     unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "pgan-train"])
     try:
+        _wait_for_exec(ours, "pgan-train")  # a child not yet exec'd still shows pytest's command
+        _wait_for_exec(unrelated, "time.sleep")
         _write_lock(path, pid=unrelated.pid, command=["/venv/bin/pgan-train"])
         DirLock(path, "training").acquire().release()
         assert "not a pgan_tf binary" in capsys.readouterr().err
