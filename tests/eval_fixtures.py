@@ -90,3 +90,23 @@ def tiny_run(tmp_path_factory):
 def tool(name):
     """Absolute path of tools/<name>.py."""
     return os.path.join(REPO, "tools", f"{name}.py")
+
+
+def copy_run(run_dir, tmp_path):
+    """A copy of the run `run_dir` in `tmp_path/run` without its SavedModel export (tests that
+    damage or lock a run work on a copy of the shared tiny run)."""
+    import shutil
+
+    copy = str(tmp_path / "run")
+    shutil.copytree(run_dir, copy)
+    shutil.rmtree(os.path.join(copy, "export"), ignore_errors=True)
+    return copy
+
+
+def corrupt_checkpoint(run_dir, images_seen):
+    """Cut the data file of the run's checkpoint `ckpt-<images_seen>` to a few bytes."""
+    import glob
+
+    pattern = os.path.join(glob.escape(run_dir), "checkpoints", f"ckpt-{images_seen}.data-*")
+    with open(glob.glob(pattern)[0], "wb") as f:
+        f.write(b"oops")

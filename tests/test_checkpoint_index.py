@@ -18,7 +18,7 @@ from pgan_tf.eval import evaluate, experiment, sample_export  # noqa: E402
 from pgan_tf.training import checkpoint_index as ci  # noqa: E402
 from pgan_tf.training import loop  # noqa: E402
 from pgan_tf.training.generator import restore_run_generator  # noqa: E402
-from tests.eval_fixtures import TINY_RUN, tiny_run  # noqa: E402
+from tests.eval_fixtures import TINY_RUN, copy_run, corrupt_checkpoint, tiny_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +28,8 @@ def trained(tmp_path_factory):
 
 def _corrupt_newest(trained, tmp_path):
     """A copy of the tiny run whose newest checkpoint (32 images) has a few-byte data file."""
-    run_dir = str(tmp_path / "run")
-    shutil.copytree(trained[0], run_dir)
-    shutil.rmtree(os.path.join(run_dir, "export"), ignore_errors=True)
-    data = tf.io.gfile.glob(os.path.join(run_dir, "checkpoints", "ckpt-32.data-*"))[0]
-    with open(data, "wb") as f:
-        f.write(b"oops")
+    run_dir = copy_run(trained[0], tmp_path)
+    corrupt_checkpoint(run_dir, 32)
     return run_dir
 
 

@@ -3,7 +3,6 @@ that is unreadable, vanished (rotated away by a live trainer) or of another arch
 what they already evaluated and fall back to the newest one that restores; they move it aside
 only where the run dir is writable (docs/reliability.md)."""
 import os
-import shutil
 
 import pytest
 
@@ -17,19 +16,12 @@ from pgan_tf.eval import evaluate, sample_export  # noqa: E402
 from pgan_tf.training import checkpoint_index as ci  # noqa: E402
 from pgan_tf.training.builders import model_factories  # noqa: E402
 from pgan_tf.training.generator import restore_run_generator, save_generator  # noqa: E402
-from tests.eval_fixtures import TINY_RUN, tiny_run  # noqa: E402
+from tests.eval_fixtures import TINY_RUN, copy_run, corrupt_checkpoint, tiny_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     return tiny_run(tmp_path_factory)  # checkpoints at 16 and 32 images
-
-
-def _copy(trained, tmp_path):
-    run_dir = str(tmp_path / "run")
-    shutil.copytree(trained[0], run_dir)
-    shutil.rmtree(os.path.join(run_dir, "export"), ignore_errors=True)
-    return run_dir
 
 
 def _tree(root):
@@ -44,10 +36,8 @@ def _tree(root):
 
 def test_read_only_run_dir_with_a_corrupt_newest_falls_back_and_writes_nothing(
         trained, tmp_path, capsys, monkeypatch):
-    run_dir = _copy(trained, tmp_path)
-    data = tf.io.gfile.glob(os.path.join(run_dir, "checkpoints", "ckpt-32.data-*"))[0]
-    with open(data, "wb") as f:
-        f.write(b"oops")
+    run_dir = copy_run(trained[0], tmp_path)
+    corrupt_checkpoint(run_dir, 32)
     before = _tree(run_dir)
     # As on a read-only mount (the real mount: test_full_disk.py, slow): not writable.
     monkeypatch.setattr(ci.os, "access", lambda path, mode: False)
@@ -67,10 +57,8 @@ def test_a_reader_of_a_live_run_skips_an_unreadable_checkpoint_without_moving_it
         trained, tmp_path, capsys):
     from pgan_tf.dirlock import LOCK_FILE, DirLock
 
-    run_dir = _copy(trained, tmp_path)
-    data = tf.io.gfile.glob(os.path.join(run_dir, "checkpoints", "ckpt-32.data-*"))[0]
-    with open(data, "wb") as f:
-        f.write(b"oops")
+    run_dir = copy_run(trained[0], tmp_path)
+    corrupt_checkpoint(run_dir, 32)
     with DirLock(os.path.join(run_dir, LOCK_FILE), "training"):  # a trainer at work there
         before = _tree(run_dir)
         assert restore_run_generator(run_dir, "latest").images_seen == 16
@@ -97,7 +85,7 @@ def _list_foreign_checkpoint(run_dir, images_seen):
 
 
 def test_checkpoint_of_another_architecture_counts_as_unreadable(trained, tmp_path, capsys):
-    run_dir = _copy(trained, tmp_path)
+    run_dir = copy_run(trained[0], tmp_path)
     _list_foreign_checkpoint(run_dir, 48)
     with pytest.raises(UserError, match=r"^--checkpoint=0.048: .*ckpt-48 does not restore into "
                                         r"this run's generator .*choose another --checkpoint$"):
@@ -113,7 +101,7 @@ def test_checkpoint_of_another_architecture_counts_as_unreadable(trained, tmp_pa
 
 def test_evaluate_all_keeps_its_results_when_a_checkpoint_is_rotated_away(
         trained, tmp_path, capsys, monkeypatch):
-    run_dir = _copy(trained, tmp_path)
+    run_dir = copy_run(trained[0], tmp_path)
     original = sample_export.at_checkpoint
 
     def rotated_meanwhile(run_generator, images_seen, path):
@@ -132,7 +120,7 @@ def test_evaluate_all_keeps_its_results_when_a_checkpoint_is_rotated_away(
 
 
 def test_export_into_a_symlinked_run_export_is_refused_before_writing(trained, tmp_path):
-    run_dir = _copy(trained, tmp_path)
+    run_dir = copy_run(trained[0], tmp_path)
     os.makedirs(os.path.join(run_dir, "export"))
     target = os.path.join(run_dir, "export", "generator")
     os.symlink(str(tmp_path / "elsewhere"), target)
@@ -152,10 +140,8 @@ def test_pgan_export_of_a_read_only_run_with_a_corrupt_newest_uses_the_previous(
 
     from tests.test_full_disk import _mounted
 
-    run_dir = _copy(trained, tmp_path)
-    data = tf.io.gfile.glob(os.path.join(run_dir, "checkpoints", "ckpt-32.data-*"))[0]
-    with open(data, "wb") as f:
-        f.write(b"oops")
+    run_dir = copy_run(trained[0], tmp_path)
+    corrupt_checkpoint(run_dir, 32)
     before = _tree(run_dir)
     out = tmp_path / "out"
     with _mounted(str(tmp_path / "ro"), read_only_bind=run_dir) as ro:
@@ -176,10 +162,8 @@ def test_failed_save_names_the_checkpoint_really_kept_not_a_skipped_corrupt_one(
     from pgan_tf import disk, faults
     from pgan_tf.training import loop
 
-    run_dir = _copy(trained, tmp_path)
-    data = tf.io.gfile.glob(os.path.join(run_dir, "checkpoints", "ckpt-32.data-*"))[0]
-    with open(data, "wb") as f:
-        f.write(b"oops")
+    run_dir = copy_run(trained[0], tmp_path)
+    corrupt_checkpoint(run_dir, 32)
     folder, access = os.path.join(run_dir, "checkpoints"), os.access
     # checkpoints/ cannot be written (the corrupt ckpt-32 stays listed), then the save fails.
     monkeypatch.setattr(ci.os, "access", lambda p, mode: access(p, mode) and p != folder)
