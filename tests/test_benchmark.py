@@ -101,3 +101,18 @@ def test_derived_checks_by_hand():
     assert checks["growing_ratio"] == {"8": pytest.approx(0.8), "64": pytest.approx(1.0)}
     assert checks["pipeline_over_step"] == {"8": pytest.approx(5.0)}
     assert checks["reference_resolution"] == 64
+
+
+def test_cpu_description_names_family_model_and_vector_extensions():
+    from pgan_tf.bench.report import cpu_description
+    zen3 = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n"
+            "model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 fma\n\n"
+            "processor\t: 1\nmodel name\t: other\nflags\t\t: avx512f\n")
+    assert cpu_description(zen3) == {"model": "AMD EPYC", "family": "25", "model_number": "1",
+                                      "features": ["avx2", "fma"]}
+    zen4 = zen3.replace("model\t\t: 1", "model\t\t: 17").replace(
+        "avx2 fma\n\n", "avx2 fma avx512f avx512_bf16\n\n")
+    described = cpu_description(zen4)
+    assert described["model_number"] == "17"
+    assert described["features"] == ["avx2", "fma", "avx512f", "avx512_bf16"]
+    assert cpu_description("")["features"] == []

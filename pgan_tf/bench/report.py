@@ -16,15 +16,37 @@ GROWING_TARGET = 1.25
 PIPELINE_TARGET = 10.0
 
 
-def _cpu_model():
+# The vector extensions that change our step time several-fold: the same "AMD EPYC" model name
+# has been an AVX2-only Zen 3 and a Zen 4 with AVX-512 and bf16 (docs/performance.md).
+CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def _read_cpuinfo():
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+            return f.read()
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return ""
+
+
+def cpu_description(cpuinfo):
+    """{"model", "family", "model_number", "features"} of the first CPU in /proc/cpuinfo text
+    (`features`: the ones of `CPU_FEATURES` it has); empty values where the text lacks them."""
+    fields = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            break  # the first processor's block is enough
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    return {"model": fields.get("model name", ""), "family": fields.get("cpu family", ""),
+            "model_number": fields.get("model", ""),
+            "features": [name for name in CPU_FEATURES if name in flags]}
+
+
+def _cpu_model():
+    return (cpu_description(_read_cpuinfo())["model"] or platform.processor()
+            or platform.machine())
 
 
 def machine_info():
@@ -33,7 +55,9 @@ def machine_info():
     for device in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(device)
         gpus.append(details.get("device_name", device.name))
-    return {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "gpus": gpus,
+    cpu = cpu_description(_read_cpuinfo())
+    return {"cpu": _cpu_model(), "cpu_family_model": f"{cpu['family']}/{cpu['model_number']}",
+            "cpu_features": cpu["features"], "cpu_count": os.cpu_count(), "gpus": gpus,
             "device": "GPU" if gpus else "CPU", "platform": platform.platform(),
             "python": platform.python_version(), "tensorflow": tf.__version__,
             "keras": keras.__version__}
