@@ -4,7 +4,10 @@
 # runs at once. Each run: `make demo`'s training (flags/demo.cfg) and evaluation
 # (flags/demo_eval.cfg: GAN-train, GAN-test, SWD) on the demo data. Run it alone: 9 trainings
 # of ~11 min each on the 2-core AMD EPYC. Each OUT/k<k>_s<seed>.results.json holds GAN-test
-# (balanced accuracy) and SWD as pgan-evaluate writes them; .train_seconds the training time.
+# (balanced accuracy) and SWD as pgan-evaluate writes them, for the checkpoints at kimg 88, 96,
+# 104, 112 and 120 (a checkpoint every 8 kimg, the last 5 kept: checkpoint cadence does not change
+# the run, so each is the end of a shorter demo); .train_seconds the training time. Then
+# python experiments/lazy_gp/frontier.py OUT: training seconds against GAN-test per (k, kimg).
 # usage: DATA=demo_out/data [OUT=experiments/lazy_gp/quality] [PYTHON=.venv/bin/python] \
 #        experiments/lazy_gp/quality.sh
 set -eu
@@ -20,10 +23,10 @@ for seed in ${SEEDS:-1000 1001 1002}; do
     echo "$(date +%T) seed $seed k=$k"
     start=$(date +%s)
     "$PY" -m pgan_tf.train --flagfile=flags/demo.cfg --data_dir="$DATA" --run_dir="$run" \
-      --seed="$seed" --gp_interval="$k" > "$run.train.log" 2>&1
+      --seed="$seed" --gp_interval="$k" --snapshot_ticks=2 --keep_checkpoints=5 > "$run.train.log" 2>&1
     echo "$(( $(date +%s) - start ))" > "$run.train_seconds"
     "$PY" tools/evaluate.py --flagfile=flags/demo_eval.cfg --run_dir "$run" --data_dir "$DATA" \
-      --output "$run.results.json" > "$run.eval.log" 2>&1
+      --checkpoints=all --output "$run.results.json" > "$run.eval.log" 2>&1
   done
 done
 echo "$(date +%T) done"
