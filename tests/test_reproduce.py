@@ -551,6 +551,9 @@ def test_a_work_dir_is_extended_by_new_gan_seeds_and_summarised_over_them(tmp_pa
     half = 4.302652729911275 * 1.0 / 3 ** 0.5             # t_{0.975, 2} std / sqrt(3)
     assert (gan_train["low"], gan_train["high"]) == pytest.approx((71 - half, 71 + half))
     assert gan_train["per_class_recall"]["MEL"] == pytest.approx({"mean": 71.0, "n": 5})
+    # One best kimg per GAN seed, so the table's "train / test" column stays readable.
+    assert gan_train["kimg"] == ", ".join(s["gan_train"]["kimg"] for s in row["seeds"])
+    assert gan_train["kimg"].count(", ") == 2
     assert row["seeds"][0]["gan_train"]["accuracy"]["low"] == pytest.approx(65.0)  # bootstrap
     text = open(os.path.join(p.folder, report.RESULTS_MD)).read()
     assert "| PGAN | 71.00 ± 1.00 [68.5, 73.5] (70.0, 71.0, 72.0) |" in text

@@ -108,9 +108,11 @@ def bootstrap(y_true, predictions, class_names, *, base=None, resamples=RESAMPLE
             "per_class_recall": per_class}
 
 
-def over_seeds(values, level=LEVEL):
+def over_seeds(values, level=LEVEL, bounds=None):
     """{"n", "values", "mean", "std", "low", "high"} of one number per seed: sample std (ddof=1)
-    and the Student-t interval of the mean (low/high None with fewer than 2 seeds)."""
+    and the Student-t interval of the mean (low/high None with fewer than 2 seeds). `bounds`
+    (lo, hi): the range the quantity can take (an accuracy in %, a difference of two); with 3
+    seeds the t-interval is 2.48 std either side and can pass it, so it is clipped to it."""
     from scipy import stats
 
     v = np.asarray(list(values), np.float64)
@@ -121,5 +123,7 @@ def over_seeds(values, level=LEVEL):
     if v.size > 1:
         half = float(stats.t.ppf((1 + level) / 2, v.size - 1)) * std / np.sqrt(v.size)
         low, high = float(v.mean()) - half, float(v.mean()) + half
+        if bounds is not None:
+            low, high = max(low, float(bounds[0])), min(high, float(bounds[1]))
     return {"n": int(v.size), "values": v.tolist(), "mean": float(v.mean()), "std": std,
             "level": level, "low": low, "high": high}

@@ -106,7 +106,8 @@ _INTERVALS = ("[a, b]: 95 % interval. One GAN seed: percentile bootstrap over th
               f"images ({RESAMPLES:,} resamples), i.e. the noise of the evaluation set only, not of "
               "another GAN seed. Several GAN seeds: mean ± sample std over the seeds, each "
               "seed's value in parentheses, and the Student-t interval over seeds (with 3 "
-              "seeds its half-width is 2.48 std).")
+              "seeds its half-width is 2.48 std), clipped to what the quantity can take "
+              "(0–100 %, ± 100 points).")
 
 
 def markdown(results):

@@ -37,17 +37,23 @@ def _seed_value(value, interval=None):
     return {"value": number["mean"], "std": number["std"], "low": low, "high": high}
 
 
-def summarise(per_seed):
+# The range of a percentage and of a difference of two percentages: a t-interval over 3 seeds
+# reaches past them (e.g. 71.6 ± 21.0 % gives [19.3, 123.8]) and is clipped to them.
+PERCENT = (0.0, 100.0)
+POINTS = (-100.0, 100.0)
+
+
+def summarise(per_seed, bounds=PERCENT):
     """{"mean", "std", "low", "high", "values", "n", "interval"} of one number per GAN seed
     (`_seed_value` dicts): one seed keeps its bootstrap interval and classifier std; several get
-    mean ± sample std and the t-interval over seeds."""
+    mean ± sample std and the t-interval over seeds, clipped to `bounds`."""
     if len(per_seed) == 1:
         (one,) = per_seed
         return {"mean": one["value"], "std": one["std"], "low": one["low"], "high": one["high"],
                 "values": [one["value"]], "n": 1,
                 "interval": "bootstrap over the evaluation images" if one["low"] is not None
                 else None}
-    summary = intervals.over_seeds([s["value"] for s in per_seed])
+    summary = intervals.over_seeds([s["value"] for s in per_seed], bounds=bounds)
     return {**summary, "interval": "t over GAN seeds"}
 
 
@@ -83,7 +89,7 @@ def _metric_summary(seeds, metric):
         values = [v for v in values if v is not None]
         recall[name] = {"mean": sum(values) / len(values) if values else None, "n": n}
     return {**summarise([r["accuracy"] for r in records]),
-            "kimg": " / ".join(str(r["kimg"]) for r in records),
+            "kimg": ", ".join(str(r["kimg"]) for r in records),  # one per GAN seed
             "balanced_accuracy": summarise([r["balanced_accuracy"] for r in records]),
             "per_class_recall": recall}
 
@@ -129,13 +135,13 @@ def _vs_real_summary(arms):
     and per class (with the class's val support n)."""
     if not all("vs_real" in a for a in arms):
         return None
-    out = {key: summarise([_difference(a["vs_real"][key]) for a in arms])
+    out = {key: summarise([_difference(a["vs_real"][key]) for a in arms], POINTS)
            for key in ("accuracy", "balanced_accuracy")}
     out["per_class_recall"] = {}
     for name, first in arms[0]["vs_real"]["per_class_recall"].items():
         entries = [a["vs_real"]["per_class_recall"][name] for a in arms]
         out["per_class_recall"][name] = None if first is None or None in entries else {
-            **summarise([_difference(e) for e in entries]), "n": first["n"]}
+            **summarise([_difference(e) for e in entries], POINTS), "n": first["n"]}
     return out
 
 
