@@ -66,7 +66,11 @@ def summarize(out):
         run_dir = os.path.dirname(path)
         arm, seed = os.path.basename(run_dir).rsplit("-s", 1)
         runs[arm][int(seed)] = {"points": _per_kimg(run_dir), "ticks": _ticks(run_dir)}
-    report = {"runs": {a: {s: r["points"] for s, r in v.items()} for a, v in runs.items()}}
+    report = {"runs": {a: {s: r["points"] for s, r in v.items()} for a, v in runs.items()},
+              # per run, the tick traces of p and the statistics (kimg, aug_p, aug_rv, aug_rt)
+              "traces": {a: {s: [{k: t[k] for k in ("kimg", "aug_p", "aug_rv", "aug_rt", "d_heldout")
+                                  if k in t} for t in r["ticks"]] for s, r in v.items()}
+                         for a, v in runs.items()}}
     probe = runs.get("none", {}).get(1)
     if probe:
         kimg, turned = turn(probe["points"])
