@@ -17,6 +17,8 @@ import os
 import re
 import statistics
 
+from pgan_tf.training.summaries import parse_log_line
+
 
 def tick_seconds(log_path):
     """[(kimg at the tick's end, cumulative tick seconds)] from a run's log.txt."""
@@ -25,8 +27,7 @@ def tick_seconds(log_path):
         for line in f:
             if not line.startswith("tick "):
                 continue
-            tokens = line.split()
-            values = {tokens[i]: float(tokens[i + 1]) for i in range(0, len(tokens) - 1, 2)}
+            values = parse_log_line(line)
             total += values["sec_per_kimg"] * (values["kimg"] - last_kimg)
             last_kimg = values["kimg"]
             out.append((last_kimg, total))

@@ -44,9 +44,6 @@ def cpu_description(cpuinfo):
             "features": [name for name in CPU_FEATURES if name in flags]}
 
 
-def _cpu_model():
-    return (cpu_description(_read_cpuinfo())["model"] or platform.processor()
-            or platform.machine())
 
 
 def machine_info():
@@ -55,8 +52,9 @@ def machine_info():
     for device in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(device)
         gpus.append(details.get("device_name", device.name))
-    cpu = cpu_description(_read_cpuinfo())
-    return {"cpu": _cpu_model(), "cpu_family_model": f"{cpu['family']}/{cpu['model_number']}",
+    cpu = cpu_description(_read_cpuinfo())  # one read of /proc/cpuinfo
+    model = cpu["model"] or platform.processor() or platform.machine()
+    return {"cpu": model, "cpu_family_model": f"{cpu['family']}/{cpu['model_number']}",
             "cpu_features": cpu["features"], "cpu_count": os.cpu_count(), "gpus": gpus,
             "device": "GPU" if gpus else "CPU", "platform": platform.platform(),
             "python": platform.python_version(), "tensorflow": tf.__version__,
