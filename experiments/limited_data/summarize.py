@@ -21,14 +21,14 @@ import os
 import numpy as np
 
 from pgan_tf import fileio
+from pgan_tf.training.summaries import parse_log_line
 
 TURN_RISE = 0.10  # the SWD must have risen 10 % above its best to call it a turn
 
 
 def _ticks(run_dir):
     with open(os.path.join(run_dir, "log.txt")) as f:
-        lines = [l.split() for l in f if l.startswith("tick ")]
-    return [{t[i]: float(t[i + 1]) for i in range(0, len(t) - 1, 2)} for t in lines]
+        return [parse_log_line(line) for line in f if line.startswith("tick ")]
 
 
 def _per_kimg(run_dir):
