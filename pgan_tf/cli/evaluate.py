@@ -21,28 +21,28 @@ FLAGS = flags.FLAGS
 
 def define_flags(flag_values=FLAGS):
     """Flags of this binary, one per `EvalConfig` field (defined here, never at import time)."""
-    from pgan_tf.eval import evaluate
+    from pgan_tf.eval import eval_config
 
-    flagconfig.define(evaluate.EvalConfig, flag_values, cli.flag_module(__name__))
+    flagconfig.define(eval_config.EvalConfig, flag_values, cli.flag_module(__name__))
 
 
 def config_from_flags(flag_values=FLAGS):
     """The `EvalConfig` of parsed flags (every number checked), before TensorFlow."""
-    from pgan_tf.eval import evaluate
+    from pgan_tf.eval import eval_config
 
-    return flagconfig.build(evaluate.EvalConfig, flag_values)
+    return flagconfig.build(eval_config.EvalConfig, flag_values)
 
 
 def main(argv):
     from pgan_tf.errors import UserError
-    from pgan_tf.eval import eval_results, evaluate, report_file
+    from pgan_tf.eval import eval_config, eval_results, evaluate, report_file
 
     if len(argv) > 1:
         raise UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.run_dir:
         fileio.refuse_pattern_characters(FLAGS.run_dir, "run_dir")  # TensorFlow's reader globs
     config = config_from_flags()
-    evaluate.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
+    eval_config.validate_eval(config)  # JSON and paths only: fails fast, before TensorFlow
     cli.import_tensorflow()
     from pgan_tf import disk
     with disk.writing("evaluation results", FLAGS.output):  # full disk: one line, exit 74
