@@ -133,6 +133,16 @@ def test_a_none_run_with_a_held_out_set_logs_r_v_every_tick(tmp_path):
     with open(run / "log.txt") as f:
         ticks = [l.split() for l in f if l.startswith("tick ")]
     assert len(ticks) == 3 and all({"aug_rv", "aug_rt", "d_heldout"} <= set(t) for t in ticks)
+    # ... and evaluation leaves them out too: the judge learns from the other 40 - k images
+    from pgan_tf.eval import evaluate
+    from pgan_tf.eval.classifier import ClassifierConfig
+    held = sum(len(c["records"]) for c in plan["classes"].values())
+    results = evaluate.run_evaluation(evaluate.EvalConfig(
+        output=str(tmp_path / "eval.json"), run_dir=str(run), data_dir=data, metrics=("gan_test",),
+        num_per_class=2, classifier=ClassifierConfig(epochs=1, batch_size=8, width=8),
+        progress=False))
+    assert results["heldout_left_out"] == {"images": held, "train_records": held}
+    assert results["gan_test"]["num_train"] == 40 - held
 
 
 def test_replace_resolves_auto_values_again():

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgan_tf.data import prepare, synthetic
+from pgan_tf.data import heldout, prepare, synthetic
+from pgan_tf.errors import UserError
 from pgan_tf.eval import evaluate, reals
 from pgan_tf.eval.classifier import ClassifierConfig
 
@@ -106,3 +107,45 @@ def test_a_dataset_without_copies_trains_on_every_record():
     info = {"splits": {"train": {"images": ["a", "a#aug1", "synthetic:x", "b"]}}}
     np.testing.assert_array_equal(reals.originals_of(info, 4), [0, 3])
     np.testing.assert_array_equal(reals.originals_of(info, 4, order=np.array([1, 3])), [1])
+
+
+def test_a_runs_held_out_reals_and_their_copies_are_left_out_of_every_real_set(
+        augmented, recorded, tmp_path):
+    """r_v's held-out reals (RUN/heldout.json) are used by no evaluation: their records and
+    Augmentor copies leave the train split (the judge's and SWD's reals), by id; val is kept."""
+    root, info = augmented
+    ids = info["splits"]["train"]["images"]
+    sources = sorted({name for name in ids if "#aug" not in name})
+    held = frozenset(sources[:3])
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "heldout.json").write_text(json.dumps(
+        {"per_class": 1, "classes": {"X": {"split": "train", "records": [], "ids": sorted(held)}}}))
+    assert heldout.run_ids(str(run)) == held
+    assert heldout.run_ids(str(tmp_path)) == frozenset()          # a run without a set
+    full = evaluate.load_reals(root, 16, need_val=True)
+    loaded = evaluate.load_reals(root, 16, need_val=True, exclude_ids=heldout.run_ids(str(run)))
+    kept = [i for i, name in enumerate(ids) if name.split("#aug")[0] not in held]
+    assert loaded.heldout_left_out == len(ids) - len(kept) == 6   # 3 images, 1 copy each
+    np.testing.assert_array_equal(loaded.train.images, full.train.images[kept])
+    np.testing.assert_array_equal(loaded.train.labels, full.train.labels[kept])
+    originals = [k for k, i in enumerate(kept) if "#aug" not in ids[i]]
+    np.testing.assert_array_equal(loaded.originals, originals)
+    np.testing.assert_array_equal(loaded.val.images, full.val.images)
+    evaluate.RealClassifiers(loaded, TINY).get(0)
+    (model,) = recorded
+    trained_ids = {ids[kept[k]] for k in originals}
+    assert len(model.images) == len(trained_ids) and not trained_ids & held
+
+
+def test_held_out_reals_without_ids_to_find_them_by_are_refused(augmented, tmp_path):
+    root, info = augmented
+    no_ids = {**info, "splits": {**info["splits"], "train": {
+        k: v for k, v in info["splits"]["train"].items() if k != "images"}}}
+    with pytest.raises(UserError, match="lists no ids"):
+        reals.kept_records(no_ids, 10, frozenset({"ISIC_0"}))
+    assert reals.kept_records(no_ids, 10, frozenset()) is None      # nothing to leave out
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "heldout.json").write_text("{not json")
+    with pytest.raises(UserError, match="heldout.json is unreadable"):
+        heldout.run_ids(str(tmp_path / "run"))

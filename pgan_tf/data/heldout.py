@@ -11,8 +11,11 @@ scores on reals it never trains on. Those must be used by neither training nor e
   least one image is held out whenever n >= 2. ISIC 2018's smallest classes (DF, VASC: about 110
   and 135 training images) give 8 at the default N = 8: their share of the held-out scores is
   then the same as every other class's, and they keep 93-94 % of their images. A class with
-  fewer than 2 cannot give one and keep one: `plan` refuses it in one line. (Such images are still
-  in the training split that evaluation's real classifier learns from; the spare split avoids it.)
+  fewer than 2 cannot give one and keep one: `plan` refuses it in one line.
+
+The run writes its plan to `RUN/heldout.json`; `pgan-evaluate` reads the ids there (`run_ids`)
+and leaves those images (and their Augmentor copies) out of every real set it uses, whichever
+prepared dataset it is given (eval/reals.py).
 
 NumPy only, so the binary checks the plan before TensorFlow loads. The pick is seeded (the run's
 `--seed`), so a resume holds out the same images.
@@ -26,6 +29,7 @@ from pgan_tf import fileio
 from pgan_tf.data import record_ids, tfrecords
 from pgan_tf.errors import UserError
 
+HELDOUT_JSON = "heldout.json"  # in the run dir: the plan, as `plan` returns it
 _SALT = 0x484F  # "HO": keeps this pick apart from the run's other seeded draws
 MIN_KEPT_SHARE = 10  # from the training split a class gives at most 1/10 of its real images
 
@@ -95,6 +99,18 @@ def plan(data_dir, per_class, seed, class_names=None):
                          "ids": [train_ids[i] for i in picked]}
     return {"per_class": per_class, "classes": classes,
             "train_excluded": sorted(set(int(i) for i in excluded))}
+
+
+def run_ids(run_dir):
+    """Source ids of the real images the run in `run_dir` held out (its heldout.json), as a
+    frozenset; empty when the run has no held-out set."""
+    path = os.path.join(run_dir, HELDOUT_JSON)
+    if not fileio.isfile(path):
+        return frozenset()
+    plan = fileio.read_json(path, "it is the list of images the run held out of training; "
+                                  "restore it from the run's copy or delete it to evaluate "
+                                  "without leaving them out")
+    return frozenset(i for entry in plan.get("classes", {}).values() for i in entry.get("ids", []))
 
 
 def split_records(heldout, split):

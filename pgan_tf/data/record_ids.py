@@ -19,6 +19,11 @@ def augmented_id(image_id, k):
     return f"{image_id}{AUGMENTED_ID_MARK}{k}"
 
 
+def source_id(image_id):
+    """Id of the source image a record comes from: `<id>` for `<id>` and its copies `<id>#aug<k>`."""
+    return image_id.split(AUGMENTED_ID_MARK, 1)[0]
+
+
 def is_original(image_id):
     """True for a real source image: neither an Augmentor copy nor a synthetic record."""
     return not image_id.startswith(SYNTHETIC_ID_PREFIX) and AUGMENTED_ID_MARK not in image_id

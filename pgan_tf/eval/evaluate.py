@@ -34,6 +34,7 @@ import sys
 import numpy as np
 
 from pgan_tf import fileio
+from pgan_tf.data import heldout
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets, inception_metrics, memorization, report_file, sample_export
 from pgan_tf.eval import gan_accuracy as gtt
@@ -181,7 +182,9 @@ def evaluate_run(config):
     saved = sample_export.read_run(config.run_dir)
     fid_scorer = _fid_scorer(config)
     rg = restore_run_generator(config.run_dir, "latest")
-    reals = load_reals(config.data_dir, rg.config.resolution, "gan_train" in config.metrics)
+    heldout_ids = heldout.run_ids(config.run_dir)
+    reals = load_reals(config.data_dir, rg.config.resolution, "gan_train" in config.metrics,
+                       exclude_ids=heldout_ids)
     reals = dataclasses.replace(reals, **{  # labels re-indexed only: `originals` stay valid
         name: None if s is None else image_sets.align_classes(s, saved["classes"], "dataset")
         for name, s in (("train", reals.train), ("val", reals.val))})
@@ -191,6 +194,9 @@ def evaluate_run(config):
                "num_fakes": config.num_per_class * len(reals.class_names),
                "classes": list(reals.class_names)}
     results["notes"] += reals.train.notes
+    if heldout_ids:  # r_v's held-out reals: used by neither training nor evaluation
+        results["heldout_left_out"] = {"images": len(heldout_ids),
+                                       "train_records": reals.heldout_left_out}
     if reals.val is None:
         results["notes"].append(f"{config.data_dir} has no val split: no 'real' reference")
     models = RealClassifiers(reals, config.classifier, config.progress, config.judge_cache)

@@ -8,7 +8,9 @@ pre-augmentation of the GAN's training set, §3.1) and `--extra_train` (syntheti
 out by their ids in dataset.json (`data.record_ids`), because the paper's reference is a classifier
 trained on the real training images. Everything else keeps the whole train split: the val split
 never holds copies, and SWD and the memorization search compare the fakes with what the
-GAN was trained on.
+GAN was trained on. The one exception: a run's held-out reals (`RUN/heldout.json`, the images
+r_v scores D on, data/heldout.py) and their copies leave the train split here, by id, so no
+evaluation uses them (neither the judge, nor SWD's reals, nor the memorization search).
 """
 import dataclasses
 import os
@@ -17,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from pgan_tf.data.record_ids import real_indices
+from pgan_tf.data.record_ids import real_indices, source_id
 from pgan_tf.errors import UserError
 from pgan_tf.eval import image_sets
 from pgan_tf.eval import gan_accuracy as gtt
@@ -34,6 +36,7 @@ class Reals:
     train: image_sets.ImageSet
     val: Optional[image_sets.ImageSet]
     originals: Optional[np.ndarray] = None
+    heldout_left_out: int = 0  # train records left out as a run's held-out reals (and copies)
 
     @property
     def class_names(self):
@@ -60,16 +63,41 @@ def originals_of(info, num_records, order=None):
     return None if keep.all() else np.flatnonzero(keep)
 
 
-def load_reals(data_dir, resolution, need_val):
-    """Reals of a prepared dataset (root or split folder) or an official folder, at `resolution`."""
+def kept_records(info, num_records, exclude_ids):
+    """Positions of the train split's records whose source image is not in `exclude_ids` (a run's
+    held-out ids), None when nothing is left out. A dataset.json without ids cannot say which
+    records those are: UserError, as evaluating on them would break the held-out promise."""
+    if not exclude_ids:
+        return None
+    ids = info.get("splits", {}).get("train", {}).get("images")
+    if not ids or len(ids) != num_records:
+        raise UserError("the run held images out of training (its heldout.json), but the "
+                        "dataset's dataset.json lists no ids of its train records to leave them "
+                        "out by; prepare the dataset again with this version of pgan-prepare")
+    keep = np.array([i for i, name in enumerate(ids) if source_id(name) not in exclude_ids],
+                    np.int64)
+    return None if len(keep) == num_records else keep
+
+
+def load_reals(data_dir, resolution, need_val, exclude_ids=frozenset()):
+    """Reals of a prepared dataset (root or split folder) or an official folder, at `resolution`;
+    the train records of the source images `exclude_ids` (a run's held-out reals) left out."""
     root, info = image_sets.find_dataset_root(data_dir)
-    originals = None
+    originals, left_out = None, 0
     if root is None:  # a plain official-format folder: training images only
+        if exclude_ids:
+            raise UserError(f"{data_dir}: the run held images out of training (its heldout.json)"
+                            "; give its prepared dataset (with dataset.json) as --data_dir so "
+                            "evaluation can leave them out")
         train = image_sets.load_image_set(data_dir, resolution=resolution)
         val = None
     else:
         train = image_sets.load_prepared_split(root, "train", resolution)
-        originals = originals_of(info, len(train))
+        keep = kept_records(info, len(train), exclude_ids)
+        originals = originals_of(info, len(train), order=keep)
+        if keep is not None:
+            left_out = len(train) - len(keep)
+            train = train.subset(keep)
         has_val = os.path.isdir(os.path.join(root, "val"))
         val = image_sets.load_prepared_split(root, "val", resolution) if has_val else None
     if train.labels is None:
@@ -77,7 +105,7 @@ def load_reals(data_dir, resolution, need_val):
     if need_val and val is None:
         raise UserError(f"{data_dir} has no val split; GAN-train tests on real validation images "
                         "(prepare the dataset with --val_size > 0)")
-    return Reals(train, val, originals)
+    return Reals(train, val, originals, left_out)
 
 
 class RealClassifiers:

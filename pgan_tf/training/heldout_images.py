@@ -14,7 +14,6 @@ import tensorflow as tf
 from pgan_tf import fileio
 from pgan_tf.data import heldout, integrity, pipeline
 
-HELDOUT_JSON = "heldout.json"
 _READ_BATCH = 256
 
 
@@ -25,7 +24,8 @@ def open_heldout(config, meta, write_dir=None):
     if plan is None:
         return None, None
     if write_dir is not None:
-        fileio.write_atomic(os.path.join(write_dir, HELDOUT_JSON), json.dumps(plan, indent=1) + "\n")
+        fileio.write_atomic(os.path.join(write_dir, heldout.HELDOUT_JSON),
+                            json.dumps(plan, indent=1) + "\n")
     return plan, HeldOutImages(meta, plan)
 
 
