@@ -76,7 +76,7 @@ def metrics_markdown(results):
     return "\n".join(lines) + "\n"
 
 
-def _save_figure_atomically(fig, path):
+def save_figure_atomically(fig, path):
     """Render `fig` with the Agg canvas to a temp file beside `path`, then rename over it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig)
@@ -106,7 +106,7 @@ def save_confusion_png(cm, class_names, path, title):
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
-    _save_figure_atomically(fig, path)
+    save_figure_atomically(fig, path)
 
 
 def save_bar_chart(labels, means, path, title, stds=None, ylabel="accuracy (%)"):
@@ -121,7 +121,7 @@ def save_bar_chart(labels, means, path, title, stds=None, ylabel="accuracy (%)")
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    _save_figure_atomically(fig, path)
+    save_figure_atomically(fig, path)
 
 
 def save_grouped_bar_chart(categories, series, path, title, ylabel="accuracy (%)"):
@@ -142,4 +142,4 @@ def save_grouped_bar_chart(categories, series, path, title, ylabel="accuracy (%)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    _save_figure_atomically(fig, path)
+    save_figure_atomically(fig, path)
