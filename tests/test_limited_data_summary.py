@@ -58,6 +58,9 @@ def test_best_checkpoint_is_chosen_by_swd_and_reported_there(summarize, tmp_path
     assert ada["recall_pct"]["VASC"]["mean"] == pytest.approx(75.0)
     assert report["provenance"]["ada"][2] == ("abcdef0", "2026-12-07T08:00")
     assert report["probe_turn"]["kimg"] == 48     # the none seed-1 run is the probe
+    paired = report["paired_vs_none"]["ada"]       # seed 1 only: none has no seed 2
+    assert paired["seeds"] == [1] and paired["gan_test_pct"]["values"] == pytest.approx([20.0])
+    assert paired["recall_pct"]["DF"]["values"] == pytest.approx([10.0])   # 35 - 25
     assert "best by SWD at kimg 32: GAN-test 50.0 %" in capsys.readouterr().out
 
 

@@ -158,7 +158,34 @@ def summarize(out):
             (("GAN-test %", "gan_test_pct"), ("SWD", "swd")))
             + ", " + ", ".join(f"{c} recall % {_interval(v)}"
                                for c, v in summary["recall_pct"].items()))
+    report["paired_vs_none"] = paired_vs_none(report["arms"])
+    for arm, diff in report["paired_vs_none"].items():
+        print(f"\n{arm} - none, same seed (same held-out set and judge): GAN-test points "
+              f"{_interval(diff['gan_test_pct'])}, " + ", ".join(
+                  f"{c} {_interval(diff['recall_pct'][c])}" for c in ("DF", "VASC")))
     return report
+
+
+def paired_vs_none(arms):
+    """Per arm, the seed-by-seed difference to `none` at each run's SWD-chosen checkpoint (a seed
+    fixes the held-out set, hence the training images and the judge): GAN-test and DF / VASC
+    recall in points, mean / std / t-interval over the seeds both arms have."""
+    if "none" not in arms:
+        return {}
+    base = arms["none"]["per_seed"]
+    out = {}
+    for arm, summary in arms.items():
+        seeds = [s for s in summary["per_seed"] if s in base and arm != "none"]
+        if not seeds:
+            continue
+        diff = {"seeds": seeds, "gan_test_pct": intervals.over_seeds(
+            [100 * (summary["per_seed"][s]["gan_test"] - base[s]["gan_test"]) for s in seeds],
+            bounds=(-100.0, 100.0))}
+        diff["recall_pct"] = {c: intervals.over_seeds(
+            [100 * (summary["per_seed"][s]["recall"][c] - base[s]["recall"][c]) for s in seeds],
+            bounds=(-100.0, 100.0)) for c in ("DF", "VASC")}
+        out[arm] = diff
+    return out
 
 
 def _interval(entry):
