@@ -10,7 +10,7 @@
 #     STAGE probe  : the `none` arm alone, seed 1, PROBE_KIMG (300) kimg, judged every 16 kimg
 #     STAGE arms   : the listed arm:seed runs (default none/diffaug/ada x seeds 1-3) to ARM_KIMG
 #                    (1.5x the probe's turn, or 300 when it did not turn), judged at the same kimg
-#   experiments/limited_data/summarize.py OUT      (tables, traces, the probe's turn)
+#   experiments/limited_data/summarize.py OUT [--json F --png F]  (tables, traces, the turn)
 #
 # Smoke test at a tiny size (minutes, not a measurement):
 #   RES=16 NUM_IMAGES=300 VAL_SIZE=40 LOD_KIMG=0.1 ARM_KIMG=0.6 EVAL_EVERY_KIMG=0.3 \
@@ -74,8 +74,9 @@ train_and_judge() {  # arm seed kimg
   # shellcheck disable=SC2086
   "$PY" -m pgan_tf.train "${RECIPE[@]}" --data_dir="$OUT/data_20" --run_dir="$run" \
     --seed="$seed" --total_kimg="$kimg" ${ARMS[$arm]} > "$run.train.log" 2>&1
-  # GAN-test: a judge trained once on the full set (cached); SWD against the run's own training
-  # reals (the 20 a class), the criterion that picks an arm's best checkpoint.
+  # GAN-test: a judge trained on the full set less the run's held-out reals (pgan-evaluate leaves
+  # them out by id), once per held-out set, i.e. per seed (cached); SWD against the run's own
+  # training reals (the 20 a class), the criterion that picks an arm's best checkpoint.
   "$PY" tools/evaluate.py --run_dir "$run" --data_dir "$OUT/data_full" --metrics gan_test \
     --checkpoints all --num_per_class "$NUM_PER_CLASS" --epochs "$EPOCHS" \
     --classifier_width 16 --classifier_learning_rate 0.01 --classifier_balanced \
