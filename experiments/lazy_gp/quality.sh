@@ -3,7 +3,8 @@
 # docs/performance.md's demo figures (1000, 1001, 1002), alternating k within each seed, never two
 # runs at once. Each run: `make demo`'s training (flags/demo.cfg) and evaluation
 # (flags/demo_eval.cfg: GAN-train, GAN-test, SWD) on the demo data. Run it alone: 9 trainings
-# of 4.5-5.5 min and 9 evaluations of ~80 s on the 2-core AMD EPYC Zen 4 (about an hour). Each OUT/k<k>_s<seed>.results.json holds GAN-test
+# of 4.5-5.5 min and 9 evaluations of ~80 s on the 2-core AMD EPYC Zen 4 (about an hour).
+# Each OUT/k<k>_s<seed>.results.json holds GAN-test
 # (balanced accuracy) and SWD as pgan-evaluate writes them, for the checkpoints at kimg 88, 96,
 # 104, 112 and 120 (a checkpoint every 8 kimg, the last 5 kept: checkpoint cadence does not change
 # the run, so each is the end of a shorter demo); .train_seconds the training time. Then

@@ -66,14 +66,13 @@ def _first_kimg(ticks, key, above):
     return next((t["kimg"] for t in ticks if t.get(key, -np.inf) > above), None)
 
 
-def best_by_swd(points, classes=("DF", "VASC")):
+def best_by_swd(points):
     """One run's checkpoint of lowest SWD against its training reals, with GAN-test and the
-    recall of `classes` *there* (docs/limited_data.md: never the best of the reported metric)."""
+    per-class recall *there* (docs/limited_data.md: never the best of the reported metric)."""
     best = min(points, key=lambda k: points[k]["swd"])
-    recall = points[best].get("recall", {})
     return {"kimg": best, "swd": points[best]["swd"],
             "gan_test": points[best].get("gan_test"),
-            "recall": {c: recall.get(c) for c in classes}}
+            "recall": dict(points[best].get("recall", {}))}
 
 
 def arm_summary(seeds, common):
@@ -97,7 +96,7 @@ def arm_summary(seeds, common):
     return {"per_seed": per_seed,
             "gan_test_pct": over(lambda e: e["gan_test"], 100, pct),
             "swd": over(lambda e: e["swd"], 1, None),
-            "recall_pct": {c: over(lambda e, c=c: e["recall"][c], 100, pct)
+            "recall_pct": {c: over(lambda e, c=c: e["recall"].get(c), 100, pct)
                            for c in ("DF", "VASC")},
             "gan_test_pct_per_kimg": {
                 k: intervals.over_seeds([r["points"][k]["gan_test"] * 100
@@ -145,8 +144,7 @@ def summarize(out):
             print(f"  {k:g} | {_cell([r['points'][k]['swd'] for r in seeds.values()])} | "
                   f"{_cell([r['points'][k].get('gan_test') for r in seeds.values()], 100)}")
         for seed, r in sorted(seeds.items()):
-            best = best_by_swd({k: r["points"][k] for k in common}, list(
-                r["points"][common[-1]].get("recall", {})))
+            best = summary["per_seed"][seed]
             recall = ", ".join(f"{c} {v * 100:.0f}" for c, v in best["recall"].items())
             print(f"  seed {seed}: best by SWD at kimg {best['kimg']:g}: GAN-test "
                   f"{(best['gan_test'] or 0) * 100:.1f} % (recall {recall})")
